@@ -10,8 +10,9 @@ const alias = {
   '@verdict/participant': fromRoot('./libs/participant/src/index.ts'),
 };
 
-// SWC compiles the tests so that decorators and emitDecoratorMetadata behave as in the build.
-const plugins = [swc.vite({ configFile: fromRoot('./.swcrc') })];
+// SWC compiles the tests so that decorators and emitDecoratorMetadata behave as in the build;
+// Vitest itself needs ES modules, so only the module format differs from the build.
+const plugins = [swc.vite({ configFile: fromRoot('./.swcrc'), module: { type: 'es6' } })];
 
 export default defineConfig({
   plugins,
@@ -19,8 +20,6 @@ export default defineConfig({
   test: {
     projects: [
       {
-        plugins,
-        resolve: { alias },
         test: {
           name: 'unit',
           include: [
@@ -33,8 +32,6 @@ export default defineConfig({
         },
       },
       {
-        plugins,
-        resolve: { alias },
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'apps/**/*.int.test.ts', 'libs/**/*.int.test.ts'],

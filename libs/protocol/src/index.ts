@@ -1,1 +1,5 @@
-export const PROTOCOL_VERSION = 1;
+export * from './codec';
+export * from './dead-letter';
+export * from './ids';
+export * from './messages';
+export * from './topics';
