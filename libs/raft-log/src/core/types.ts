@@ -82,6 +82,8 @@ export interface AppendEntriesResponse extends MessageBase {
   readonly success: boolean;
   /** On success: the follower's last index matching the leader. */
   readonly matchIndex: Index;
+  /** On rejection: the prevLogIndex the follower could not match (lets the leader drop stale rejections). */
+  readonly rejectedIndex: Index;
   /** On rejection: where the leader should retry from (conflict hint). */
   readonly rejectHintIndex: Index;
   readonly rejectHintTerm: Term;
