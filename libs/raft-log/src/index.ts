@@ -1,0 +1,8 @@
+// Public API of @verdict/raft-log. Append exports; keep the pure core under './core/...'.
+export * from './core/assert';
+export * from './core/config';
+export * from './core/membership';
+export * from './core/raft';
+export * from './core/ready';
+export * from './core/rng';
+export * from './core/types';
