@@ -6,3 +6,7 @@ export * from './core/raft';
 export * from './core/ready';
 export * from './core/rng';
 export * from './core/types';
+export * from './support/logger';
+export * from './storage/log-store';
+export * from './storage/memory-log-store';
+export * from './storage/segmented-log-store';
