@@ -10,3 +10,4 @@ export * from './support/logger';
 export * from './storage/log-store';
 export * from './storage/memory-log-store';
 export * from './storage/segmented-log-store';
+export * from './storage/snapshot-store';
