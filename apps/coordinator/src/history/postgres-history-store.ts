@@ -1,0 +1,238 @@
+import { In } from 'typeorm';
+import { isParticipantName, type Outcome } from '@verdict/protocol';
+import type { FinishedBranch, FinishedTransaction, JsonObject } from './finished-transaction';
+import type { HistoryDatabase } from './history-database';
+import {
+  decodeHistoryCursor,
+  encodeHistoryCursor,
+  HISTORY_PAGE_LIMIT_MAX,
+  type HistoryPage,
+  type HistoryQuery,
+  type HistoryStore,
+} from './history-store';
+import { FinishedTransactionRow, TransactionBranchRow } from './history.entities';
+
+/**
+ * PostgreSQL allows 65,535 bind parameters per statement; a branch row takes 7. Chunks of this
+ * many rows stay well under it whatever the batch size.
+ */
+const BRANCH_ROWS_PER_INSERT_MAX = 2_000;
+const TRANSACTION_ROWS_PER_INSERT_MAX = 2_000;
+
+export class PostgresHistoryStore implements HistoryStore {
+  constructor(private readonly database: HistoryDatabase) {}
+
+  async archive(records: readonly FinishedTransaction[]): Promise<void> {
+    if (records.length === 0) return;
+    for (const record of records) assertArchivable(record);
+    const transactions = records.map(toTransactionRow);
+    const branches = records.flatMap(toBranchRows);
+    // One database transaction: a transaction row is never visible without its branches.
+    await this.database.dataSource().transaction('READ COMMITTED', async (manager) => {
+      // ON CONFLICT DO NOTHING: archiving again (a new leader, a retry after a lost reply)
+      // keeps the first write, which is identical since a decision never changes.
+      for (const chunk of chunks(transactions, TRANSACTION_ROWS_PER_INSERT_MAX)) {
+        await manager
+          .createQueryBuilder()
+          .insert()
+          .into(FinishedTransactionRow)
+          .values(chunk)
+          .orIgnore()
+          .execute();
+      }
+      for (const chunk of chunks(branches, BRANCH_ROWS_PER_INSERT_MAX)) {
+        await manager
+          .createQueryBuilder()
+          .insert()
+          .into(TransactionBranchRow)
+          .values(chunk)
+          .orIgnore()
+          .execute();
+      }
+    });
+  }
+
+  async find(txId: string): Promise<FinishedTransaction | null> {
+    const dataSource = this.database.dataSource();
+    const row = await dataSource.getRepository(FinishedTransactionRow).findOne({ where: { txId } });
+    if (row === null) return null;
+    const branches = await dataSource
+      .getRepository(TransactionBranchRow)
+      .find({ where: { txId }, order: { participant: 'ASC' } });
+    return fromRows(row, branches);
+  }
+
+  async list(query: HistoryQuery): Promise<HistoryPage> {
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > HISTORY_PAGE_LIMIT_MAX) {
+      throw new RangeError(
+        `limit must be an integer from 1 to ${HISTORY_PAGE_LIMIT_MAX}; got ${query.limit}`,
+      );
+    }
+    const dataSource = this.database.dataSource();
+    const select = dataSource
+      .getRepository(FinishedTransactionRow)
+      .createQueryBuilder('tx')
+      .orderBy('tx.txId', 'DESC')
+      // One more than asked tells whether another page exists without a COUNT.
+      .limit(query.limit + 1);
+    if (query.state !== undefined) select.andWhere('tx.state = :state', { state: query.state });
+    if (query.outcome !== undefined) select.andWhere('tx.outcome = :outcome', { outcome: query.outcome });
+    if (query.olderThan !== undefined) {
+      select.andWhere('tx.createdAt < :olderThan', { olderThan: new Date(query.olderThan) });
+    }
+    if (query.cursor !== undefined) {
+      select.andWhere('tx.txId < :after', { after: decodeHistoryCursor(query.cursor) });
+    }
+    if (query.participant !== undefined) {
+      select.andWhere(
+        'EXISTS (SELECT 1 FROM transaction_branches branch WHERE branch.tx_id = tx.tx_id AND branch.participant = :participant)',
+        { participant: query.participant },
+      );
+    }
+    const rows = await select.getMany();
+    const page = rows.slice(0, query.limit);
+    const branches =
+      page.length === 0
+        ? []
+        : await dataSource.getRepository(TransactionBranchRow).find({
+            where: { txId: In(page.map((row) => row.txId)) },
+            order: { participant: 'ASC' },
+          });
+    const branchesByTx = new Map<string, TransactionBranchRow[]>();
+    for (const branch of branches) {
+      const list = branchesByTx.get(branch.txId) ?? [];
+      list.push(branch);
+      branchesByTx.set(branch.txId, list);
+    }
+    const last = page.at(-1);
+    return {
+      items: page.map((row) => fromRows(row, branchesByTx.get(row.txId) ?? [])),
+      nextCursor: rows.length > query.limit && last !== undefined ? encodeHistoryCursor(last.txId) : null,
+    };
+  }
+
+  async outcomeOf(txId: string): Promise<Outcome | null> {
+    const row = await this.database
+      .dataSource()
+      .getRepository(FinishedTransactionRow)
+      .findOne({ select: { txId: true, outcome: true }, where: { txId } });
+    return row === null ? null : row.outcome;
+  }
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let start = 0; start < items.length; start += size) yield items.slice(start, start + size);
+}
+
+/**
+ * Programmer errors in what the engine hands over; thrown before anything is written so that a
+ * broken record can never half-enter the archive.
+ */
+export function assertArchivable(record: FinishedTransaction): void {
+  const expectedOutcome: Outcome = record.state === 'COMMITTED' ? 'COMMIT' : 'ABORT';
+  if (record.decision.outcome !== expectedOutcome) {
+    throw new Error(
+      `transaction ${record.id} is ${record.state} but its decision is ${record.decision.outcome}`,
+    );
+  }
+  if (!Number.isSafeInteger(record.decision.raftIndex) || record.decision.raftIndex < 1) {
+    throw new Error(
+      `transaction ${record.id} has decision raftIndex ${record.decision.raftIndex}; expected ≥ 1`,
+    );
+  }
+  if (!Number.isSafeInteger(record.decision.raftTerm) || record.decision.raftTerm < 1) {
+    throw new Error(
+      `transaction ${record.id} has decision raftTerm ${record.decision.raftTerm}; expected ≥ 1`,
+    );
+  }
+  const names = new Set<string>();
+  for (const branch of record.participants) {
+    if (!isParticipantName(branch.name)) {
+      throw new Error(`transaction ${record.id} has an invalid participant name "${branch.name}"`);
+    }
+    if (names.has(branch.name)) {
+      throw new Error(`transaction ${record.id} lists participant ${branch.name} twice`);
+    }
+    names.add(branch.name);
+    if (!Number.isSafeInteger(branch.attempts) || branch.attempts < 0) {
+      throw new Error(`transaction ${record.id}: participant ${branch.name} has attempts ${branch.attempts}`);
+    }
+  }
+  if (record.state === 'COMMITTED' && record.participants.some((branch) => branch.vote === 'NO')) {
+    throw new Error(`transaction ${record.id} is COMMITTED although a participant voted NO`);
+  }
+}
+
+function toTransactionRow(record: FinishedTransaction): FinishedTransactionRow {
+  const row = new FinishedTransactionRow();
+  row.txId = record.id;
+  row.outcome = record.decision.outcome;
+  row.state = record.state;
+  row.reason = record.decision.reason;
+  row.resolvedBy = record.decision.resolvedBy;
+  row.createdAt = new Date(record.createdAt);
+  row.decidedAt = new Date(record.decision.decidedAt);
+  row.finishedAt = new Date(record.finishedAt);
+  row.deadline = new Date(record.deadline);
+  row.metadata = record.metadata;
+  row.decisionRaftIndex = record.decision.raftIndex;
+  row.decisionRaftTerm = record.decision.raftTerm;
+  row.idempotencyKey = record.idempotencyKey;
+  return row;
+}
+
+function toBranchRows(record: FinishedTransaction): TransactionBranchRow[] {
+  return record.participants.map((branch) => {
+    const row = new TransactionBranchRow();
+    row.txId = record.id;
+    row.participant = branch.name;
+    row.vote = branch.vote;
+    row.voteReason = branch.voteReason;
+    row.votedAt = dateOrNull(branch.votedAt);
+    row.ackedAt = dateOrNull(branch.ackedAt);
+    row.attempts = branch.attempts;
+    row.lastError = branch.lastError;
+    return row;
+  });
+}
+
+function fromRows(
+  row: FinishedTransactionRow,
+  branches: readonly TransactionBranchRow[],
+): FinishedTransaction {
+  return {
+    id: row.txId,
+    state: row.state,
+    decision: {
+      outcome: row.outcome,
+      raftIndex: row.decisionRaftIndex,
+      raftTerm: row.decisionRaftTerm,
+      reason: row.reason,
+      resolvedBy: row.resolvedBy,
+      decidedAt: row.decidedAt.toISOString(),
+    },
+    participants: branches.map((branch): FinishedBranch => ({
+      name: branch.participant,
+      vote: branch.vote,
+      voteReason: branch.voteReason,
+      votedAt: isoOrNull(branch.votedAt),
+      ackedAt: isoOrNull(branch.ackedAt),
+      attempts: branch.attempts,
+      lastError: branch.lastError,
+    })),
+    createdAt: row.createdAt.toISOString(),
+    deadline: row.deadline.toISOString(),
+    finishedAt: row.finishedAt.toISOString(),
+    // jsonb holds exactly what toTransactionRow wrote: a JSON object.
+    metadata: row.metadata as JsonObject | null,
+    idempotencyKey: row.idempotencyKey,
+  };
+}
+
+function dateOrNull(iso: string | null): Date | null {
+  return iso === null ? null : new Date(iso);
+}
+
+function isoOrNull(date: Date | null): string | null {
+  return date === null ? null : date.toISOString();
+}
