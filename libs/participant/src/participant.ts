@@ -1,0 +1,358 @@
+import {
+  DEAD_LETTER_TOPIC,
+  deadLetter,
+  decodeCommand,
+  encodeMessage,
+  HEADER_MESSAGE_TYPE,
+  HEADER_TRACEPARENT,
+  participantTopic,
+  PROTOCOL_VERSION,
+  REPLIES_TOPIC,
+  type OutcomeQuery,
+  type ParticipantReply,
+} from '@verdict/protocol';
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type EachBatchPayload,
+  type IHeaders,
+  type KafkaMessage,
+  type Message,
+  type Producer,
+} from 'kafkajs';
+import { CommandHandler, describeError, type Handled } from './command-handler';
+import { CoordinatorClient } from './coordinator-client';
+import { jsonLineLogger, kafkaLogCreator } from './logger';
+import { participantSettings, type ParticipantOptions, type ParticipantSettings } from './options';
+import { ParticipantMemory } from './promises';
+import type { ParticipantLogger, ParticipantService } from './service';
+
+/** What `startParticipant` returns: the running participant, until `stop()`. */
+export interface ParticipantHandle {
+  readonly name: string;
+  /** Stops consuming, lets commands in flight finish and closes the Kafka clients. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a participant: consumes `verdict.participant.<name>`, answers on
+ * `verdict.coordinator.replies`, parks malformed messages on `verdict.dead-letter`, and asks
+ * about in-doubt transactions at start and every `recoveryIntervalMs`.
+ */
+export async function startParticipant(options: ParticipantOptions): Promise<ParticipantHandle> {
+  const participant = new Participant(options);
+  await participant.start();
+  return participant;
+}
+
+export class Participant implements ParticipantHandle {
+  readonly name: string;
+  private readonly settings: ParticipantSettings;
+  private readonly service: ParticipantService;
+  private readonly logger: ParticipantLogger;
+  private readonly memory: ParticipantMemory;
+  private readonly handler: CommandHandler;
+  private readonly coordinator: CoordinatorClient | null;
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly consumer: Consumer;
+  private readonly topic: string;
+  /** OUTCOME_QUERY attempts per in-doubt txId; forgotten once the transaction is no longer in doubt. */
+  private readonly queryAttempts = new Map<string, number>();
+  private recoveryTimer: NodeJS.Timeout | null = null;
+  private recoveryRun: Promise<void> | null = null;
+  private readonly stopping = new AbortController();
+
+  constructor(options: ParticipantOptions) {
+    this.settings = participantSettings(options);
+    this.name = this.settings.name;
+    this.topic = participantTopic(this.name);
+    this.service = options.service;
+    this.logger = options.logger ?? jsonLineLogger(this.name);
+    this.memory = new ParticipantMemory(this.settings.memoryEntriesMax);
+    this.handler = new CommandHandler({
+      participant: this.name,
+      service: this.service,
+      memory: this.memory,
+      logger: this.logger,
+      prepareTimeoutMs: this.settings.prepareTimeoutMs,
+      concurrencyMax: this.settings.handlerConcurrencyMax,
+      now: Date.now,
+    });
+    this.coordinator =
+      this.settings.coordinatorUrl === undefined
+        ? null
+        : new CoordinatorClient({
+            coordinatorUrl: this.settings.coordinatorUrl,
+            apiKey: this.settings.apiKey,
+            requestTimeoutMs: this.settings.httpTimeoutMs,
+          });
+    const kafka = this.settings.kafka;
+    this.kafka = new Kafka({
+      clientId: kafka.clientId ?? `verdict-participant-${this.name}`,
+      brokers: [...kafka.brokers],
+      connectionTimeout: kafka.connectionTimeoutMs,
+      requestTimeout: kafka.requestTimeoutMs,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 },
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator(this.logger),
+    });
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      // An idempotent producer keeps order with one request in flight; replies are small and batched.
+      maxInFlightRequests: 1,
+      // kafkajs wants unbounded retries for an idempotent producer; a bounded number instead lets a
+      // failed batch fail, so the consumer re-reads its commands and answers them again (harmless:
+      // every answer is idempotent).
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 },
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.consumer = this.kafka.consumer({
+      groupId: kafka.groupId ?? `verdict-participant-${this.name}`,
+      sessionTimeout: kafka.sessionTimeoutMs,
+      heartbeatInterval: kafka.heartbeatIntervalMs,
+      rebalanceTimeout: kafka.rebalanceTimeoutMs,
+      maxWaitTimeInMs: kafka.maxWaitTimeMs,
+      allowAutoTopicCreation: false,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 },
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.settings.kafka.ensureTopics) await this.ensureTopics();
+    await this.producer.connect();
+    await this.consumer.connect();
+    // From the beginning: a new participant must not skip commands already queued for it.
+    await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    await this.consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.logger.info('participant started', { topic: this.topic, brokers: this.settings.kafka.brokers });
+    this.scheduleRecovery(0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort();
+    if (this.recoveryTimer !== null) clearTimeout(this.recoveryTimer);
+    await this.recoveryRun;
+    await this.consumer.disconnect();
+    await this.handler.idle();
+    await this.producer.disconnect();
+    this.logger.info('participant stopped', { topic: this.topic });
+  }
+
+  private async ensureTopics(): Promise<void> {
+    const admin = this.kafka.admin({ retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 } });
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = [this.topic, REPLIES_TOPIC, DEAD_LETTER_TOPIC].filter((topic) => !existing.has(topic));
+      if (missing.length === 0) return;
+      // -1: the broker's own num.partitions and default.replication.factor, which its operators chose.
+      await admin.createTopics({
+        topics: missing.map((topic) => ({ topic, numPartitions: -1, replicationFactor: -1 })),
+        waitForLeaders: true,
+        timeout: this.settings.kafka.requestTimeoutMs,
+      });
+      this.logger.info('created topics', { topics: missing });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * One consumer batch → one produce request carrying every reply and every parked message.
+   * Offsets move only after that request succeeded: if it fails, the batch is read again and
+   * answered again (the answers are idempotent).
+   */
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const handled = await Promise.all(
+      batch.messages.map((message) => this.onMessage(batch.topic, batch.partition, message)),
+    );
+    const replies: Message[] = [];
+    const parked: Message[] = [];
+    for (const result of handled) {
+      if (result.reply !== undefined) replies.push(result.reply);
+      if (result.parked !== undefined) parked.push(result.parked);
+    }
+    const topicMessages = [
+      ...(replies.length > 0 ? [{ topic: REPLIES_TOPIC, messages: replies }] : []),
+      ...(parked.length > 0 ? [{ topic: DEAD_LETTER_TOPIC, messages: parked }] : []),
+    ];
+    if (topicMessages.length > 0) {
+      await this.producer.sendBatch({
+        topicMessages,
+        acks: -1,
+        timeout: this.settings.kafka.sendTimeoutMs,
+        compression: CompressionTypes.None,
+      });
+    }
+    const last = batch.messages.at(-1);
+    if (last !== undefined) payload.resolveOffset(last.offset);
+    await payload.commitOffsetsIfNecessary();
+    await payload.heartbeat();
+  }
+
+  private async onMessage(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+  ): Promise<{ reply?: Message; parked?: Message }> {
+    const decoded = decodeCommand(message.value);
+    const reason = decoded.ok
+      ? decoded.message.participant === this.name
+        ? null
+        : `command is addressed to participant "${decoded.message.participant}", not "${this.name}"`
+      : decoded.reason;
+    if (!decoded.ok || reason !== null) {
+      const why = reason ?? 'undecodable';
+      this.logger.warn('parked a malformed command on the dead-letter topic', {
+        topic,
+        partition,
+        offset: message.offset,
+        reason: why,
+      });
+      return { parked: this.park(topic, partition, message, why) };
+    }
+    const command = decoded.message;
+    const result: Handled = await this.handler.handle(command);
+    if (result.kind === 'silent') return {};
+    if (result.kind === 'reject') return { parked: this.park(topic, partition, message, result.reason) };
+    this.logger.debug(`answered ${command.type}`, {
+      txId: command.txId,
+      term: command.term,
+      reply: result.reply,
+    });
+    return { reply: this.replyMessage(result.reply, traceparentOf(message.headers)) };
+  }
+
+  private park(topic: string, partition: number, message: KafkaMessage, reason: string): Message {
+    const letter = deadLetter(
+      { topic, partition, offset: message.offset, key: message.key, value: message.value },
+      reason,
+      `participant ${this.name}`,
+    );
+    return { key: message.key, value: JSON.stringify(letter) };
+  }
+
+  private replyMessage(reply: ParticipantReply, traceparent: string | null): Message {
+    const headers: IHeaders = { [HEADER_MESSAGE_TYPE]: reply.type };
+    if (traceparent !== null) headers[HEADER_TRACEPARENT] = traceparent;
+    return { key: reply.txId, value: encodeMessage(reply), headers };
+  }
+
+  private scheduleRecovery(delayMs: number): void {
+    if (this.stopping.signal.aborted) return;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryRun = this.recoverInDoubt()
+        .catch((error: unknown) => {
+          this.logger.error('recovery round failed; will retry', { error: describeError(error) });
+        })
+        .finally(() => {
+          this.recoveryRun = null;
+          this.scheduleRecovery(this.settings.recoveryIntervalMs);
+        });
+    }, delayMs);
+  }
+
+  /**
+   * Asks the coordinator about every transaction the service holds prepared without a decision:
+   * an OUTCOME_QUERY on Kafka first (the coordinator answers with COMMIT/ABORT on this
+   * participant's topic, handled like any command), then, for those still in doubt after
+   * `outcomeQueryWaitMs`, the REST outcome. No answer means undecided: keep waiting, never decide.
+   */
+  private async recoverInDoubt(): Promise<void> {
+    const inDoubt = await this.service.inDoubt();
+    const nowMs = Date.now();
+    const asking = inDoubt.filter((txId) => {
+      const memory = this.memory.get(txId);
+      // A vote this process gave a moment ago is not in doubt yet: its decision is on its way.
+      return memory?.votedAtMs == null || nowMs - memory.votedAtMs >= this.settings.inDoubtAfterMs;
+    });
+    for (const txId of this.queryAttempts.keys()) {
+      if (!inDoubt.includes(txId)) this.queryAttempts.delete(txId);
+    }
+    if (asking.length === 0) return;
+    this.logger.info('asking the coordinator about in-doubt transactions', { txIds: asking });
+    await this.producer.send({
+      topic: REPLIES_TOPIC,
+      messages: asking.map((txId) => this.replyMessage(this.outcomeQuery(txId), null)),
+      acks: -1,
+      timeout: this.settings.kafka.sendTimeoutMs,
+      compression: CompressionTypes.None,
+    });
+    if (this.coordinator === null) return;
+    if (!(await this.sleep(this.settings.outcomeQueryWaitMs))) return;
+    const stillInDoubt = new Set(await this.service.inDoubt());
+    for (const txId of asking) {
+      if (!stillInDoubt.has(txId) || this.stopping.signal.aborted) continue;
+      let outcome;
+      try {
+        outcome = await this.coordinator.outcome(txId);
+      } catch (error) {
+        this.logger.warn('could not ask the coordinator over REST; still in doubt', {
+          txId,
+          error: describeError(error),
+        });
+        continue;
+      }
+      if (outcome === null) {
+        this.logger.info('coordinator has no decision yet; still in doubt', { txId });
+        continue;
+      }
+      if (await this.handler.applyOutcome(txId, outcome)) {
+        this.logger.info('applied the recorded outcome of an in-doubt transaction', { txId, outcome });
+      }
+    }
+  }
+
+  private outcomeQuery(txId: string): OutcomeQuery {
+    const attempt = (this.queryAttempts.get(txId) ?? 0) + 1;
+    this.queryAttempts.set(txId, attempt);
+    return {
+      v: PROTOCOL_VERSION,
+      type: 'OUTCOME_QUERY',
+      txId,
+      participant: this.name,
+      // Unprompted: it answers no command, so it carries no leader's term.
+      term: 0,
+      attempt,
+      sentAt: new Date().toISOString(),
+      payload: {},
+    };
+  }
+
+  /** Waits `ms`; false when the participant began stopping meanwhile. */
+  private sleep(ms: number): Promise<boolean> {
+    const signal = this.stopping.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+function traceparentOf(headers: IHeaders | undefined): string | null {
+  const value = headers?.[HEADER_TRACEPARENT];
+  if (value === undefined) return null;
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? null : first.toString();
+}
