@@ -178,10 +178,7 @@ export class RaftCore {
   restore(state: RestoreState): void {
     assert(!this.restored, `node ${this.nodeId} restored twice`);
     const { hardState, snapshot } = state;
-    assert(
-      hardState.commitIndex >= 0 && hardState.term >= snapshot.metadata.term,
-      `restored hard state term ${hardState.term} below snapshot term ${snapshot.metadata.term}`,
-    );
+    assert(hardState.commitIndex >= 0, `restored commitIndex ${hardState.commitIndex} is negative`);
     this.restored = true;
     this.term = hardState.term;
     this.votedFor = hardState.votedFor;
