@@ -1,0 +1,207 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PARTICIPANT_NAME_PATTERN, PARTICIPANT_NAME_RULE } from '@verdict/protocol';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { COMMIT_WAITS, TX_STATES, type CommitWait, type TxState } from '../coordinator.port';
+import {
+  IsStringMap,
+  METADATA_ENTRIES_MAX,
+  METADATA_KEY_PATTERN,
+  METADATA_VALUE_LENGTH_MAX,
+} from './string-map.validator';
+
+/** Must match DESIGN's limit and the engine's: a PREPARE fan-out is bounded. */
+export const PARTICIPANTS_PER_TX_MAX = 64;
+export const TIMEOUT_MS_MIN = 100;
+export const TIMEOUT_MS_MAX = 600_000;
+export const LIST_LIMIT_DEFAULT = 50;
+export const LIST_LIMIT_MAX = 500;
+export const CURSOR_LENGTH_MAX = 512;
+export const REASON_LENGTH_MAX = 500;
+
+/** Node ids appear in logs, metrics labels and URLs: keep them to a safe alphabet. */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const NODE_ID_RULE =
+  'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters';
+/** host:port, the host a name, an IPv4 address or a bracketed IPv6 address. */
+const RAFT_ADDRESS_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
+export class TxIdParam {
+  @ApiProperty({ format: 'uuid', description: 'Transaction id (a UUIDv7)' })
+  @IsUUID('all', { message: 'txId must be a UUID; transaction ids are the UUIDv7 returned by begin' })
+  txId!: string;
+}
+
+export class NodeIdParam {
+  @ApiProperty({ pattern: NODE_ID_PATTERN.source })
+  @Matches(NODE_ID_PATTERN, { message: `nodeId: ${NODE_ID_RULE}` })
+  nodeId!: string;
+}
+
+export class ParticipantDto {
+  @ApiProperty({
+    description: `Participant name: ${PARTICIPANT_NAME_RULE}. Commands go to Kafka topic verdict.participant.<name>.`,
+    pattern: PARTICIPANT_NAME_PATTERN.source,
+    example: 'bank-a',
+  })
+  @IsString()
+  @Matches(PARTICIPANT_NAME_PATTERN, { message: `name: ${PARTICIPANT_NAME_RULE}` })
+  name!: string;
+
+  @ApiPropertyOptional({
+    description: 'Work for the participant, any JSON value; sent with PREPARE exactly as given.',
+    example: { from: 'alice', to: 'bob', amountCents: 1250 },
+  })
+  @IsOptional()
+  payload?: unknown;
+}
+
+export class BeginTransactionDto {
+  @ApiPropertyOptional({
+    description: 'Prepare deadline in milliseconds from begin; no decision by then means ABORT.',
+    minimum: TIMEOUT_MS_MIN,
+    maximum: TIMEOUT_MS_MAX,
+    example: 30_000,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(TIMEOUT_MS_MIN)
+  @Max(TIMEOUT_MS_MAX)
+  timeoutMs?: number;
+
+  @ApiPropertyOptional({ type: [ParticipantDto], maxItems: PARTICIPANTS_PER_TX_MAX })
+  @IsOptional()
+  @ArrayMaxSize(PARTICIPANTS_PER_TX_MAX)
+  @ArrayUnique((participant: ParticipantDto) => participant.name, {
+    message: 'participants must have distinct names',
+  })
+  @ValidateNested({ each: true })
+  @Type(() => ParticipantDto)
+  participants?: ParticipantDto[];
+
+  @ApiPropertyOptional({
+    description: `Labels for operators, string values only: at most ${METADATA_ENTRIES_MAX} entries, keys matching ${METADATA_KEY_PATTERN.source}, values up to ${METADATA_VALUE_LENGTH_MAX} characters.`,
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: METADATA_VALUE_LENGTH_MAX },
+    example: { orderId: 'ord-1042' },
+  })
+  @IsOptional()
+  @IsStringMap()
+  metadata?: Record<string, string>;
+}
+
+export class CommitQueryDto {
+  @ApiPropertyOptional({
+    enum: COMMIT_WAITS,
+    default: 'decision',
+    description:
+      'decision: answer once the decision is durable in the Raft log (the commit point). completion: also wait for every participant to acknowledge it.',
+  })
+  @IsOptional()
+  @IsIn(COMMIT_WAITS)
+  wait?: CommitWait;
+}
+
+export class ListTransactionsQueryDto {
+  @ApiPropertyOptional({ enum: TX_STATES })
+  @IsOptional()
+  @IsIn(TX_STATES)
+  state?: TxState;
+
+  @ApiPropertyOptional({
+    description: 'Only transactions this participant is enlisted in.',
+    example: 'bank-a',
+  })
+  @IsOptional()
+  @Matches(PARTICIPANT_NAME_PATTERN, { message: `participant: ${PARTICIPANT_NAME_RULE}` })
+  participant?: string;
+
+  @ApiPropertyOptional({
+    description: 'Only transactions created at least this many milliseconds ago.',
+    minimum: 0,
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  olderThanMs?: number;
+
+  @ApiPropertyOptional({ description: 'true: only stuck transactions; false: only those not stuck.' })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value))
+  @IsBoolean({ message: 'stuck must be true or false' })
+  stuck?: boolean;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: LIST_LIMIT_MAX, default: LIST_LIMIT_DEFAULT })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(LIST_LIMIT_MAX)
+  limit?: number;
+
+  @ApiPropertyOptional({
+    description: 'nextCursor from the previous page; opaque.',
+    maxLength: CURSOR_LENGTH_MAX,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(CURSOR_LENGTH_MAX)
+  cursor?: string;
+}
+
+export class ResolveTransactionDto {
+  @ApiProperty({ enum: ['commit', 'abort'], description: 'The decision to record.' })
+  @IsIn(['commit', 'abort'])
+  outcome!: 'commit' | 'abort';
+
+  @ApiProperty({
+    description: 'Why, for the audit trail: recorded in the decision and the log.',
+    minLength: 1,
+    maxLength: REASON_LENGTH_MAX,
+    example: 'bank-b confirmed by phone that its ledger holds the prepared transfer',
+  })
+  @IsString()
+  @Length(1, REASON_LENGTH_MAX)
+  reason!: string;
+}
+
+export class LeadershipTransferDto {
+  @ApiPropertyOptional({ description: 'Target node; the most caught-up follower when absent.' })
+  @IsOptional()
+  @Matches(NODE_ID_PATTERN, { message: `to: ${NODE_ID_RULE}` })
+  to?: string;
+}
+
+export class AddMemberDto {
+  @ApiProperty({ pattern: NODE_ID_PATTERN.source, example: 'node-4' })
+  @Matches(NODE_ID_PATTERN, { message: `nodeId: ${NODE_ID_RULE}` })
+  nodeId!: string;
+
+  @ApiProperty({ description: "host:port of the member's Raft listener", example: '10.0.0.4:7400' })
+  @Matches(RAFT_ADDRESS_PATTERN, { message: 'raftAddress must be host:port' })
+  raftAddress!: string;
+
+  @ApiProperty({ description: "Base URL of the member's HTTP API", example: 'http://10.0.0.4:8080' })
+  @IsUrl(
+    { require_protocol: true, require_tld: false, protocols: ['http', 'https'] },
+    { message: 'httpUrl must be an http:// or https:// URL' },
+  )
+  httpUrl!: string;
+}

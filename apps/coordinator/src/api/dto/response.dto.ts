@@ -1,0 +1,243 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  BREAKER_STATES,
+  RAFT_ROLES,
+  TX_STATES,
+  type BreakerState,
+  type RaftRole,
+  type TxState,
+} from '../coordinator.port';
+
+const OUTCOMES = ['COMMIT', 'ABORT'] as const;
+const PARTICIPANT_VOTES = ['YES', 'NO', 'READ_ONLY'] as const;
+
+// Response shapes, documented for OpenAPI. Handlers build them only through the mappers in
+// mappers.ts, so nothing the coordinator adds to its views reaches a client by accident.
+
+export class DecisionDto {
+  @ApiProperty({ enum: OUTCOMES })
+  outcome!: 'COMMIT' | 'ABORT';
+
+  @ApiProperty({ description: 'Raft log index of the DECISION entry: the commit point.' })
+  raftIndex!: number;
+
+  @ApiProperty({ description: 'Raft term the DECISION entry was committed in.' })
+  raftTerm!: number;
+
+  @ApiProperty({ example: 'all participants voted YES' })
+  reason!: string;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Operator who resolved it by hand; null when the coordinator decided.',
+  })
+  resolvedBy!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  decidedAt!: string;
+}
+
+export class ParticipantStatusDto {
+  @ApiProperty({ example: 'bank-a' })
+  name!: string;
+
+  @ApiProperty({ enum: PARTICIPANT_VOTES, nullable: true, description: 'null until it has voted.' })
+  vote!: 'YES' | 'NO' | 'READ_ONLY' | null;
+
+  @ApiProperty({ type: String, nullable: true })
+  voteReason!: string | null;
+
+  @ApiProperty({ description: 'Whether it acknowledged the decision.' })
+  ack!: boolean;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  ackedAt!: string | null;
+
+  @ApiProperty({ description: "Sends of the current phase's command so far." })
+  attempts!: number;
+
+  @ApiProperty({ type: String, nullable: true })
+  lastError!: string | null;
+
+  @ApiProperty({ enum: BREAKER_STATES })
+  breaker!: BreakerState;
+}
+
+export class StuckDto {
+  @ApiProperty({ format: 'date-time' })
+  since!: string;
+
+  @ApiProperty({ example: "waiting for bank-b's ACK for 12 minutes; its breaker is OPEN" })
+  reason!: string;
+}
+
+export class TransactionDto {
+  @ApiProperty({ format: 'uuid', description: 'UUIDv7: lists sorted by id are sorted by age.' })
+  id!: string;
+
+  @ApiProperty({ enum: TX_STATES })
+  state!: TxState;
+
+  @ApiProperty({ type: DecisionDto, nullable: true })
+  decision!: DecisionDto | null;
+
+  @ApiProperty({ type: [ParticipantStatusDto] })
+  participants!: ParticipantStatusDto[];
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'Prepare deadline: no decision by then means ABORT.' })
+  deadline!: string;
+
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
+  metadata!: Record<string, string>;
+
+  @ApiProperty({ type: StuckDto, nullable: true })
+  stuck!: StuckDto | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  finishedAt!: string | null;
+}
+
+export class TransactionPageDto {
+  @ApiProperty({ type: [TransactionDto] })
+  items!: TransactionDto[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Pass as cursor for the next page; null on the last.',
+  })
+  nextCursor!: string | null;
+}
+
+export class OutcomeDto {
+  @ApiProperty({ format: 'uuid' })
+  txId!: string;
+
+  @ApiProperty({
+    enum: [...OUTCOMES, 'UNDECIDED'],
+    description: 'UNDECIDED: keep the transaction prepared and ask again; never decide alone.',
+  })
+  outcome!: 'COMMIT' | 'ABORT' | 'UNDECIDED';
+
+  @ApiProperty({
+    description: 'true when the cluster has no record of the id and answers ABORT by presumption.',
+  })
+  presumed!: boolean;
+}
+
+export class MemberDto {
+  @ApiProperty()
+  nodeId!: string;
+
+  @ApiProperty({ enum: RAFT_ROLES })
+  role!: RaftRole;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Known on the leader only.' })
+  matchIndex!: number | null;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: "Entries behind the leader's last index; leader only.",
+  })
+  lag!: number | null;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Milliseconds since it last answered; leader only.',
+  })
+  lastContactMs!: number | null;
+}
+
+export class BreakerDto {
+  @ApiProperty()
+  participant!: string;
+
+  @ApiProperty({ enum: BREAKER_STATES })
+  state!: BreakerState;
+
+  @ApiProperty({ format: 'date-time' })
+  since!: string;
+}
+
+export class ClusterStatusDto {
+  @ApiProperty()
+  nodeId!: string;
+
+  @ApiProperty({ enum: RAFT_ROLES })
+  role!: RaftRole;
+
+  @ApiProperty()
+  term!: number;
+
+  @ApiProperty({ type: String, nullable: true })
+  leaderId!: string | null;
+
+  @ApiProperty()
+  commitIndex!: number;
+
+  @ApiProperty()
+  appliedIndex!: number;
+
+  @ApiProperty({ type: [MemberDto] })
+  members!: MemberDto[];
+
+  @ApiProperty({ type: [BreakerDto] })
+  breakers!: BreakerDto[];
+}
+
+export class FieldErrorDto {
+  @ApiProperty({ example: 'participants[0].name' })
+  field!: string;
+
+  @ApiProperty({ type: [String] })
+  messages!: string[];
+}
+
+export class ProblemDto {
+  @ApiProperty({
+    example: 'urn:verdict:problem:tx-not-found',
+    description: 'Stable URN naming the problem type.',
+  })
+  type!: string;
+
+  @ApiProperty({ example: 'Transaction not found' })
+  title!: string;
+
+  @ApiProperty({ example: 404 })
+  status!: number;
+
+  @ApiProperty({ description: 'What went wrong and what to do, in a sentence.' })
+  detail!: string;
+
+  @ApiProperty({
+    description: 'Stable machine code; see the problem types in the API description.',
+    example: 'TX_NOT_FOUND',
+  })
+  code!: string;
+
+  @ApiProperty({ description: 'Id of the request in the logs.' })
+  requestId!: string;
+
+  @ApiPropertyOptional({
+    enum: TX_STATES,
+    description: 'TX_NOT_ACTIVE, RESOLVE_NOT_ALLOWED: the current state.',
+  })
+  state?: TxState;
+
+  @ApiPropertyOptional({ type: DecisionDto, description: 'DECISION_EXISTS: the decision already recorded.' })
+  decision?: DecisionDto;
+
+  @ApiPropertyOptional({
+    description: 'NO_LEADER, PARTICIPANT_UNAVAILABLE: when to retry (also in Retry-After).',
+  })
+  retryAfterMs?: number;
+
+  @ApiPropertyOptional({ type: [FieldErrorDto], description: 'VALIDATION_FAILED: every rejected field.' })
+  errors?: FieldErrorDto[];
+}

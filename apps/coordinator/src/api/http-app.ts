@@ -1,0 +1,91 @@
+import type { IncomingMessage } from 'node:http';
+import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream, Level } from 'pino';
+import { loggingModule, requestIdFor } from '../observability/logging';
+import { CoordinatorMetrics } from '../observability/metrics';
+import { ObservabilityModule } from '../observability/observability.module';
+import { ApiModule } from './api.module';
+import { BODY_LIMIT_BYTES_DEFAULT, FORWARD_TIMEOUT_MS_DEFAULT, type ApiOptions } from './api.options';
+import { ApiKeys } from './auth/api-keys';
+import { buildOpenApiDocument, serveOpenApi } from './openapi';
+
+type ImportedModule = NonNullable<ModuleMetadata['imports']>[number];
+
+export interface HttpAppOptions {
+  readonly nodeId: string;
+  /** `VERDICT_API_KEYS` as configured (`key:role,...`), or keys already parsed. */
+  readonly apiKeys: string | ApiKeys;
+  readonly logLevel?: Level | 'silent';
+  /** Where JSON log lines go; stdout when absent. */
+  readonly logDestination?: DestinationStream;
+  readonly bodyLimitBytes?: number;
+  readonly forwardTimeoutMs?: number;
+  /** The host may build the metrics first to hand them to components created outside Nest. */
+  readonly metrics?: CoordinatorMetrics;
+}
+
+/** The root module of an HTTP app: made per call, so two apps in one process share nothing. */
+@Module({})
+class HttpAppModule {}
+
+/**
+ * Builds the coordinator's HTTP app on Fastify: REST API, auth, problem responses, leader
+ * forwarding, OpenAPI (`/openapi.json`, `/docs`), health, `/metrics` and JSON logs. `host` is the
+ * cluster host's module; it must export COORDINATOR (CoordinatorPort) and READINESS
+ * (ReadinessPort). The app is initialized, not listening:
+ *
+ *   const app = await createHttpApp(ClusterHostModule, { nodeId, apiKeys: env.VERDICT_API_KEYS });
+ *   app.enableShutdownHooks();
+ *   await app.listen({ port: env.VERDICT_HTTP_PORT, host: '0.0.0.0' });
+ */
+export async function createHttpApp(
+  host: ImportedModule,
+  options: HttpAppOptions,
+): Promise<NestFastifyApplication> {
+  const apiOptions: ApiOptions = {
+    nodeId: options.nodeId,
+    bodyLimitBytes: options.bodyLimitBytes ?? BODY_LIMIT_BYTES_DEFAULT,
+    forwardTimeoutMs: options.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS_DEFAULT,
+  };
+  const apiKeys = typeof options.apiKeys === 'string' ? ApiKeys.parse(options.apiKeys) : options.apiKeys;
+  const metrics = options.metrics ?? new CoordinatorMetrics({ nodeId: options.nodeId, processMetrics: true });
+  const root: DynamicModule = {
+    module: HttpAppModule,
+    imports: [
+      loggingModule({
+        level: options.logLevel ?? 'info',
+        nodeId: options.nodeId,
+        ...(options.logDestination !== undefined && { destination: options.logDestination }),
+      }),
+      ObservabilityModule.register(host, metrics),
+      ApiModule.register(host, apiKeys, apiOptions),
+    ],
+  };
+  const adapter = new FastifyAdapter({
+    bodyLimit: apiOptions.bodyLimitBytes,
+    genReqId: (request: IncomingMessage): string => requestIdFor(request),
+    // Nest logs through pino (nestjs-pino); Fastify's own logger would log every request twice.
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onSend', async (request, reply) => {
+    void reply.header('X-Request-Id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.observeHttp(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
+  serveOpenApi(app, fastify, buildOpenApiDocument(app));
+  await app.init();
+  return app;
+}

@@ -1,0 +1,99 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { COORDINATOR, type CoordinatorPort } from './coordinator.port';
+import {
+  toBeginInput,
+  toListFilter,
+  toOutcomeDto,
+  toParticipantInput,
+  toTransactionDto,
+  toTransactionPageDto,
+} from './dto/mappers';
+import {
+  BeginTransactionDto,
+  CommitQueryDto,
+  ListTransactionsQueryDto,
+  ParticipantDto,
+  TxIdParam,
+} from './dto/request.dto';
+import { OutcomeDto, TransactionDto, TransactionPageDto } from './dto/response.dto';
+import { ApiIdempotencyKey, IdempotencyKey } from './idempotency-key.decorator';
+import { ApiProblems } from './openapi.decorators';
+
+@ApiTags('transactions')
+@Controller('v1/transactions')
+export class TransactionsController {
+  constructor(@Inject(COORDINATOR) private readonly coordinator: CoordinatorPort) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Begin a transaction', description: 'Answers once the BEGIN entry is durable.' })
+  @ApiIdempotencyKey()
+  @ApiCreatedResponse({ type: TransactionDto })
+  @ApiProblems('IDEMPOTENCY_MISMATCH', 'PAYLOAD_TOO_LARGE', 'MALFORMED_REQUEST')
+  begin(
+    @Body() body: BeginTransactionDto,
+    @IdempotencyKey() key: string | undefined,
+  ): Promise<TransactionDto> {
+    return this.coordinator.begin(toBeginInput(body), key).then(toTransactionDto);
+  }
+
+  @Post(':txId/participants')
+  @ApiOperation({ summary: 'Enlist a participant', description: 'Only while the transaction is ACTIVE.' })
+  @ApiCreatedResponse({ type: TransactionDto })
+  @ApiProblems('TX_NOT_FOUND', 'TX_NOT_ACTIVE', 'PARTICIPANT_ALREADY_ENLISTED', 'PARTICIPANT_LIMIT_REACHED')
+  enlist(@Param() { txId }: TxIdParam, @Body() body: ParticipantDto): Promise<TransactionDto> {
+    return this.coordinator.enlist(txId, toParticipantInput(body)).then(toTransactionDto);
+  }
+
+  @Post(':txId/commit')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Run two-phase commit',
+    description:
+      'Answers once the decision is durable in the Raft log (wait=completion: once every participant acknowledged it). The decision may be ABORT: read decision.outcome.',
+  })
+  @ApiOkResponse({ type: TransactionDto })
+  @ApiProblems('TX_NOT_FOUND', 'TX_NOT_ACTIVE', 'PARTICIPANT_UNAVAILABLE')
+  commit(@Param() { txId }: TxIdParam, @Query() query: CommitQueryDto): Promise<TransactionDto> {
+    return this.coordinator.commit(txId, query.wait ?? 'decision').then(toTransactionDto);
+  }
+
+  @Post(':txId/abort')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Roll back',
+    description: 'While ACTIVE or PREPARING; answers once ABORT is durable.',
+  })
+  @ApiOkResponse({ type: TransactionDto })
+  @ApiProblems('TX_NOT_FOUND', 'DECISION_EXISTS')
+  abort(@Param() { txId }: TxIdParam): Promise<TransactionDto> {
+    return this.coordinator.abort(txId).then(toTransactionDto);
+  }
+
+  @Get(':txId')
+  @ApiOperation({ summary: 'Read a transaction (linearizable)' })
+  @ApiOkResponse({ type: TransactionDto })
+  @ApiProblems('TX_NOT_FOUND')
+  get(@Param() { txId }: TxIdParam): Promise<TransactionDto> {
+    return this.coordinator.get(txId).then(toTransactionDto);
+  }
+
+  @Get(':txId/outcome')
+  @ApiOperation({
+    summary: 'Outcome for a prepared participant',
+    description: 'Presumed abort: an id the cluster has no record of is answered ABORT with presumed=true.',
+  })
+  @ApiOkResponse({ type: OutcomeDto })
+  @ApiProblems()
+  outcome(@Param() { txId }: TxIdParam): Promise<OutcomeDto> {
+    return this.coordinator.outcome(txId).then(toOutcomeDto);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List transactions, newest first' })
+  @ApiOkResponse({ type: TransactionPageDto })
+  @ApiProblems()
+  list(@Query() query: ListTransactionsQueryDto): Promise<TransactionPageDto> {
+    return this.coordinator.list(toListFilter(query)).then(toTransactionPageDto);
+  }
+}

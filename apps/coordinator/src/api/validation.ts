@@ -1,0 +1,45 @@
+import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import type { FieldError } from './coordinator.error';
+import { validationProblem, type ProblemException } from './problem';
+
+/** A hostile body can break thousands of rules; the first ones are enough to fix it. */
+export const FIELD_ERRORS_MAX = 50;
+
+/**
+ * The global pipe: DTO classes are the only shape a handler ever receives. Unknown fields are
+ * rejected rather than dropped, so a client's typo (`timeoutMS`) fails loudly instead of
+ * silently using a default.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors: ValidationError[]): ProblemException =>
+      validationProblem(toFieldErrors(errors)),
+  });
+}
+
+/** Flattens class-validator's tree into `participants[0].name`-style paths, one entry per field. */
+export function toFieldErrors(errors: readonly ValidationError[], parentPath = ''): FieldError[] {
+  const result: FieldError[] = [];
+  const visit = (nodes: readonly ValidationError[], path: string): void => {
+    for (const node of nodes) {
+      if (result.length >= FIELD_ERRORS_MAX) return;
+      const field = joinPath(path, node.property);
+      const messages = Object.values(node.constraints ?? {});
+      if (messages.length > 0) result.push({ field, messages });
+      visit(node.children ?? [], field);
+    }
+  };
+  visit(errors, parentPath);
+  return result;
+}
+
+function joinPath(parent: string, property: string): string {
+  if (/^\d+$/.test(property)) return `${parent}[${property}]`;
+  return parent === '' ? property : `${parent}.${property}`;
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream, Level } from 'pino';
+
+/** An incoming X-Request-Id is kept if it is a sane token, so a client's id follows the request. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+const TX_ID_IN_PATH = /\/transactions\/([0-9a-fA-F-]{36})(?:[/?]|$)/;
+/** Probes and scrapes every few seconds would drown the request log. */
+const QUIET_PATHS = /^\/(health\/|metrics)/;
+
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/**
+ * One id per request, shared by Fastify (`request.id`, problem bodies, the X-Request-Id answer
+ * header) and the request logger, which both see the same Node.js request object.
+ */
+export function requestIdFor(request: IncomingMessage): string {
+  const known = requestIds.get(request);
+  if (known !== undefined) return known;
+  const header = request.headers['x-request-id'];
+  const id = typeof header === 'string' && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
+  requestIds.set(request, id);
+  return id;
+}
+
+export interface LoggingOptions {
+  readonly level: Level | 'silent';
+  readonly nodeId: string;
+  /** Where JSON lines go; stdout when absent. Tests capture logs here. */
+  readonly destination?: DestinationStream;
+}
+
+/**
+ * Structured JSON logs (nestjs-pino): one line per request with its id, the txId when the path
+ * names one, and no credentials: Authorization and cookies are redacted before serialization.
+ */
+export function loggingModule(options: LoggingOptions): DynamicModule {
+  const pinoOptions = {
+    level: options.level,
+    base: { nodeId: options.nodeId },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie'],
+      censor: '[redacted]',
+    },
+    genReqId: (request: IncomingMessage): string => requestIdFor(request),
+    customProps: (request: IncomingMessage): Record<string, string> => {
+      const txId = TX_ID_IN_PATH.exec(request.url ?? '')?.[1];
+      return txId === undefined ? {} : { txId };
+    },
+    autoLogging: { ignore: (request: IncomingMessage): boolean => QUIET_PATHS.test(request.url ?? '') },
+  };
+  return LoggerModule.forRoot({
+    pinoHttp: options.destination === undefined ? pinoOptions : [pinoOptions, options.destination],
+  });
+}
