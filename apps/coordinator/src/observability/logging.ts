@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { DynamicModule } from '@nestjs/common';
+import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream, Level } from 'pino';
 
@@ -52,6 +52,8 @@ export function loggingModule(options: LoggingOptions): DynamicModule {
     autoLogging: { ignore: (request: IncomingMessage): boolean => QUIET_PATHS.test(request.url ?? '') },
   };
   return LoggerModule.forRoot({
+    // nestjs-pino's default route, `{/*splat}`, matches nothing on Nest 12's Fastify adapter.
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
     pinoHttp: options.destination === undefined ? pinoOptions : [pinoOptions, options.destination],
   });
 }
