@@ -232,6 +232,17 @@ export class RaftCore {
     this.stepRole(message);
   }
 
+  /**
+   * Starts an election now instead of waiting for the election timeout (operator tooling and
+   * tests; etcd's RawNode.Campaign). Uses PreVote when configured. Ignored by a leader and by
+   * nodes that are not voters.
+   */
+  campaign(): void {
+    this.assertRestored();
+    if (this.role === 'leader') return;
+    this.startCampaign(this.config.preVote ? 'preVote' : 'election');
+  }
+
   /** Appends a command entry if this node leads. The index and term identify it once committed. */
   propose(data: Uint8Array): ProposeResult {
     this.assertRestored();
@@ -502,7 +513,7 @@ export class RaftCore {
       this.config.electionTicks + this.config.rng.nextInt(this.config.electionTicks);
   }
 
-  private campaign(kind: CampaignKind): void {
+  private startCampaign(kind: CampaignKind): void {
     if (!isVoter(this.membership, this.nodeId)) return;
     let campaignTerm: Term;
     if (kind === 'preVote') {
@@ -533,7 +544,7 @@ export class RaftCore {
   private tallyElection(): boolean {
     const result = electionResult(this.membership.voters, this.voteGranted);
     if (result === 'won') {
-      if (this.role === 'preCandidate') this.campaign('election');
+      if (this.role === 'preCandidate') this.startCampaign('election');
       else this.becomeLeader();
       return true;
     }
@@ -551,7 +562,7 @@ export class RaftCore {
     this.electionElapsed += 1;
     if (this.electionElapsed >= this.randomizedElectionTicks && isVoter(this.membership, this.nodeId)) {
       this.electionElapsed = 0;
-      this.campaign(this.config.preVote ? 'preVote' : 'election');
+      this.startCampaign(this.config.preVote ? 'preVote' : 'election');
     }
   }
 
@@ -595,7 +606,7 @@ export class RaftCore {
         this.onInstallSnapshot(message);
         return;
       case 'timeoutNow':
-        this.campaign('transfer');
+        this.startCampaign('transfer');
         return;
       default:
         // Answers to a campaign or leadership we no longer have.

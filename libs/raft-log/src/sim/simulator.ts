@@ -1,6 +1,6 @@
 import { InvariantViolation } from '../core/assert';
 import type { RaftConfigInput } from '../core/config';
-import { decodeMembership, isMember, type MembershipChange } from '../core/membership';
+import { decodeMembership, type MembershipChange } from '../core/membership';
 import { RaftCore } from '../core/raft';
 import type { Ready } from '../core/ready';
 import { Xoshiro128, type Rng } from '../core/rng';
@@ -89,7 +89,7 @@ export function deriveOptions(seed: number, nodeCount = 3, steps = 1500): SimOpt
     membershipPerMille: between(0, 10),
     transferPerMille: between(0, 6),
     snapshotEveryEntries: between(8, 40),
-    tickRatesPerMille: Array.from({ length: nodeCount + 1 }, () => between(800, 1250)),
+    tickRatesPerMille: Array.from({ length: nodeCount + 4 }, () => between(800, 1250)),
   };
 }
 
@@ -130,8 +130,8 @@ interface SimNode {
   disk: SimDisk;
   stateMachine: StateMachine;
   running: boolean;
-  /** Wiped after its removal committed; may join again later as a fresh learner. */
-  spare: boolean;
+  /** Shut down for good after its removal committed (or its addition failed). Its id is never reused. */
+  retired: boolean;
   restartAtTick: number;
   tickAccumulator: number;
   incarnation: number;
@@ -206,25 +206,26 @@ class Simulation {
       metadata: { index: 0, term: 0, membership },
       data: encodeStateMachine(initialStateMachine(membership)),
     };
-    for (const [position, nodeId] of [...voters, `n${options.nodeCount + 1}`].entries()) {
-      const node: SimNode = {
-        nodeId,
-        tickRatePerMille: options.tickRatesPerMille[position] ?? 1000,
-        core: this.makeCore({ nodeId, rng: new Xoshiro128(0) }),
-        disk: new SimDisk(this.bootstrap),
-        stateMachine: initialStateMachine(membership),
-        running: false,
-        spare: position === options.nodeCount,
-        restartAtTick: 0,
-        tickAccumulator: 0,
-        incarnation: 0,
-        proposals: new Map(),
-        reads: new Map(),
-      };
-      if (node.spare) node.disk = new SimDisk(emptyBootstrap());
-      this.nodes.set(nodeId, node);
-      if (!node.spare) this.start(node);
-    }
+    for (const nodeId of voters) this.start(this.createNode(nodeId, this.bootstrap));
+  }
+
+  private createNode(nodeId: NodeId, bootstrap: Snapshot): SimNode {
+    const node: SimNode = {
+      nodeId,
+      tickRatePerMille: this.options.tickRatesPerMille[this.nodes.size] ?? 1000,
+      core: this.makeCore({ nodeId, rng: new Xoshiro128(0) }),
+      disk: new SimDisk(bootstrap),
+      stateMachine: initialStateMachine(bootstrap.metadata.membership),
+      running: false,
+      retired: false,
+      restartAtTick: 0,
+      tickAccumulator: 0,
+      incarnation: 0,
+      proposals: new Map(),
+      reads: new Map(),
+    };
+    this.nodes.set(nodeId, node);
+    return node;
   }
 
   run(): SimResult {
@@ -299,7 +300,7 @@ class Simulation {
       this.record(`crash ${node.nodeId} torn=${torn} restartAt=${node.restartAtTick}`);
     }
     for (const node of this.nodes.values()) {
-      if (!node.running && !node.spare && node.restartAtTick <= this.tick) this.start(node);
+      if (!node.running && !node.retired && node.restartAtTick <= this.tick) this.start(node);
     }
     if (this.chance(options.partitionPerMille)) this.changePartition();
   }
@@ -359,10 +360,11 @@ class Simulation {
   private changeMembership(leader: SimNode): void {
     if (this.pendingChange !== null) return;
     const membership = leader.core.status().membership;
-    const spare = [...this.nodes.values()].find((node) => node.spare);
     let change: MembershipChange;
-    if (spare !== undefined && !isMember(membership, spare.nodeId)) {
-      change = { kind: 'addLearner', nodeId: spare.nodeId };
+    if (membership.voters.length + membership.learners.length === this.options.nodeCount) {
+      // A new machine always gets a new id: a wiped machine that reused a removed voter's id
+      // could grant a ballot its old self never would (seed 1311 found this in the simulator).
+      change = { kind: 'addLearner', nodeId: `n${this.nodes.size + 1}` };
     } else if (membership.learners.length > 0) {
       change = { kind: 'promoteLearner', nodeId: this.pick(membership.learners) };
     } else if (membership.voters.length > this.options.nodeCount) {
@@ -376,10 +378,7 @@ class Simulation {
     );
     if (!result.ok) return;
     this.pendingChange = { change, index: result.index, term: result.term };
-    if (change.kind === 'addLearner' && spare !== undefined) {
-      spare.spare = false;
-      this.start(spare);
-    }
+    if (change.kind === 'addLearner') this.start(this.createNode(change.nodeId, emptyBootstrap()));
   }
 
   /** Acts on a membership change once its entry committed (or was replaced by another). */
@@ -397,11 +396,10 @@ class Simulation {
     );
     const retire = committed ? pending.change.kind === 'removeNode' : pending.change.kind === 'addLearner';
     if (!retire) return;
-    // Only now may the operator wipe the machine: before the removal commits it still counts.
+    // Only now may the operator shut the machine down: before the removal commits it still counts.
     node.running = false;
-    node.spare = true;
-    node.disk = new SimDisk(emptyBootstrap());
-    this.record(`wipe ${node.nodeId}`);
+    node.retired = true;
+    this.record(`retire ${node.nodeId}`);
   }
 
   private start(node: SimNode): void {
@@ -586,7 +584,7 @@ class Simulation {
   private livenessPhase(): void {
     this.network.heal();
     this.network.options = { lossPerMille: 0, duplicatePerMille: 0, delayTicksMin: 1, delayTicksMax: 2 };
-    for (const node of this.nodes.values()) if (!node.running && !node.spare) this.start(node);
+    for (const node of this.nodes.values()) if (!node.running && !node.retired) this.start(node);
     this.record('liveness phase: all faults healed');
     const deadline = this.tick + LIVENESS_ELECTION_TIMEOUTS_MAX * this.options.electionTicks;
     let probe: { node: SimNode; index: Index; term: Term } | null = null;
