@@ -1,4 +1,4 @@
-import { OutcomeSchema, type Outcome } from '@verdict/protocol';
+import { OutcomeSchema, TxIdSchema, type Outcome } from '@verdict/protocol';
 import { z } from 'zod';
 
 /** The coordinator's REST answer to `GET /v1/transactions/{id}/outcome`. */
@@ -6,6 +6,15 @@ const OutcomeResponseSchema = z.looseObject({
   txId: z.string(),
   outcome: OutcomeSchema.nullable(),
 });
+
+/** What the coordinator's begin (201) must carry; the rest of the transaction resource is passed on. */
+const BeganSchema = z.looseObject({ id: TxIdSchema });
+
+export interface BeginRequest {
+  readonly participants: readonly { readonly name: string; readonly payload?: unknown }[];
+  readonly timeoutMs?: number;
+  readonly metadata?: Record<string, string>;
+}
 
 /** Why a call to the coordinator failed, in words an operator can act on. */
 export class CoordinatorUnavailableError extends Error {
@@ -57,6 +66,38 @@ export class CoordinatorClient {
     return parsed.data.outcome;
   }
 
+  /**
+   * `POST /v1/transactions`: starts a global transaction. With an `idempotencyKey`, a retry after a
+   * lost answer returns the same transaction instead of starting a second one.
+   */
+  async begin(request: BeginRequest, idempotencyKey?: string): Promise<string> {
+    const response = await this.request(
+      'POST',
+      '/v1/transactions',
+      request,
+      idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey },
+    );
+    const body = await this.expectOk(response, 'beginning a transaction');
+    const parsed = BeganSchema.safeParse(body);
+    if (!parsed.success) {
+      throw new CoordinatorRejectedError(
+        `coordinator answered begin without a transaction id: ${z.prettifyError(parsed.error)}`,
+        response.status,
+        body,
+      );
+    }
+    return parsed.data.id;
+  }
+
+  /**
+   * `POST /v1/transactions/{id}/commit`: runs two-phase commit. Returns the coordinator's
+   * transaction resource once the decision is durable (its `decision` says COMMIT or ABORT).
+   */
+  async commit(txId: string): Promise<unknown> {
+    const response = await this.request('POST', `/v1/transactions/${encodeURIComponent(txId)}/commit`, {});
+    return this.expectOk(response, `committing ${txId}`);
+  }
+
   /** `POST /v1/transactions/{id}/participants`: joins a transaction that is still ACTIVE. */
   async enlist(txId: string, participant: { name: string; payload?: unknown }): Promise<void> {
     const response = await this.request(
@@ -68,8 +109,13 @@ export class CoordinatorClient {
   }
 
   /** A JSON request with the API key; network failures and timeouts become CoordinatorUnavailableError. */
-  async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (this.options.apiKey !== undefined) headers['authorization'] = `Bearer ${this.options.apiKey}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     try {

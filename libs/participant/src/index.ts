@@ -4,6 +4,7 @@ export {
   CoordinatorClient,
   CoordinatorRejectedError,
   CoordinatorUnavailableError,
+  type BeginRequest,
   type CoordinatorClientOptions,
 } from './coordinator-client';
 export {

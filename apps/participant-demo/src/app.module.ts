@@ -1,0 +1,59 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  VerdictParticipantModule,
+  type ParticipantKafkaOptions,
+  type ParticipantOptions,
+} from '@verdict/participant';
+import { AccountsController } from './accounts/accounts.controller';
+import { AccountsService } from './accounts/accounts.service';
+import { ledgerDataSourceOptions } from './ledger/data-source-options';
+import { LedgerModule } from './ledger/ledger.module';
+import { LedgerParticipant } from './ledger/ledger.participant';
+import { BANK_NAME } from './tokens';
+import { TransfersController } from './transfers/transfers.controller';
+import { TransfersService } from './transfers/transfers.service';
+
+/** Everything one bank instance needs; main.ts reads it from the environment. */
+export interface BankSettings {
+  /** The bank's participant name, e.g. `bank-a`: its topic is `verdict.participant.<bank>`. */
+  readonly bank: string;
+  readonly databaseUrl: string;
+  readonly kafkaBrokers: readonly string[];
+  readonly coordinatorUrl: string;
+  readonly apiKey?: string;
+  /** SDK timings; the SDK's defaults when absent. */
+  readonly participant?: Partial<
+    Pick<
+      ParticipantOptions,
+      'prepareTimeoutMs' | 'recoveryIntervalMs' | 'outcomeQueryWaitMs' | 'inDoubtAfterMs'
+    >
+  > & { readonly kafka?: Omit<ParticipantKafkaOptions, 'brokers'> };
+}
+
+@Module({})
+export class AppModule {
+  static register(settings: BankSettings): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot(ledgerDataSourceOptions(settings.databaseUrl)),
+        LedgerModule,
+        VerdictParticipantModule.forRootAsync({
+          imports: [LedgerModule],
+          inject: [LedgerParticipant],
+          useFactory: (ledger: LedgerParticipant): ParticipantOptions => ({
+            ...settings.participant,
+            name: settings.bank,
+            service: ledger,
+            kafka: { ...settings.participant?.kafka, brokers: settings.kafkaBrokers },
+            coordinatorUrl: settings.coordinatorUrl,
+            ...(settings.apiKey === undefined ? {} : { apiKey: settings.apiKey }),
+          }),
+        }),
+      ],
+      controllers: [AccountsController, TransfersController],
+      providers: [AccountsService, TransfersService, { provide: BANK_NAME, useValue: settings.bank }],
+    };
+  }
+}
