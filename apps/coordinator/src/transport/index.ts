@@ -1,0 +1,4 @@
+export * from './participant-breakers';
+export * from './participant-channel';
+export * from './transport-options';
+export * from './transport.module';
