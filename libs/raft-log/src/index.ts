@@ -11,3 +11,7 @@ export * from './storage/log-store';
 export * from './storage/memory-log-store';
 export * from './storage/segmented-log-store';
 export * from './storage/snapshot-store';
+export * from './transport/peer-transport';
+export * from './transport/codec';
+export * from './transport/tcp-transport';
+export * from './transport/memory-transport';

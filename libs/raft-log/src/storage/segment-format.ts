@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { Entry, EntryKind, Index } from '../core/types';
 import { assert } from '../core/assert';
+import { APPEND_BYTES_MAX } from '../core/config';
 import { LogCorruptionError } from './log-store';
 
 // On-disk layout of one log segment file, `log-<first index, 20 digits>.seg`:
@@ -20,8 +21,11 @@ export const RECORD_HEADER_BYTES = 12;
 export const ENTRY_HEADER_BYTES = 17;
 /** A segment is closed once the next record would take it past this size. */
 export const SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
-/** Larger entries are a programmer error: the core bounds proposals well below this. */
-export const ENTRY_DATA_BYTES_MAX = 16 * 1024 * 1024;
+/**
+ * Larger entries are a programmer error: hosts reject such proposals before they reach the core.
+ * Equal to the append batch budget, so one entry always fits in one appendEntries message.
+ */
+export const ENTRY_DATA_BYTES_MAX = APPEND_BYTES_MAX;
 export const RECORD_BYTES_MAX = RECORD_HEADER_BYTES + ENTRY_HEADER_BYTES + ENTRY_DATA_BYTES_MAX;
 
 assert(SEGMENT_MAGIC.length === 8, 'segment magic is 8 bytes');
