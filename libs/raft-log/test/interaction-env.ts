@@ -186,8 +186,9 @@ export class InteractionEnv {
     this.print(`> ${node.nodeId} handling Ready`);
     this.describeReady(ready);
     node.disk.write(ready);
-    // A partition drops messages as they leave, so nothing queued crosses it after a heal.
-    this.mailbox.push(...ready.messages.filter((message) => !this.blocked.has(`${message.from}->${message.to}`)));
+    // A partition or a crashed receiver drops messages as they leave, so nothing queued crosses
+    // a partition after a heal or reaches a node after its restart.
+    this.mailbox.push(...ready.messages.filter((message) => this.reachable(message)));
     if (ready.snapshot !== null) {
       node.appliedIndex = ready.snapshot.metadata.index;
       node.appliedTerm = ready.snapshot.metadata.term;
@@ -218,7 +219,7 @@ export class InteractionEnv {
     if (ready.entriesToPersist.length > 0) this.print(`  persist: ${describeEntries(ready.entriesToPersist)}`);
     if (ready.entriesToApply.length > 0) this.print(`  apply: ${describeEntries(ready.entriesToApply)}`);
     for (const message of ready.messages) {
-      const lost = this.blocked.has(`${message.from}->${message.to}`) ? ' (dropped: partitioned)' : '';
+      const lost = this.reachable(message) ? '' : ' (dropped)';
       this.print(`  send: ${describeMessage(message)}${lost}`);
     }
     for (const read of ready.readStates) this.print(`  read ${read.requestId} at index ${read.index}`);
@@ -242,6 +243,10 @@ export class InteractionEnv {
       target.core.step(message);
     }
     return chosen.length;
+  }
+
+  private reachable(message: RaftMessage): boolean {
+    return this.nodes.get(message.to)?.running === true && !this.blocked.has(`${message.from}->${message.to}`);
   }
 
   private stabilize(nodeIds: readonly string[]): void {

@@ -1007,9 +1007,26 @@ export class RaftCore {
       this.readsAwaitingCommit = [];
     }
     if (!isVoter(this.membership, this.nodeId) && this.log.commitIndex >= this.pendingConfigIndex) {
-      // We led the change that removed us; now that it is committed the others can go on alone.
+      // We led the change that removed us; now that it is committed the others go on alone. Hand
+      // over to the most up-to-date voter at once: otherwise they would sit out their leader
+      // lease before anyone may campaign.
+      const successor = this.mostUpToDateVoter();
+      if (successor !== null) this.sendTimeoutNow(successor);
       this.becomeFollower(this.term, null);
     }
+  }
+
+  private mostUpToDateVoter(): NodeId | null {
+    let best: NodeId | null = null;
+    let bestMatchIndex = -1;
+    for (const voter of this.membership.voters) {
+      const matchIndex = this.progress.get(voter)?.matchIndex ?? -1;
+      if (matchIndex > bestMatchIndex) {
+        best = voter;
+        bestMatchIndex = matchIndex;
+      }
+    }
+    return best;
   }
 
   // ---------------------------------------------------------------------------------------------
