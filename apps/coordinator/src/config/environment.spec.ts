@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { loadEnvironment } from './environment';
+
+const valid = {
+  VERDICT_NODE_ID: 'n2',
+  VERDICT_PEERS: 'n1=coordinator-1:7000, n2=coordinator-2:7000,n3=10.0.0.3:7001',
+  VERDICT_HTTP_PORT: '8080',
+  VERDICT_RAFT_PORT: '7000',
+  VERDICT_DATA_DIR: '/var/lib/verdict',
+  VERDICT_CLUSTER_SECRET: 'a-cluster-secret-of-some-length',
+  VERDICT_API_KEYS: 'service-key-0123456789:service,operator-key-0123456789:operator',
+  KAFKA_BROKERS: 'kafka:9092',
+  DATABASE_URL: 'postgres://verdict:s3cret@postgres:5432/verdict',
+};
+
+const errorOf = (env: NodeJS.ProcessEnv): string => {
+  try {
+    loadEnvironment(env);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  throw new Error('expected loadEnvironment to throw');
+};
+
+describe('coordinator environment', () => {
+  it('parses a complete environment into typed configuration', () => {
+    expect(loadEnvironment(valid)).toEqual({
+      nodeId: 'n2',
+      peers: [
+        { nodeId: 'n1', host: 'coordinator-1', raftPort: 7000 },
+        { nodeId: 'n2', host: 'coordinator-2', raftPort: 7000 },
+        { nodeId: 'n3', host: '10.0.0.3', raftPort: 7001 },
+      ],
+      httpPort: 8080,
+      raftPort: 7000,
+      dataDirectory: '/var/lib/verdict',
+      clusterSecret: 'a-cluster-secret-of-some-length',
+      apiKeys: [
+        { key: 'service-key-0123456789', role: 'service' },
+        { key: 'operator-key-0123456789', role: 'operator' },
+      ],
+      kafkaBrokers: ['kafka:9092'],
+      databaseUrl: 'postgres://verdict:s3cret@postgres:5432/verdict',
+      logLevel: 'info',
+    });
+  });
+
+  it('lists every bad variable with its value and the allowed range', () => {
+    const message = errorOf({
+      ...valid,
+      VERDICT_HTTP_PORT: '99999',
+      LOG_LEVEL: 'verbose',
+      KAFKA_BROKERS: 'kafka',
+    });
+    expect(message).toContain('the coordinator environment is invalid');
+    expect(message).toContain('VERDICT_HTTP_PORT="99999": must be an integer from 1 to 65535');
+    expect(message).toContain('LOG_LEVEL="verbose": must be one of fatal, error, warn, info, debug, trace');
+    expect(message).toContain(
+      'KAFKA_BROKERS="kafka": entry 1 ("kafka") is wrong: must be a comma-separated list of host:port',
+    );
+  });
+
+  it('names variables that are missing and says what they should hold', () => {
+    const { VERDICT_DATA_DIR: _dataDirectory, DATABASE_URL: _databaseUrl, ...rest } = valid;
+    const message = errorOf(rest);
+    expect(message).toMatch(/VERDICT_DATA_DIR=\(not set\): is required: a directory/);
+    expect(message).toMatch(/DATABASE_URL=\(not set\): is required: a URL like postgres:\/\//);
+  });
+
+  it('rejects a malformed peer entry and says which one', () => {
+    expect(errorOf({ ...valid, VERDICT_PEERS: 'n1=coordinator-1:7000,n2=coordinator-2' })).toContain(
+      'entry 2 ("n2=coordinator-2") is wrong: must be a comma-separated list of 1 to 7 <nodeId>=<host>:<raftPort>',
+    );
+  });
+
+  it('requires this node among the voters, each voter once, and distinct ports', () => {
+    expect(errorOf({ ...valid, VERDICT_NODE_ID: 'n4' })).toContain(
+      'VERDICT_NODE_ID="n4": must be one of the voters in VERDICT_PEERS (n1, n2, n3)',
+    );
+    expect(errorOf({ ...valid, VERDICT_PEERS: 'n1=a:1,n2=b:1,n1=c:1' })).toContain(
+      'lists node n1 more than once',
+    );
+    expect(errorOf({ ...valid, VERDICT_RAFT_PORT: '8080' })).toContain(
+      'VERDICT_RAFT_PORT="8080": must differ from VERDICT_HTTP_PORT',
+    );
+  });
+
+  it('never prints secrets, only their length', () => {
+    const message = errorOf({
+      ...valid,
+      VERDICT_CLUSTER_SECRET: 'short',
+      VERDICT_API_KEYS: 'tiny-key:service',
+      DATABASE_URL: 'mysql://verdict:s3cret@db/verdict',
+    });
+    expect(message).toContain(
+      'VERDICT_CLUSTER_SECRET=(hidden, 5 characters): must be at least 16 characters',
+    );
+    expect(message).toContain('VERDICT_API_KEYS=(hidden, 16 characters)');
+    expect(message).toContain('DATABASE_URL="mysql://verdict:***@db/verdict"');
+    expect(message).not.toMatch(/short|tiny-key|s3cret/);
+  });
+
+  it('rejects an API key role other than service or operator', () => {
+    const message = errorOf({
+      ...valid,
+      VERDICT_API_KEYS: 'an-api-key-0123456789:operator,an-api-key-9876543210:admin',
+    });
+    expect(message).toContain(
+      'VERDICT_API_KEYS=(hidden, 58 characters): entry 2 is wrong: must be a comma-separated list of <key>:<role> with role service or operator',
+    );
+    expect(message).not.toContain('an-api-key');
+  });
+});
