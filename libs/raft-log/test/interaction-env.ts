@@ -38,7 +38,9 @@ export class InteractionEnv {
     this.output = [];
     const [command = '', ...words] = line.trim().split(/\s+/);
     const positional = words.filter((word) => !word.includes('='));
-    const named = new Map(words.filter((word) => word.includes('=')).map((word) => word.split('=') as [string, string]));
+    const named = new Map(
+      words.filter((word) => word.includes('=')).map((word) => word.split('=') as [string, string]),
+    );
     switch (command) {
       case 'add-nodes':
         this.addNodes(Number(positional[0]), named);
@@ -116,7 +118,8 @@ export class InteractionEnv {
   }
 
   private createNode(nodeId: NodeId, membership: Membership, options: Map<string, string>): void {
-    const flag = (name: string, fallback: boolean): boolean => (options.get(name) ?? `${fallback}`) === 'true';
+    const flag = (name: string, fallback: boolean): boolean =>
+      (options.get(name) ?? `${fallback}`) === 'true';
     const number = (name: string, fallback: number): number => Number(options.get(name) ?? fallback);
     const config: RaftConfigInput = {
       nodeId,
@@ -157,7 +160,9 @@ export class InteractionEnv {
     const node = this.node(nodeId);
     node.disk.crash(null, 0);
     node.running = false;
-    this.mailbox = this.mailbox.filter((message) => message.to !== node.nodeId && message.from !== node.nodeId);
+    this.mailbox = this.mailbox.filter(
+      (message) => message.to !== node.nodeId && message.from !== node.nodeId,
+    );
   }
 
   private tick(nodeIds: readonly string[], count: number): void {
@@ -168,14 +173,23 @@ export class InteractionEnv {
 
   private propose(nodeId: string | undefined, data: string): void {
     const result = this.node(nodeId).core.propose(encoder.encode(data));
-    this.print(result.ok ? `ok: index ${result.index} term ${result.term}` : `refused ${result.reason}: ${result.detail}`);
+    this.print(
+      result.ok
+        ? `ok: index ${result.index} term ${result.term}`
+        : `refused ${result.reason}: ${result.detail}`,
+    );
   }
 
   private proposeMembership(nodeId: string | undefined, kind: string, target: string): void {
-    if (kind !== 'addLearner' && kind !== 'promoteLearner' && kind !== 'removeNode') throw new Error(`bad change ${kind}`);
+    if (kind !== 'addLearner' && kind !== 'promoteLearner' && kind !== 'removeNode')
+      throw new Error(`bad change ${kind}`);
     const change: MembershipChange = { kind, nodeId: target };
     const result = this.node(nodeId).core.proposeMembership(change);
-    this.print(result.ok ? `ok: index ${result.index} term ${result.term}` : `refused ${result.reason}: ${result.detail}`);
+    this.print(
+      result.ok
+        ? `ok: index ${result.index} term ${result.term}`
+        : `refused ${result.reason}: ${result.detail}`,
+    );
   }
 
   /** Returns whether the node had a Ready. */
@@ -209,14 +223,19 @@ export class InteractionEnv {
       this.print(`  role: ${roleState.role} term=${roleState.term} leader=${roleState.leaderId ?? 'none'}`);
     }
     if (hardState !== null) {
-      this.print(`  hardState: term=${hardState.term} votedFor=${hardState.votedFor ?? 'none'} commit=${hardState.commitIndex}`);
+      this.print(
+        `  hardState: term=${hardState.term} votedFor=${hardState.votedFor ?? 'none'} commit=${hardState.commitIndex}`,
+      );
     }
     if (ready.snapshot !== null) {
       const { metadata } = ready.snapshot;
-      this.print(`  snapshot: ${metadata.index}/${metadata.term} voters=${metadata.membership.voters.join(',')}`);
+      this.print(
+        `  snapshot: ${metadata.index}/${metadata.term} voters=${metadata.membership.voters.join(',')}`,
+      );
     }
     if (ready.truncateFromIndex !== null) this.print(`  truncate from ${ready.truncateFromIndex}`);
-    if (ready.entriesToPersist.length > 0) this.print(`  persist: ${describeEntries(ready.entriesToPersist)}`);
+    if (ready.entriesToPersist.length > 0)
+      this.print(`  persist: ${describeEntries(ready.entriesToPersist)}`);
     if (ready.entriesToApply.length > 0) this.print(`  apply: ${describeEntries(ready.entriesToApply)}`);
     for (const message of ready.messages) {
       const lost = this.reachable(message) ? '' : ' (dropped)';
@@ -230,7 +249,8 @@ export class InteractionEnv {
   /** Delivers queued messages to `recipients` (all when empty); drops them instead with drop=true. */
   private deliver(recipients: readonly string[], drop: boolean, from: string | undefined): number {
     const matches = (message: RaftMessage): boolean =>
-      (recipients.length === 0 || recipients.includes(message.to)) && (from === undefined || message.from === from);
+      (recipients.length === 0 || recipients.includes(message.to)) &&
+      (from === undefined || message.from === from);
     const chosen = this.mailbox.filter(matches);
     this.mailbox = this.mailbox.filter((message) => !matches(message));
     for (const message of chosen) {
@@ -246,7 +266,9 @@ export class InteractionEnv {
   }
 
   private reachable(message: RaftMessage): boolean {
-    return this.nodes.get(message.to)?.running === true && !this.blocked.has(`${message.from}->${message.to}`);
+    return (
+      this.nodes.get(message.to)?.running === true && !this.blocked.has(`${message.from}->${message.to}`)
+    );
   }
 
   private stabilize(nodeIds: readonly string[]): void {
@@ -291,7 +313,9 @@ export class InteractionEnv {
       `${node.nodeId}: ${status.role} term=${status.term} leader=${status.leaderId ?? 'none'} commit=${status.commitIndex} applied=${status.appliedIndex} last=${status.lastIndex} snapshot=${status.snapshotIndex} voters=${status.membership.voters.join(',')} learners=${status.membership.learners.join(',')}${node.running ? '' : ' (crashed)'}`,
     );
     for (const [peer, progress] of status.progress) {
-      this.print(`  ${peer}: ${progress.state} match=${progress.matchIndex} next=${progress.nextIndex} inflight=${progress.inflight}`);
+      this.print(
+        `  ${peer}: ${progress.state} match=${progress.matchIndex} next=${progress.nextIndex} inflight=${progress.inflight}`,
+      );
     }
   }
 
@@ -302,7 +326,9 @@ export class InteractionEnv {
       const entry = node.core.entryAt(index);
       if (entry !== undefined) entries.push(entry);
     }
-    this.print(`${node.nodeId}: snapshot=${status.snapshotIndex} ${entries.length === 0 ? '(no entries)' : describeEntries(entries)}`);
+    this.print(
+      `${node.nodeId}: snapshot=${status.snapshotIndex} ${entries.length === 0 ? '(no entries)' : describeEntries(entries)}`,
+    );
   }
 
   private selected(nodeIds: readonly string[]): NodeId[] {

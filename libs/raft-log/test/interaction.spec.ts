@@ -25,7 +25,8 @@ function parse(text: string): Stanza[] {
       comments.push(line);
       continue;
     }
-    if (lines[index + 1] !== '----') throw new Error(`line ${index + 2}: expected ---- after command "${line}"`);
+    if (lines[index + 1] !== '----')
+      throw new Error(`line ${index + 2}: expected ---- after command "${line}"`);
     const expected: string[] = [];
     index += 2;
     while (index < lines.length && (lines[index] ?? '') !== '') expected.push(lines[index++] ?? '');
@@ -36,7 +37,11 @@ function parse(text: string): Stanza[] {
 }
 
 function format(stanzas: readonly Stanza[]): string {
-  return stanzas.map((stanza) => [...stanza.comments, stanza.command, '----', stanza.expected].join('\n')).join('\n\n') + '\n';
+  return (
+    stanzas
+      .map((stanza) => [...stanza.comments, stanza.command, '----', stanza.expected].join('\n'))
+      .join('\n\n') + '\n'
+  );
 }
 
 describe('raft interaction scripts', () => {
