@@ -246,33 +246,4 @@ describe('SegmentedLogStore on disk', () => {
       store.write([], { term: 2, votedFor: null, commitIndex: 0 }, { sync: true }),
     ).rejects.toThrow(/restart the node/);
   });
-
-  it('group commit: concurrent synced writes share fdatasyncs', async () => {
-    const { store } = await openLoaded({ segmentBytesMax: 64 * 1024 * 1024 });
-    const writers = 64;
-    const writesPerWriter = 40;
-    const data = new Uint8Array(256);
-    let next = 1;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: writers }, async () => {
-        for (let round = 0; round < writesPerWriter; round += 1) {
-          // The index is taken synchronously at call time, so concurrent writers stay contiguous.
-          const index = next;
-          next += 1;
-          await store.write([{ index, term: 1, kind: 'command', data }], null, { sync: true });
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    const writes = writers * writesPerWriter;
-    const { batches, datasyncs } = store.stats();
-    console.log(
-      `group commit: ${writes} synced writes from ${writers} writers in ${batches} batches, ` +
-        `${datasyncs} fdatasyncs: ${Math.round(writes / seconds)} writes/s, ${(writes / datasyncs).toFixed(1)} writes per fdatasync`,
-    );
-    expect(datasyncs).toBeLessThan(writes / 8);
-    await store.close();
-    expect((await openLoaded()).loaded.lastIndex).toBe(writes);
-  });
 });
