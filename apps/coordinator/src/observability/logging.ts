@@ -25,6 +25,11 @@ export function requestIdFor(request: IncomingMessage): string {
   return id;
 }
 
+/** Fastify's middleware layer rewrites `url` while a request is handled; `originalUrl` stays. */
+function pathOf(request: IncomingMessage & { readonly originalUrl?: string }): string {
+  return request.originalUrl ?? request.url ?? '';
+}
+
 export interface LoggingOptions {
   readonly level: Level | 'silent';
   readonly nodeId: string;
@@ -46,10 +51,10 @@ export function loggingModule(options: LoggingOptions): DynamicModule {
     },
     genReqId: (request: IncomingMessage): string => requestIdFor(request),
     customProps: (request: IncomingMessage): Record<string, string> => {
-      const txId = TX_ID_IN_PATH.exec(request.url ?? '')?.[1];
+      const txId = TX_ID_IN_PATH.exec(pathOf(request))?.[1];
       return txId === undefined ? {} : { txId };
     },
-    autoLogging: { ignore: (request: IncomingMessage): boolean => QUIET_PATHS.test(request.url ?? '') },
+    autoLogging: { ignore: (request: IncomingMessage): boolean => QUIET_PATHS.test(pathOf(request)) },
   };
   return LoggerModule.forRoot({
     // nestjs-pino's default route, `{/*splat}`, matches nothing on Nest 12's Fastify adapter.
