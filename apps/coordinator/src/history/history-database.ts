@@ -34,7 +34,9 @@ export class HistoryDatabase implements OnModuleInit, OnApplicationShutdown {
   private lastError: string | null = null;
   private readonly waiters: Array<() => void> = [];
 
-  constructor(private readonly options: HistoryDatabaseOptions) {}
+  constructor(private readonly options: HistoryDatabaseOptions) {
+    validateHistoryDatabaseOptions(options);
+  }
 
   onModuleInit(): void {
     this.start();
@@ -134,4 +136,30 @@ export class HistoryDatabase implements OnModuleInit, OnApplicationShutdown {
     this.lastError = null;
     for (const resolve of this.waiters.splice(0)) resolve();
   }
+}
+
+export function validateHistoryDatabaseOptions(options: HistoryDatabaseOptions): void {
+  let protocol: string;
+  try {
+    protocol = new URL(options.url).protocol;
+  } catch {
+    throw new RangeError(
+      'history database option url is not a URL; use postgres://user:password@host:port/database',
+    );
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new RangeError(`history database option url has scheme ${protocol}; use postgres://`);
+  }
+  const integer = (name: keyof HistoryDatabaseOptions, value: number, min: number, max: number): void => {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(
+        `history database option ${name} is ${value}; use an integer from ${min} to ${max}`,
+      );
+    }
+  };
+  integer('poolSize', options.poolSize, 1, 1_000);
+  integer('connectTimeoutMs', options.connectTimeoutMs, 1, 600_000);
+  integer('statementTimeoutMs', options.statementTimeoutMs, 1, 3_600_000);
+  integer('reconnectDelayMs', options.reconnectDelayMs, 1, 3_600_000);
+  integer('reconnectDelayMsMax', options.reconnectDelayMsMax, options.reconnectDelayMs, 3_600_000);
 }

@@ -43,6 +43,18 @@ interface QueuedSend {
   readonly reject: (error: Error) => void;
 }
 
+/** Counters since start, for metrics; all monotonic except `queuedMessages`. */
+export interface TransportMetrics {
+  /** Produce requests sent to brokers (one per broker per drained batch). */
+  readonly produceRequests: number;
+  readonly commandsSent: number;
+  readonly sendFailures: number;
+  readonly repliesDelivered: number;
+  readonly replyBatches: number;
+  readonly messagesParked: number;
+  readonly queuedMessages: number;
+}
+
 interface TopicMessage {
   readonly topic: string;
   readonly message: Message;
@@ -70,6 +82,15 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
   /** Invariant: the sum of `messages.length` over `queue`. */
   private queuedMessages = 0;
   private draining: Promise<void> | null = null;
+
+  private readonly counters = {
+    produceRequests: 0,
+    commandsSent: 0,
+    sendFailures: 0,
+    repliesDelivered: 0,
+    replyBatches: 0,
+    messagesParked: 0,
+  };
 
   /** Topics known to exist; creation is asked for at most once per topic at a time. */
   private readonly topics = new Map<string, Promise<void>>();
@@ -108,6 +129,13 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
       retry,
     });
     this.admin = this.kafka.admin({ retry });
+    this.producer.on(this.producer.events.REQUEST, (event) => {
+      if (event.payload.apiName === 'Produce') this.counters.produceRequests += 1;
+    });
+  }
+
+  metrics(): TransportMetrics {
+    return { ...this.counters, queuedMessages: this.queuedMessages };
   }
 
   onModuleInit(): Promise<void> {
@@ -261,10 +289,14 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
         for (const participant of new Set(batch.flatMap((send) => send.participants))) {
           this.breakers.recordSendFailure(participant, failure);
         }
+        this.counters.sendFailures += 1;
         for (const send of batch) send.reject(failure);
         continue;
       }
-      for (const send of batch) send.resolve();
+      for (const send of batch) {
+        if (send.participants.length > 0) this.counters.commandsSent += send.messages.length;
+        send.resolve();
+      }
     }
   }
 
@@ -352,7 +384,10 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
       if (reply.type === 'VOTE' || reply.type === 'ACK') this.breakers.recordSuccess(reply.participant);
     }
     if (replies.length > 0) this.deliver(handler, replies);
-    if (parked.length > 0) await this.park(parked);
+    if (parked.length > 0) {
+      await this.park(parked);
+      this.counters.messagesParked += parked.length;
+    }
     const last = batch.messages.at(-1);
     if (last !== undefined) payload.resolveOffset(last.offset);
     await payload.heartbeat();
@@ -363,6 +398,8 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     handler: (replies: readonly ParticipantReply[]) => void,
     replies: readonly ParticipantReply[],
   ): void {
+    this.counters.replyBatches += 1;
+    this.counters.repliesDelivered += replies.length;
     try {
       handler(replies);
     } catch (error) {
