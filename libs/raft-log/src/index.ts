@@ -15,3 +15,4 @@ export * from './transport/peer-transport';
 export * from './transport/codec';
 export * from './transport/tcp-transport';
 export * from './transport/memory-transport';
+export * from './node/raft-node';

@@ -1,0 +1,273 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Xoshiro128 } from '../core/rng';
+import type { RoleState } from '../core/ready';
+import type { Entry, NodeId, Snapshot } from '../core/types';
+import { silentLogger } from '../support/logger';
+import type { LogStore } from '../storage/log-store';
+import { MemoryLogMedium, MemoryLogStore } from '../storage/memory-log-store';
+import { SegmentedLogStore } from '../storage/segmented-log-store';
+import { FileSnapshotStore, MemorySnapshotStore, type SnapshotStore } from '../storage/snapshot-store';
+import { MemoryNetwork } from '../transport/memory-transport';
+import type { PeerTransport } from '../transport/peer-transport';
+import { TcpTransport } from '../transport/tcp-transport';
+import { NotLeaderError, RaftNode, type RaftStateMachine } from './raft-node';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const IDS = ['n1', 'n2', 'n3'];
+const MEMBERSHIP = { voters: IDS, learners: [] };
+
+/** Remembers every applied command, in order; snapshots are that list as JSON. */
+class ListMachine implements RaftStateMachine {
+  applied: string[] = [];
+
+  apply(entry: Entry): void {
+    this.applied.push(decoder.decode(entry.data));
+  }
+
+  snapshot(): Uint8Array {
+    return encoder.encode(JSON.stringify(this.applied));
+  }
+
+  restore(snapshot: Snapshot): void {
+    this.applied = JSON.parse(decoder.decode(snapshot.data)) as string[];
+  }
+}
+
+interface Member {
+  readonly nodeId: NodeId;
+  node: RaftNode;
+  machine: ListMachine;
+  readonly medium: MemoryLogMedium;
+  readonly snapshots: MemorySnapshotStore;
+}
+
+const running: RaftNode[] = [];
+
+async function startNode(
+  nodeId: NodeId,
+  parts: { logStore: LogStore; snapshotStore: SnapshotStore; transport: PeerTransport; machine: ListMachine },
+  snapshotEveryEntries = 1000,
+): Promise<RaftNode> {
+  const node = await RaftNode.start({
+    raft: { nodeId, rng: new Xoshiro128(nodeId.charCodeAt(1) * 7919 + running.length) },
+    bootstrapMembership: MEMBERSHIP,
+    logStore: parts.logStore,
+    snapshotStore: parts.snapshotStore,
+    transport: parts.transport,
+    stateMachine: parts.machine,
+    logger: silentLogger,
+    tickIntervalMs: 10,
+    snapshotEveryEntries,
+    nodeAddresses: { n1: 'http://n1:3000', n2: 'http://n2:3000', n3: 'http://n3:3000' },
+  });
+  running.push(node);
+  return node;
+}
+
+async function memoryCluster(snapshotEveryEntries = 1000) {
+  const network = new MemoryNetwork();
+  const members: Member[] = [];
+  for (const nodeId of IDS) {
+    const medium = new MemoryLogMedium();
+    const snapshots = new MemorySnapshotStore();
+    const machine = new ListMachine();
+    const node = await startNode(
+      nodeId,
+      {
+        logStore: new MemoryLogStore(medium),
+        snapshotStore: snapshots,
+        transport: network.connect(nodeId),
+        machine,
+      },
+      snapshotEveryEntries,
+    );
+    members.push({ nodeId, node, machine, medium, snapshots });
+  }
+  const restart = async (member: Member): Promise<void> => {
+    await member.node.close();
+    member.machine = new ListMachine();
+    member.node = await startNode(
+      member.nodeId,
+      {
+        logStore: new MemoryLogStore(member.medium),
+        snapshotStore: member.snapshots,
+        transport: network.connect(member.nodeId),
+        machine: member.machine,
+      },
+      snapshotEveryEntries,
+    );
+  };
+  return { members, restart };
+}
+
+async function waitFor<T>(
+  probe: () => T | undefined | null | false,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const leaderOf = <T extends { node: RaftNode }>(members: readonly T[]): Promise<T> =>
+  waitFor(() => members.find((member) => member.node.status().role === 'leader'), 'a leader');
+
+const directories: string[] = [];
+
+afterEach(async () => {
+  for (const node of running.splice(0)) await node.close();
+  for (const directory of directories.splice(0)) await rm(directory, { recursive: true, force: true });
+});
+
+describe('RaftNode over MemoryNetwork', () => {
+  it('elects a leader; a proposal resolves once applied, and every node applies the same commands', async () => {
+    const { members } = await memoryCluster();
+    const leader = await leaderOf(members);
+    const results = await Promise.all(
+      ['a', 'b', 'c'].map((command) => leader.node.propose(encoder.encode(command))),
+    );
+    expect(results.map((result) => result.index)).toEqual([...results.map((result) => result.index)].sort());
+    expect(leader.machine.applied).toEqual(['a', 'b', 'c']);
+    for (const member of members) {
+      await waitFor(() => member.machine.applied.length === 3, `${member.nodeId} to apply`);
+      expect(member.machine.applied).toEqual(['a', 'b', 'c']);
+    }
+  });
+
+  it('a follower refuses proposals with NotLeaderError naming the leader and its address', async () => {
+    const { members } = await memoryCluster();
+    const leader = await leaderOf(members);
+    const follower = members.find((member) => member !== leader);
+    await waitFor(
+      () => follower?.node.status().leaderId === leader.nodeId,
+      'the follower to know the leader',
+    );
+    const failure = follower?.node.propose(encoder.encode('x'));
+    await expect(failure).rejects.toThrow(NotLeaderError);
+    await expect(failure).rejects.toMatchObject({
+      leaderId: leader.nodeId,
+      leaderAddress: `http://${leader.nodeId}:3000`,
+    });
+  });
+
+  it('readIndex resolves at or after the last acknowledged write', async () => {
+    const { members } = await memoryCluster();
+    const leader = await leaderOf(members);
+    const { index } = await leader.node.propose(encoder.encode('w'));
+    expect(await leader.node.readIndex()).toBeGreaterThanOrEqual(index);
+  });
+
+  it('a restarted follower reloads its log from its store and catches up', async () => {
+    const { members, restart } = await memoryCluster();
+    const leader = await leaderOf(members);
+    await leader.node.propose(encoder.encode('before'));
+    const follower = members.find((member) => member !== leader) as Member;
+    await waitFor(() => follower.machine.applied.length === 1, 'follower applied');
+    await restart(follower);
+    await leader.node.propose(encoder.encode('after'));
+    await waitFor(() => follower.machine.applied.length === 2, 'restarted follower to catch up');
+    expect(follower.machine.applied).toEqual(['before', 'after']);
+  });
+
+  it('snapshots compact the log, and a node restarted from one restores its state machine', async () => {
+    const { members, restart } = await memoryCluster(5);
+    const leader = await leaderOf(members);
+    for (let round = 0; round < 12; round += 1) await leader.node.propose(encoder.encode(`c${round}`));
+    const follower = members.find((member) => member !== leader) as Member;
+    await waitFor(() => follower.machine.applied.length === 12, 'follower applied');
+    await waitFor(() => follower.medium.firstIndex > 5, 'follower compaction');
+    expect((await follower.snapshots.loadLatest())?.metadata.index).toBeGreaterThanOrEqual(5);
+    await restart(follower);
+    await waitFor(() => follower.machine.applied.length === 12, 'restart from snapshot + log');
+    expect(follower.machine.applied).toEqual(Array.from({ length: 12 }, (_, round) => `c${round}`));
+  });
+
+  it('transferLeadership hands over, and role listeners see the new leader', async () => {
+    const { members } = await memoryCluster();
+    const leader = await leaderOf(members);
+    const target = members.find((member) => member !== leader) as Member;
+    await leader.node.propose(encoder.encode('sync'));
+    const seen: RoleState[] = [];
+    target.node.onRoleChange((state) => seen.push(state));
+    leader.node.transferLeadership(target.nodeId);
+    await waitFor(() => seen.some((state) => state.role === 'leader'), 'the target to lead');
+    expect(target.node.status().role).toBe('leader');
+  });
+});
+
+describe('RaftNode over TCP with segmented logs', () => {
+  it('replicates, and a whole-cluster restart keeps every acknowledged command', async () => {
+    const secret = encoder.encode('a cluster secret of 32 bytes....');
+    const root = await mkdtemp(join(tmpdir(), 'verdict-raft-node-'));
+    directories.push(root);
+    const transports = await Promise.all(
+      IDS.map((nodeId) =>
+        TcpTransport.start({
+          nodeId,
+          listenHost: '127.0.0.1',
+          listenPort: 0,
+          peers: {},
+          clusterSecret: secret,
+          logger: silentLogger,
+        }),
+      ),
+    );
+    const ports = transports.map((transport) => transport.address().port);
+    const peers = Object.fromEntries(IDS.map((nodeId, position) => [nodeId, `127.0.0.1:${ports[position]}`]));
+    const boot = async (transport: TcpTransport, nodeId: NodeId) => {
+      transport.setPeers(peers);
+      const machine = new ListMachine();
+      const directory = join(root, nodeId);
+      const node = await startNode(nodeId, {
+        logStore: new SegmentedLogStore({
+          directory: join(directory, 'log'),
+          nodeId,
+          clusterId: 'c',
+          logger: silentLogger,
+        }),
+        snapshotStore: new FileSnapshotStore({
+          directory: join(directory, 'snapshots'),
+          logger: silentLogger,
+        }),
+        transport,
+        machine,
+      });
+      return { nodeId, node, machine };
+    };
+    let members = await Promise.all(
+      IDS.map((nodeId, position) => boot(transports[position] as TcpTransport, nodeId)),
+    );
+    const leader = await leaderOf(members);
+    const commands = Array.from({ length: 50 }, (_, round) => `tx-${round}`);
+    await Promise.all(commands.map((command) => leader.node.propose(encoder.encode(command))));
+
+    for (const node of running.splice(0)) await node.close();
+    const restarted = await Promise.all(
+      IDS.map((nodeId, position) =>
+        TcpTransport.start({
+          nodeId,
+          listenHost: '127.0.0.1',
+          listenPort: ports[position] ?? 0,
+          peers: {},
+          clusterSecret: secret,
+          logger: silentLogger,
+        }),
+      ),
+    );
+    members = await Promise.all(
+      IDS.map((nodeId, position) => boot(restarted[position] as TcpTransport, nodeId)),
+    );
+    const newLeader = await leaderOf(members);
+    await newLeader.node.propose(encoder.encode('after restart'));
+    expect(newLeader.machine.applied).toEqual([...commands, 'after restart']);
+  });
+});
