@@ -319,6 +319,24 @@ describe('validation', () => {
     );
   });
 
+  it.each(['text/plain', 'application/x-www-form-urlencoded'])(
+    'a %s body: 415 UNSUPPORTED_MEDIA_TYPE',
+    async (type) => {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/v1/transactions',
+        headers: { ...asService, 'content-type': type },
+        payload: 'timeoutMs=1000',
+      });
+      expectProblem(
+        { status: response.statusCode, headers: response.headers, body: response.json() },
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      );
+      expect(t.coordinator.calls).toEqual([]);
+    },
+  );
+
   it('body over the limit: 413 PAYLOAD_TOO_LARGE naming the limit', async () => {
     const answer = await call('POST', '/v1/transactions', {
       payload: { participants: [{ name: 'bank-a', payload: 'x'.repeat(5000) }] },

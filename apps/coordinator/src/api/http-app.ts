@@ -70,10 +70,16 @@ export async function createHttpApp(
     // Nest logs through pino (nestjs-pino); Fastify's own logger would log every request twice.
     logger: false,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, { bufferLogs: true });
+  // JSON only: Nest's extra parsers (form bodies) stay off and Fastify's text/plain one is removed,
+  // so any other content type is a 415 rather than a confusing validation error.
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });

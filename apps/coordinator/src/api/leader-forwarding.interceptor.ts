@@ -74,7 +74,8 @@ export class LeaderForwardingInterceptor implements NestInterceptor {
   }
 
   private async forward(request: FastifyRequest, leaderId: string, leaderUrl: string): Promise<Response> {
-    const target = new URL(request.url, leaderUrl);
+    // Concatenated, not resolved: a path like `//elsewhere/…` must not change the host.
+    const target = new URL(leaderUrl.replace(/\/+$/, '') + request.url);
     const headers = new Headers({ [FORWARDED_BY_HEADER]: this.options.nodeId });
     for (const name of FORWARDED_REQUEST_HEADERS) {
       const value = request.headers[name];

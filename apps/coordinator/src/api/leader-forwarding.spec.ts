@@ -113,7 +113,11 @@ describe('a follower forwards leader-bound requests to the leader', () => {
   });
 
   it('requests the follower rejects itself (auth) are never forwarded', async () => {
-    const response = await fetch(`${followerUrl}/v1/transactions`, { method: 'POST', body: '{}' });
+    const response = await fetch(`${followerUrl}/v1/transactions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(response.status).toBe(401);
     expect(response.headers.get('verdict-served-by')).toBeNull();
     expect(leader.coordinator.calls).toEqual([]);

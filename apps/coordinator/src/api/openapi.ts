@@ -51,7 +51,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 export function serveOpenApi(app: INestApplication, fastify: FastifyInstance, document: OpenAPIObject): void {
   SwaggerModule.setup(DOCS_PATH, app, document, { ui: false, raw: ['json'], jsonDocumentUrl: OPENAPI_PATH });
   const assets = swaggerUiAssets();
-  fastify.get(DOCS_PATH, (_request, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML));
+  for (const path of [DOCS_PATH, `${DOCS_PATH}/`]) {
+    fastify.get(path, (_request, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML));
+  }
   fastify.get(`${DOCS_PATH}/swagger-initializer.js`, (_request, reply) =>
     reply.type('application/javascript; charset=utf-8').send(DOCS_INITIALIZER),
   );
