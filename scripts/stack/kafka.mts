@@ -42,6 +42,10 @@ export interface KafkaOptions {
   readonly directory: string;
   /** Holds `<version>/libs`; filled from Maven Central the first time. */
   readonly cacheDirectory: string;
+  /**
+   * How long the first attempt may take from JVM start to a message round trip; attempt k gets
+   * k times as long, because a machine that was too slow once is most likely still busy.
+   */
   readonly readyTimeoutMs: number;
   /** A loaded 2-core machine sometimes fails to form the KRaft quorum in time; a retry fixes it. */
   readonly startAttempts: number;
@@ -69,9 +73,10 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
   const failures: string[] = [];
   for (let attempt = 1; attempt <= options.startAttempts; attempt += 1) {
     const startedAt = Date.now();
-    const broker = await launch(java, libs, options);
+    let broker: LaunchedBroker | undefined;
     try {
-      await waitUntilReady(broker, startedAt + options.readyTimeoutMs);
+      broker = await launch(java, libs, options);
+      await waitUntilReady(broker, Date.now() + options.readyTimeoutMs * attempt);
       const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
       options.report(`Kafka ${KAFKA_VERSION} ready at ${broker.bootstrapServers.join(',')} in ${seconds} s`);
       return broker;
@@ -80,7 +85,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
       options.report(
         `Kafka start attempt ${attempt} of ${options.startAttempts} failed: ${errorMessage(error)}`,
       );
-      await broker.stop();
+      await broker?.stop();
     }
   }
   const logFile = join(options.directory, 'kafka.log');
