@@ -103,6 +103,15 @@ describe('RaftCore Ready contract', () => {
     expect(() => core.advance({ ...ready })).toThrow('node n1 advanced a Ready it did not hand out last');
   });
 
+  it('rejects a snapshot whose membership differs from the config entries it covers', () => {
+    const core = singleNodeLeader();
+    drain(core);
+    const wrong = { index: 1, term: 1, membership: { voters: ['n1', 'n2'], learners: [] } };
+    expect(() => core.snapshotTaken({ metadata: wrong, data: new Uint8Array(0) })).toThrow(
+      'snapshot at 1 has membership {"voters":["n1","n2"],"learners":[]}, but the log says {"voters":["n1"],"learners":[]}',
+    );
+  });
+
   it('ReadIndex on a single voter answers at the commitIndex once the term has committed an entry', () => {
     const core = singleNodeLeader();
     drain(core);

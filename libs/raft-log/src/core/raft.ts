@@ -151,6 +151,8 @@ export class RaftCore {
   private readonly progress = new Map<NodeId, Progress>();
   /** Index of the last config entry this leader appended; no new change until it commits. */
   private pendingConfigIndex: Index = 0;
+  /** The commitIndex moved since the last Ready; followers with nothing else to receive get told. */
+  private commitIndexAdvanced = false;
   private leadTransferee: NodeId | null = null;
   /** Invariant: pending reads have ascending rounds, each <= readRound + 1. */
   private readRound = 0;
@@ -315,6 +317,13 @@ export class RaftCore {
    */
   snapshotTaken(snapshot: Snapshot): void {
     this.assertRestored();
+    const { index, membership } = snapshot.metadata;
+    const expected = this.membershipAt(index);
+    // The snapshot's membership replaces the config entries it covers: it must be theirs.
+    assert(
+      sameMembers(membership, expected),
+      `snapshot at ${index} has membership ${JSON.stringify(membership)}, but the log says ${JSON.stringify(expected)}`,
+    );
     this.log.compact(snapshot.metadata);
     if (snapshot.metadata.index >= this.localSnapshot.metadata.index) this.localSnapshot = snapshot;
   }
@@ -887,12 +896,31 @@ export class RaftCore {
   /** Sends what each follower's flow control allows; called when building a Ready, so proposals batch. */
   private sendAppends(): void {
     for (const [nodeId, progress] of this.progress) {
+      const messagesBefore = this.messages.length;
       // Bounded: each round either sends and fills the window, or stops.
       for (let round = 0; round <= this.config.inflightMessagesMax; round += 1) {
         if (!progress.canSend(this.config.inflightMessagesMax)) break;
         if (!this.sendAppend(nodeId, progress)) break;
       }
+      if (
+        this.commitIndexAdvanced &&
+        progress.state === 'replicate' &&
+        this.messages.length === messagesBefore
+      ) {
+        // Nothing else is going to this follower: tell it the new commitIndex now rather than at
+        // the next heartbeat, so that it applies (and can snapshot) sooner.
+        this.sendEmptyAppend(nodeId, progress);
+      }
     }
+    this.commitIndexAdvanced = false;
+  }
+
+  /** An empty appendEntries at prevLogIndex = matchIndex: always matches, carries commitIndex and the ReadIndex round. */
+  private sendEmptyAppend(to: NodeId, progress: Progress): boolean {
+    const prevLogTerm = this.log.term(progress.matchIndex);
+    if (prevLogTerm === undefined) return false;
+    this.sendAppendEntries(to, progress.matchIndex, prevLogTerm, []);
+    return true;
   }
 
   /** Sends one appendEntries (or starts a snapshot); returns whether another may follow at once. */
@@ -955,11 +983,9 @@ export class RaftCore {
             break;
           }
           progress.matchIndexAtHeartbeat = progress.matchIndex;
-          // prevLogIndex = matchIndex always matches, so the heartbeat only carries commitIndex
-          // and the ReadIndex round; it never disturbs the pipeline.
-          const prevLogTerm = this.log.term(progress.matchIndex);
-          if (prevLogTerm === undefined) progress.becomeProbe();
-          else this.sendAppendEntries(nodeId, progress.matchIndex, prevLogTerm, []);
+          // The heartbeat never disturbs the pipeline; if matchIndex was compacted away meanwhile,
+          // probing leads to the snapshot.
+          if (!this.sendEmptyAppend(nodeId, progress)) progress.becomeProbe();
           break;
         }
         case 'snapshot':
@@ -1000,6 +1026,7 @@ export class RaftCore {
     // earlier terms' entries commit with it.
     if (candidate <= this.log.commitIndex || this.log.term(candidate) !== this.term) return;
     this.log.commitTo(candidate);
+    this.commitIndexAdvanced = true;
     if (this.readsAwaitingCommit.length > 0) {
       for (const requestId of this.readsAwaitingCommit) {
         this.readsPending.push({ requestId, index: this.log.commitIndex, round: this.readRound + 1 });
@@ -1037,10 +1064,7 @@ export class RaftCore {
     const newest = this.readsPending.at(-1);
     if (newest === undefined || newest.round <= this.readRound) return;
     this.readRound = newest.round;
-    for (const [nodeId, progress] of this.progress) {
-      const prevLogTerm = this.log.term(progress.matchIndex);
-      if (prevLogTerm !== undefined) this.sendAppendEntries(nodeId, progress.matchIndex, prevLogTerm, []);
-    }
+    for (const [nodeId, progress] of this.progress) this.sendEmptyAppend(nodeId, progress);
   }
 
   private confirmReads(): void {
@@ -1099,17 +1123,22 @@ export class RaftCore {
     return { ok: false, reason, leaderId: this.leaderId, detail };
   }
 
-  /** The membership in force: the last config entry in the log, else the snapshot's. */
+  /** Effective on append: the membership of the last config entry in the log, else the snapshot's. */
   private recomputeMembership(): void {
-    let membership = this.log.snapshotMetadata().membership;
-    for (let index = this.log.lastIndex(); index >= this.log.firstIndex(); index -= 1) {
-      const entry = this.log.entry(index);
-      if (entry?.kind === 'config') {
-        membership = decodeMembership(entry.data);
-        break;
-      }
+    this.setMembership(this.membershipAt(this.log.lastIndex()));
+  }
+
+  /** The membership in force at `index`: the last config entry at or before it, else the snapshot's. */
+  private membershipAt(index: Index): Membership {
+    for (
+      let position = Math.min(index, this.log.lastIndex());
+      position >= this.log.firstIndex();
+      position -= 1
+    ) {
+      const entry = this.log.entry(position);
+      if (entry?.kind === 'config') return decodeMembership(entry.data);
     }
-    this.setMembership(membership);
+    return this.log.snapshotMetadata().membership;
   }
 
   private setMembership(membership: Membership): void {
@@ -1139,4 +1168,10 @@ export class RaftCore {
   private assertRestored(): void {
     assert(this.restored, `node ${this.nodeId} used before restore()`);
   }
+}
+
+function sameMembers(a: Membership, b: Membership): boolean {
+  const key = (membership: Membership): string =>
+    `${[...membership.voters].sort().join(',')}|${[...membership.learners].sort().join(',')}`;
+  return key(a) === key(b);
 }
