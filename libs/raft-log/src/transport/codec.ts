@@ -14,12 +14,14 @@ import { ENTRY_DATA_BYTES_MAX } from '../storage/segment-format';
 // and "data" a thousand times.
 //
 //   value  := NULL | FALSE | TRUE | UINT varint | NEGATIVE varint | FLOAT f64 LE
-//           | STRING varint-length utf8 | BYTES varint-length raw
+//           | STRING varint-length utf8 | SHORT_STRING key | BYTES varint-length raw
 //           | ARRAY varint-count value* | OBJECT varint-count (key value)*
 //   key    := varint 0, varint-length utf8   (a new key: it gets the next number, from 1)
 //           | varint n                        (the key numbered n)
 //
-// Properties whose value is `undefined` are left out (as JSON does).
+// Short strings (SHORT_STRING_LENGTH_MAX) share the key numbering, because they are mostly
+// enum-like values repeated in every entry ("command", message kinds, node ids). Properties
+// whose value is `undefined` are left out (as JSON does).
 
 export const WIRE_VERSION = 1;
 export const FRAME_LENGTH_BYTES = 4;
@@ -71,7 +73,9 @@ const Tag = {
   bytes: 7,
   array: 8,
   object: 9,
+  shortString: 10,
 } as const;
+const SHORT_STRING_LENGTH_MAX = 32;
 
 /** An inbound frame that is malformed, oversized or of another version: drop the connection. */
 export class CodecError extends Error {
@@ -108,6 +112,11 @@ class Writer {
 
   varint(value: number): void {
     this.reserve(8);
+    if (value < 0x80) {
+      this.buffer[this.length] = value;
+      this.length += 1;
+      return;
+    }
     let rest = value;
     while (rest >= 0x80) {
       this.buffer[this.length] = (rest % 0x80) | 0x80;
@@ -159,6 +168,10 @@ class Writer {
         this.length += 8;
         return;
       case 'string':
+        if (value.length <= SHORT_STRING_LENGTH_MAX) {
+          this.u8(Tag.shortString);
+          return this.key(value);
+        }
         this.u8(Tag.string);
         return this.text(value);
       case 'object':
@@ -179,12 +192,17 @@ class Writer {
   }
 
   private object(value: Readonly<Record<string, unknown>>): void {
-    const keys = Object.keys(value).filter((key) => value[key] !== undefined);
+    // Hot path (once per entry): one allocation, no closures.
+    const keys = Object.keys(value);
+    let count = keys.length;
+    for (const key of keys) if (value[key] === undefined) count -= 1;
     this.u8(Tag.object);
-    this.varint(keys.length);
+    this.varint(count);
     for (const key of keys) {
+      const field = value[key];
+      if (field === undefined) continue;
       this.key(key);
-      this.value(value[key]);
+      this.value(field);
     }
   }
 }
@@ -245,6 +263,11 @@ class Reader {
   }
 
   private varint(): number {
+    const first = this.buffer[this.offset];
+    if (first !== undefined && first < 0x80) {
+      this.offset += 1;
+      return first;
+    }
     let value = 0;
     let scale = 1;
     for (let shift = 0; ; shift += 7) {
@@ -293,6 +316,8 @@ class Reader {
       }
       case Tag.string:
         return this.text();
+      case Tag.shortString:
+        return this.key();
       case Tag.bytes: {
         const length = this.length();
         // Copy: a view would pin the whole frame for as long as, say, an entry stays in the log.
@@ -314,6 +339,7 @@ class Reader {
         const object: Record<string, unknown> = {};
         for (let position = 0; position < count; position += 1) {
           const key = this.key();
+          if (key === '__proto__') throw new CodecError('object key __proto__ is not allowed');
           object[key] = this.value(depth + 1);
         }
         return object;
@@ -327,7 +353,6 @@ class Reader {
     const number = this.varint();
     if (number === 0) {
       const key = this.text();
-      if (key === '__proto__') throw new CodecError('object key __proto__ is not allowed');
       this.keys.push(key);
       return key;
     }
