@@ -10,14 +10,15 @@ import { ObservabilityModule } from '../observability/observability.module';
 import { ApiModule } from './api.module';
 import { BODY_LIMIT_BYTES_DEFAULT, FORWARD_TIMEOUT_MS_DEFAULT, type ApiOptions } from './api.options';
 import { ApiKeys } from './auth/api-keys';
+import type { Role } from './coordinator.port';
 import { buildOpenApiDocument, serveOpenApi } from './openapi';
 
 type ImportedModule = NonNullable<ModuleMetadata['imports']>[number];
 
 export interface HttpAppOptions {
   readonly nodeId: string;
-  /** `VERDICT_API_KEYS` as configured (`key:role,...`), or keys already parsed. */
-  readonly apiKeys: string | ApiKeys;
+  /** `VERDICT_API_KEYS`: the raw `key:role,...` string, the parsed environment's list, or ApiKeys. */
+  readonly apiKeys: string | readonly { readonly key: string; readonly role: Role }[] | ApiKeys;
   readonly logLevel?: Level | 'silent';
   /** Where JSON log lines go; stdout when absent. */
   readonly logDestination?: DestinationStream;
@@ -37,9 +38,10 @@ class HttpAppModule {}
  * cluster host's module; it must export COORDINATOR (CoordinatorPort) and READINESS
  * (ReadinessPort). The app is initialized, not listening:
  *
- *   const app = await createHttpApp(ClusterHostModule, { nodeId, apiKeys: env.VERDICT_API_KEYS });
+ *   const env = loadEnvironment(); // config/environment.ts
+ *   const app = await createHttpApp(ClusterHostModule, { nodeId: env.nodeId, apiKeys: env.apiKeys, logLevel: env.logLevel });
  *   app.enableShutdownHooks();
- *   await app.listen({ port: env.VERDICT_HTTP_PORT, host: '0.0.0.0' });
+ *   await app.listen({ port: env.httpPort, host: '0.0.0.0' });
  */
 export async function createHttpApp(
   host: ImportedModule,
@@ -50,7 +52,12 @@ export async function createHttpApp(
     bodyLimitBytes: options.bodyLimitBytes ?? BODY_LIMIT_BYTES_DEFAULT,
     forwardTimeoutMs: options.forwardTimeoutMs ?? FORWARD_TIMEOUT_MS_DEFAULT,
   };
-  const apiKeys = typeof options.apiKeys === 'string' ? ApiKeys.parse(options.apiKeys) : options.apiKeys;
+  const apiKeys =
+    options.apiKeys instanceof ApiKeys
+      ? options.apiKeys
+      : typeof options.apiKeys === 'string'
+        ? ApiKeys.parse(options.apiKeys)
+        : new ApiKeys(options.apiKeys);
   const metrics = options.metrics ?? new CoordinatorMetrics({ nodeId: options.nodeId, processMetrics: true });
   const root: DynamicModule = {
     module: HttpAppModule,

@@ -35,10 +35,10 @@ export const LIST_LIMIT_MAX = 500;
 export const CURSOR_LENGTH_MAX = 512;
 export const REASON_LENGTH_MAX = 500;
 
-/** Node ids appear in logs, metrics labels and URLs: keep them to a safe alphabet. */
-export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** The alphabet VERDICT_NODE_ID allows (config/environment.ts): ids appear in logs, labels and URLs. */
+export const NODE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const NODE_ID_RULE =
-  'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters';
+  'lowercase letters, digits and dashes, starting with a letter or digit, at most 63 characters';
 /** host:port, the host a name, an IPv4 address or a bracketed IPv6 address. */
 const RAFT_ADDRESS_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
