@@ -76,7 +76,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
     let broker: LaunchedBroker | undefined;
     try {
       broker = await launch(java, libs, options);
-      await waitUntilReady(broker, Date.now() + options.readyTimeoutMs * attempt);
+      await waitUntilReady(broker, options.readyTimeoutMs * attempt);
       const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
       options.report(`Kafka ${KAFKA_VERSION} ready at ${broker.bootstrapServers.join(',')} in ${seconds} s`);
       return broker;
@@ -96,7 +96,7 @@ export async function startKafka(options: KafkaOptions): Promise<KafkaBroker> {
 }
 
 /** Where the jars of KAFKA_VERSION are, fetching them with Maven only when they are missing. */
-export async function ensureKafkaLibs(cacheDirectory: string, report: Report): Promise<string> {
+async function ensureKafkaLibs(cacheDirectory: string, report: Report): Promise<string> {
   const versionDirectory = join(cacheDirectory, KAFKA_VERSION);
   const libs = join(versionDirectory, 'libs');
   if (existsSync(join(libs, CORE_JAR))) return libs;
@@ -354,7 +354,9 @@ rootLogger.level = INFO
 rootLogger.appenderRef.stdout.ref = STDOUT
 `;
 
-async function waitUntilReady(broker: LaunchedBroker, deadline: number): Promise<void> {
+async function waitUntilReady(broker: LaunchedBroker, budgetMs: number): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  const budget = `${budgetMs / 1000} s`;
   const brokers = [...broker.bootstrapServers];
   // Polling client: no retries, or each failed poll would back off for seconds.
   const probe = new Kafka({
@@ -375,7 +377,7 @@ async function waitUntilReady(broker: LaunchedBroker, deadline: number): Promise
       break;
     } catch (error) {
       if (Date.now() >= deadline) {
-        throw new Error(`no answer to describeCluster before the deadline: ${errorMessage(error)}`, {
+        throw new Error(`no answer to describeCluster within ${budget}: ${errorMessage(error)}`, {
           cause: error,
         });
       }
@@ -384,7 +386,7 @@ async function waitUntilReady(broker: LaunchedBroker, deadline: number): Promise
     }
     await sleep(100);
   }
-  await withTimeout(roundTrip(brokers), deadline - Date.now(), 'no message round trip before the deadline');
+  await withTimeout(roundTrip(brokers), deadline - Date.now(), `no message round trip within ${budget}`);
 }
 
 // Creating a topic, producing and consuming in a group proves the controller, the partition
