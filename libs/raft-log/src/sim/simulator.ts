@@ -404,10 +404,12 @@ class Simulation {
 
   private start(node: SimNode): void {
     node.incarnation += 1;
-    const seed = (this.options.seed * 31 + node.nodeId.length * 7919 + node.incarnation * 104729) >>> 0;
+    // Each incarnation of each node draws its own election timeouts, all from the run's seed.
+    const seed =
+      (Math.imul(this.options.seed, 31) + Math.imul(node.incarnation, 104729)) ^ hashString(node.nodeId);
     node.core = this.makeCore({
       nodeId: node.nodeId,
-      rng: new Xoshiro128(seed ^ hashString(node.nodeId)),
+      rng: new Xoshiro128(seed),
       electionTicks: this.options.electionTicks,
       heartbeatTicks: this.options.heartbeatTicks,
       appendEntriesMax: 8,
