@@ -83,6 +83,8 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   const logFile = join(directory, 'postgres.log');
   const log = createWriteStream(logFile, { flags: 'a' });
   const writeLog = (message: unknown): void => {
+    // The server's last stderr lines can arrive after its 'exit' event, when the log is closed.
+    if (log.writableEnded) return;
     const line = message instanceof Error ? (message.stack ?? message.message) : String(message);
     log.write(line.endsWith('\n') ? line : `${line}\n`);
   };
