@@ -5,7 +5,7 @@ import { COORDINATOR, type Actor, type CoordinatorPort } from './coordinator.por
 import { toResolution, toTransactionDto } from './dto/mappers';
 import { ResolveTransactionDto, TxIdParam } from './dto/request.dto';
 import { TransactionDto } from './dto/response.dto';
-import { ApiProblems } from './openapi.decorators';
+import { ApiProblems, LEADER_BOUND, WITH_BODY } from './openapi.decorators';
 
 @ApiTags('admin')
 @Roles('operator')
@@ -21,7 +21,14 @@ export class AdminController {
       'For a stuck transaction. commit needs every YES vote known. Recorded with the operator and reason.',
   })
   @ApiOkResponse({ type: TransactionDto })
-  @ApiProblems('FORBIDDEN', 'TX_NOT_FOUND', 'DECISION_EXISTS', 'RESOLVE_NOT_ALLOWED')
+  @ApiProblems(
+    ...LEADER_BOUND,
+    ...WITH_BODY,
+    'FORBIDDEN',
+    'TX_NOT_FOUND',
+    'DECISION_EXISTS',
+    'RESOLVE_NOT_ALLOWED',
+  )
   resolve(
     @Param() { txId }: TxIdParam,
     @Body() body: ResolveTransactionDto,
@@ -37,7 +44,7 @@ export class AdminController {
     description: 'Re-sends PREPARE or the decision to every participant that has not answered.',
   })
   @ApiOkResponse({ type: TransactionDto })
-  @ApiProblems('FORBIDDEN', 'TX_NOT_FOUND', 'TX_NOT_ACTIVE')
+  @ApiProblems(...LEADER_BOUND, 'FORBIDDEN', 'TX_NOT_FOUND', 'TX_NOT_ACTIVE')
   retry(@Param() { txId }: TxIdParam, @CurrentActor() actor: Actor): Promise<TransactionDto> {
     return this.coordinator.retry(txId, actor).then(toTransactionDto);
   }

@@ -5,7 +5,7 @@ import { COORDINATOR, type CoordinatorPort } from './coordinator.port';
 import { toClusterStatusDto, toMemberInput } from './dto/mappers';
 import { AddMemberDto, LeadershipTransferDto, NodeIdParam } from './dto/request.dto';
 import { ClusterStatusDto } from './dto/response.dto';
-import { ApiProblems } from './openapi.decorators';
+import { ApiProblems, LEADER_BOUND, WITH_BODY } from './openapi.decorators';
 
 @ApiTags('cluster')
 @Controller('v1/cluster')
@@ -31,7 +31,7 @@ export class ClusterController {
     description: 'For rolling restarts.',
   })
   @ApiOkResponse({ type: ClusterStatusDto })
-  @ApiProblems('FORBIDDEN', 'CLUSTER_CHANGE_REJECTED')
+  @ApiProblems(...LEADER_BOUND, ...WITH_BODY, 'FORBIDDEN', 'CLUSTER_CHANGE_REJECTED')
   transferLeadership(@Body() body: LeadershipTransferDto): Promise<ClusterStatusDto> {
     return this.coordinator.transferLeadership(body.to).then(toClusterStatusDto);
   }
@@ -43,7 +43,7 @@ export class ClusterController {
     description: 'Answers once the new configuration is durable.',
   })
   @ApiCreatedResponse({ type: ClusterStatusDto })
-  @ApiProblems('FORBIDDEN', 'CLUSTER_CHANGE_REJECTED')
+  @ApiProblems(...LEADER_BOUND, ...WITH_BODY, 'FORBIDDEN', 'CLUSTER_CHANGE_REJECTED')
   addMember(@Body() body: AddMemberDto): Promise<ClusterStatusDto> {
     return this.coordinator.addMember(toMemberInput(body)).then(toClusterStatusDto);
   }
@@ -55,7 +55,7 @@ export class ClusterController {
     description: 'Answers once the new configuration is durable.',
   })
   @ApiOkResponse({ type: ClusterStatusDto })
-  @ApiProblems('FORBIDDEN', 'MEMBER_NOT_FOUND', 'CLUSTER_CHANGE_REJECTED')
+  @ApiProblems(...LEADER_BOUND, 'FORBIDDEN', 'MEMBER_NOT_FOUND', 'CLUSTER_CHANGE_REJECTED')
   removeMember(@Param() { nodeId }: NodeIdParam): Promise<ClusterStatusDto> {
     return this.coordinator.removeMember(nodeId).then(toClusterStatusDto);
   }

@@ -273,6 +273,13 @@ describe('validation', () => {
     ]);
   });
 
+  it('a body breaking hundreds of rules gets the first 50 field errors', async () => {
+    const participants = Array.from({ length: 100 }, () => ({ name: 'BAD NAME' }));
+    const answer = await call('POST', '/v1/transactions', { payload: { participants } });
+    expectProblem(answer, 400, 'VALIDATION_FAILED');
+    expect(answer.body['errors']).toHaveLength(50);
+  });
+
   it('metadata must be a bounded map of strings', async () => {
     const tooMany = Object.fromEntries(Array.from({ length: 33 }, (_, index) => [`k${index}`, 'v']));
     const answer = await call('POST', '/v1/transactions', { payload: { metadata: tooMany } });

@@ -3,13 +3,22 @@ import { ApiBearerAuth, ApiExtraModels, ApiResponse, getSchemaPath } from '@nest
 import { ProblemDto } from './dto/response.dto';
 import { PROBLEM_CONTENT_TYPE, PROBLEM_KINDS, type ProblemCode } from './problem';
 
-/** Codes any leader-bound route can answer, besides its own. */
-const LEADER_ROUTE_CODES: readonly ProblemCode[] = [
-  'UNAUTHENTICATED',
+/** Any authenticated route. */
+const ALWAYS: readonly ProblemCode[] = ['UNAUTHENTICATED', 'INTERNAL'];
+
+/** A route the coordinator serves on the leader only: a follower forwards it or fails. */
+export const LEADER_BOUND: readonly ProblemCode[] = [
   'VALIDATION_FAILED',
   'NO_LEADER',
   'LEADER_UNREACHABLE',
   'LEADER_TIMEOUT',
+];
+
+/** A route that takes a JSON body. */
+export const WITH_BODY: readonly ProblemCode[] = [
+  'MALFORMED_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
 ];
 
 /**
@@ -18,7 +27,7 @@ const LEADER_ROUTE_CODES: readonly ProblemCode[] = [
  */
 export function ApiProblems(...codes: readonly ProblemCode[]): MethodDecorator & ClassDecorator {
   const byStatus = new Map<number, ProblemCode[]>();
-  for (const code of new Set([...LEADER_ROUTE_CODES, ...codes])) {
+  for (const code of new Set([...ALWAYS, ...codes])) {
     const status = PROBLEM_KINDS[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }

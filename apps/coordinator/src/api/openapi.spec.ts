@@ -52,7 +52,19 @@ describe('OpenAPI', () => {
     expect(listed.sort()).toEqual(ROUTES.map(([method, path]) => `${method} ${path}`).sort());
     expect(document.components.securitySchemes['bearer']).toMatchObject({ type: 'http', scheme: 'bearer' });
     const beginResponses = document.paths['/v1/transactions']?.['post']?.responses ?? {};
-    expect(Object.keys(beginResponses).sort()).toEqual(['201', '400', '401', '413', '422', '503', '504']);
+    expect(Object.keys(beginResponses).sort()).toEqual([
+      '201',
+      '400',
+      '401',
+      '413',
+      '415',
+      '422',
+      '500',
+      '503',
+      '504',
+    ]);
+    const clusterResponses = document.paths['/v1/cluster']?.['get']?.responses ?? {};
+    expect(Object.keys(clusterResponses).sort()).toEqual(['200', '401', '500']);
     expect(JSON.stringify(beginResponses['422'])).toContain('application/problem+json');
     expect(document.paths['/v1/admin/transactions/{txId}/resolve']?.['post']?.responses['403']).toBeDefined();
     expect(Object.keys(document.components.schemas)).toEqual(

@@ -18,7 +18,7 @@ import {
 } from './dto/request.dto';
 import { OutcomeDto, TransactionDto, TransactionPageDto } from './dto/response.dto';
 import { ApiIdempotencyKey, IdempotencyKey } from './idempotency-key.decorator';
-import { ApiProblems } from './openapi.decorators';
+import { ApiProblems, LEADER_BOUND, WITH_BODY } from './openapi.decorators';
 
 @ApiTags('transactions')
 @Controller('v1/transactions')
@@ -29,7 +29,7 @@ export class TransactionsController {
   @ApiOperation({ summary: 'Begin a transaction', description: 'Answers once the BEGIN entry is durable.' })
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: TransactionDto })
-  @ApiProblems('IDEMPOTENCY_MISMATCH', 'PAYLOAD_TOO_LARGE', 'MALFORMED_REQUEST')
+  @ApiProblems(...LEADER_BOUND, ...WITH_BODY, 'IDEMPOTENCY_MISMATCH')
   begin(
     @Body() body: BeginTransactionDto,
     @IdempotencyKey() key: string | undefined,
@@ -40,7 +40,14 @@ export class TransactionsController {
   @Post(':txId/participants')
   @ApiOperation({ summary: 'Enlist a participant', description: 'Only while the transaction is ACTIVE.' })
   @ApiCreatedResponse({ type: TransactionDto })
-  @ApiProblems('TX_NOT_FOUND', 'TX_NOT_ACTIVE', 'PARTICIPANT_ALREADY_ENLISTED', 'PARTICIPANT_LIMIT_REACHED')
+  @ApiProblems(
+    ...LEADER_BOUND,
+    ...WITH_BODY,
+    'TX_NOT_FOUND',
+    'TX_NOT_ACTIVE',
+    'PARTICIPANT_ALREADY_ENLISTED',
+    'PARTICIPANT_LIMIT_REACHED',
+  )
   enlist(@Param() { txId }: TxIdParam, @Body() body: ParticipantDto): Promise<TransactionDto> {
     return this.coordinator.enlist(txId, toParticipantInput(body)).then(toTransactionDto);
   }
@@ -53,7 +60,7 @@ export class TransactionsController {
       'Answers once the decision is durable in the Raft log (wait=completion: once every participant acknowledged it). The decision may be ABORT: read decision.outcome.',
   })
   @ApiOkResponse({ type: TransactionDto })
-  @ApiProblems('TX_NOT_FOUND', 'TX_NOT_ACTIVE', 'PARTICIPANT_UNAVAILABLE')
+  @ApiProblems(...LEADER_BOUND, 'TX_NOT_FOUND', 'TX_NOT_ACTIVE', 'PARTICIPANT_UNAVAILABLE')
   commit(@Param() { txId }: TxIdParam, @Query() query: CommitQueryDto): Promise<TransactionDto> {
     return this.coordinator.commit(txId, query.wait ?? 'decision').then(toTransactionDto);
   }
@@ -65,7 +72,7 @@ export class TransactionsController {
     description: 'While ACTIVE or PREPARING; answers once ABORT is durable.',
   })
   @ApiOkResponse({ type: TransactionDto })
-  @ApiProblems('TX_NOT_FOUND', 'DECISION_EXISTS')
+  @ApiProblems(...LEADER_BOUND, 'TX_NOT_FOUND', 'DECISION_EXISTS')
   abort(@Param() { txId }: TxIdParam): Promise<TransactionDto> {
     return this.coordinator.abort(txId).then(toTransactionDto);
   }
@@ -73,7 +80,7 @@ export class TransactionsController {
   @Get(':txId')
   @ApiOperation({ summary: 'Read a transaction (linearizable)' })
   @ApiOkResponse({ type: TransactionDto })
-  @ApiProblems('TX_NOT_FOUND')
+  @ApiProblems(...LEADER_BOUND, 'TX_NOT_FOUND')
   get(@Param() { txId }: TxIdParam): Promise<TransactionDto> {
     return this.coordinator.get(txId).then(toTransactionDto);
   }
@@ -84,7 +91,7 @@ export class TransactionsController {
     description: 'Presumed abort: an id the cluster has no record of is answered ABORT with presumed=true.',
   })
   @ApiOkResponse({ type: OutcomeDto })
-  @ApiProblems()
+  @ApiProblems(...LEADER_BOUND)
   outcome(@Param() { txId }: TxIdParam): Promise<OutcomeDto> {
     return this.coordinator.outcome(txId).then(toOutcomeDto);
   }
@@ -92,7 +99,7 @@ export class TransactionsController {
   @Get()
   @ApiOperation({ summary: 'List transactions, newest first' })
   @ApiOkResponse({ type: TransactionPageDto })
-  @ApiProblems()
+  @ApiProblems(...LEADER_BOUND)
   list(@Query() query: ListTransactionsQueryDto): Promise<TransactionPageDto> {
     return this.coordinator.list(toListFilter(query)).then(toTransactionPageDto);
   }
