@@ -1065,6 +1065,8 @@ export class RaftCore {
     if (newest === undefined || newest.round <= this.readRound) return;
     this.readRound = newest.round;
     for (const [nodeId, progress] of this.progress) this.sendEmptyAppend(nodeId, progress);
+    // These carry the latest commitIndex too: no separate broadcast is needed.
+    this.commitIndexAdvanced = false;
   }
 
   private confirmReads(): void {
