@@ -10,7 +10,6 @@ import { AccountsService } from './accounts/accounts.service';
 import { ledgerDataSourceOptions } from './ledger/data-source-options';
 import { LedgerModule } from './ledger/ledger.module';
 import { LedgerParticipant } from './ledger/ledger.participant';
-import { BANK_NAME } from './tokens';
 import { TransfersController } from './transfers/transfers.controller';
 import { TransfersService } from './transfers/transfers.service';
 
@@ -38,9 +37,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         TypeOrmModule.forRoot(ledgerDataSourceOptions(settings.databaseUrl)),
-        LedgerModule,
+        LedgerModule.forBank(settings.bank),
         VerdictParticipantModule.forRootAsync({
-          imports: [LedgerModule],
+          imports: [LedgerModule.forBank(settings.bank)],
           inject: [LedgerParticipant],
           useFactory: (ledger: LedgerParticipant): ParticipantOptions => ({
             ...settings.participant,
@@ -53,7 +52,7 @@ export class AppModule {
         }),
       ],
       controllers: [AccountsController, TransfersController],
-      providers: [AccountsService, TransfersService, { provide: BANK_NAME, useValue: settings.bank }],
+      providers: [AccountsService, TransfersService],
     };
   }
 }

@@ -92,9 +92,17 @@ export class CoordinatorClient {
   /**
    * `POST /v1/transactions/{id}/commit`: runs two-phase commit. Returns the coordinator's
    * transaction resource once the decision is durable (its `decision` says COMMIT or ABORT).
+   * That takes a whole prepare phase, so the caller says how long to wait (`waitMs`); a timeout
+   * leaves the outcome unknown, not failed.
    */
-  async commit(txId: string): Promise<unknown> {
-    const response = await this.request('POST', `/v1/transactions/${encodeURIComponent(txId)}/commit`, {});
+  async commit(txId: string, waitMs: number): Promise<unknown> {
+    const response = await this.request(
+      'POST',
+      `/v1/transactions/${encodeURIComponent(txId)}/commit`,
+      {},
+      {},
+      waitMs,
+    );
     return this.expectOk(response, `committing ${txId}`);
   }
 
@@ -114,6 +122,7 @@ export class CoordinatorClient {
     path: string,
     body?: unknown,
     extraHeaders: Record<string, string> = {},
+    timeoutMs: number = this.options.requestTimeoutMs,
   ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (this.options.apiKey !== undefined) headers['authorization'] = `Bearer ${this.options.apiKey}`;
@@ -123,7 +132,7 @@ export class CoordinatorClient {
         method,
         headers,
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : null;

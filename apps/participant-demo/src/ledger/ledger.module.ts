@@ -1,6 +1,15 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { BANK_NAME } from '../tokens';
 import { LedgerParticipant } from './ledger.participant';
 
 /** The bank's participant side; the DataSource it uses comes from the global TypeORM module. */
-@Module({ providers: [LedgerParticipant], exports: [LedgerParticipant] })
-export class LedgerModule {}
+@Module({})
+export class LedgerModule {
+  static forBank(bank: string): DynamicModule {
+    return {
+      module: LedgerModule,
+      providers: [LedgerParticipant, { provide: BANK_NAME, useValue: bank }],
+      exports: [LedgerParticipant, BANK_NAME],
+    };
+  }
+}

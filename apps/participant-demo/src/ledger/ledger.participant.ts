@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type {
   DecisionRequest,
   ParticipantService,
@@ -7,9 +7,11 @@ import type {
 } from '@verdict/participant';
 import { DataSource, type QueryResult, type QueryRunner } from 'typeorm';
 import { z } from 'zod';
+import { BANK_NAME } from '../tokens';
 import {
-  GID_PREFIX,
   gidLiteral,
+  gidOf,
+  gidPrefix,
   PG_CHECK_VIOLATION,
   PG_DUPLICATE_OBJECT,
   PG_LOCK_NOT_AVAILABLE,
@@ -32,7 +34,7 @@ interface Movement {
 
 /**
  * The bank as a 2PC participant. PostgreSQL is the durable truth the SDK relies on after a crash:
- * a YES vote is a `PREPARE TRANSACTION 'verdict:<txId>'` (it survives a crash of this process and
+ * a YES vote is a `PREPARE TRANSACTION 'verdict:<bank>:<txId>'` (it survives a crash of this process and
  * of the database), a commit leaves ledger entries carrying the txId, an abort leaves a row in
  * `aborted_transactions`. Every method checks that state first, so each is idempotent by txId.
  */
@@ -40,10 +42,13 @@ interface Movement {
 export class LedgerParticipant implements ParticipantService {
   private readonly logger = new Logger(LedgerParticipant.name);
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(BANK_NAME) private readonly bank: string,
+  ) {}
 
   async prepare(request: PrepareRequest): Promise<PrepareResult> {
-    const gid = gidLiteral(request.txId);
+    const gid = gidLiteral(this.bank, request.txId);
     const parsed = TransferWorkSchema.safeParse(request.work ?? {});
     if (!parsed.success) {
       return {
@@ -98,8 +103,9 @@ export class LedgerParticipant implements ParticipantService {
             reason: `account ${current?.account ?? '?'} is locked by another transaction (lock timeout ${LOCK_TIMEOUT_MS} ms)`,
           };
         case PG_DUPLICATE_OBJECT:
-          // Another prepare of the same txId won the race: the work is held prepared once.
-          return { vote: 'YES' };
+          // Another prepare of the same txId by this bank won the race: the work is held once.
+          if ((await this.durableState(request.txId)) === 'PREPARED') return { vote: 'YES' };
+          throw error;
         default:
           throw error;
       }
@@ -140,9 +146,9 @@ export class LedgerParticipant implements ParticipantService {
     const prepared = await select<{ gid: string }>(
       this.dataSource,
       `SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE $1 ORDER BY prepared`,
-      [`${GID_PREFIX}%`],
+      [`${gidPrefix(this.bank)}%`],
     );
-    return prepared.map(({ gid }) => gid.slice(GID_PREFIX.length));
+    return prepared.map(({ gid }) => gid.slice(gidPrefix(this.bank).length));
   }
 
   /** True when the prepared transaction existed and is now finished; false when there was none. */
@@ -151,7 +157,7 @@ export class LedgerParticipant implements ParticipantService {
     statement: 'COMMIT PREPARED' | 'ROLLBACK PREPARED',
   ): Promise<boolean> {
     try {
-      await this.dataSource.query(`${statement} ${gidLiteral(txId)}`);
+      await this.dataSource.query(`${statement} ${gidLiteral(this.bank, txId)}`);
       return true;
     } catch (error) {
       if (pgCode(error) === PG_UNDEFINED_OBJECT) return false;
@@ -167,7 +173,7 @@ export class LedgerParticipant implements ParticipantService {
          EXISTS (SELECT 1 FROM pg_prepared_xacts WHERE database = current_database() AND gid = $1) AS prepared,
          EXISTS (SELECT 1 FROM ledger_entries WHERE tx_id = $2) AS committed,
          EXISTS (SELECT 1 FROM aborted_transactions WHERE tx_id = $2) AS aborted`,
-      [GID_PREFIX + txId, txId],
+      [gidOf(this.bank, txId), txId],
     );
     if (state?.prepared === true) return 'PREPARED';
     if (state?.committed === true) return 'COMMITTED';

@@ -1,4 +1,4 @@
-import { TxIdSchema } from '@verdict/protocol';
+import { isParticipantName, TxIdSchema } from '@verdict/protocol';
 
 /** PostgreSQL error codes this bank treats as answers rather than failures. */
 export const PG_CHECK_VIOLATION = '23514';
@@ -15,15 +15,26 @@ export function pgCode(error: unknown): string | null {
 }
 
 /**
- * The global transaction id of a PostgreSQL prepared transaction, as a SQL literal.
- * `PREPARE TRANSACTION` takes no bind parameters, so the gid is spliced into the SQL: the txId must
- * be a canonical UUID (hex digits and dashes only) before it gets anywhere near a statement.
+ * The gid of this bank's prepared transaction for a global transaction, as a SQL literal:
+ * `'verdict:<bank>:<txId>'`. Gids are unique across the whole PostgreSQL server, not per
+ * database, so two banks on one server must not both use `verdict:<txId>`.
+ * `PREPARE TRANSACTION` takes no bind parameters, so the gid is spliced into the SQL: the bank
+ * name and the txId are checked against strict patterns before they get anywhere near a statement.
  */
-export function gidLiteral(txId: string): string {
-  if (!TxIdSchema.safeParse(txId).success || !/^[0-9a-f-]{36}$/.test(txId)) {
-    throw new Error(`refusing to build a prepared-transaction id from "${txId}": not a lowercase UUID`);
-  }
-  return `'${GID_PREFIX}${txId}'`;
+export function gidLiteral(bank: string, txId: string): string {
+  return `'${gidOf(bank, txId)}'`;
 }
 
-export const GID_PREFIX = 'verdict:';
+export function gidOf(bank: string, txId: string): string {
+  if (!isParticipantName(bank))
+    throw new Error(`refusing to build a gid for bank "${bank}": not a participant name`);
+  if (!TxIdSchema.safeParse(txId).success || !/^[0-9a-f-]{36}$/.test(txId)) {
+    throw new Error(`refusing to build a gid from "${txId}": not a lowercase UUID`);
+  }
+  return `${gidPrefix(bank)}${txId}`;
+}
+
+/** Every gid of this bank starts with it: what `inDoubt()` looks for in `pg_prepared_xacts`. */
+export function gidPrefix(bank: string): string {
+  return `verdict:${bank}:`;
+}

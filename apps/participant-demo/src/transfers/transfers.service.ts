@@ -1,4 +1,10 @@
-import { BadGatewayException, ConflictException, Inject, Injectable } from '@nestjs/common';
+import {
+  BadGatewayException,
+  ConflictException,
+  GatewayTimeoutException,
+  Inject,
+  Injectable,
+} from '@nestjs/common';
 import {
   CoordinatorClient,
   CoordinatorRejectedError,
@@ -25,6 +31,10 @@ const DecidedTransactionSchema = z.looseObject({
 });
 
 const COORDINATOR_RETRY_AFTER_SECONDS = 2;
+/** The coordinator's prepare deadline when the request names none (its default, DESIGN.md). */
+const TRANSACTION_TIMEOUT_MS_DEFAULT = 10_000;
+/** Commit answers once the decision is durable: after the prepare phase, plus replication. */
+const COMMIT_WAIT_MARGIN_MS = 5_000;
 
 @Injectable()
 export class TransfersService {
@@ -58,11 +68,28 @@ export class TransfersService {
     };
 
     let txId: string;
-    let decided: unknown;
     try {
       txId = await this.coordinator.begin(begin, idempotencyKey);
-      decided = await this.coordinator.commit(txId);
     } catch (error) {
+      throw coordinatorProblem(error);
+    }
+    let decided: unknown;
+    try {
+      decided = await this.coordinator.commit(
+        txId,
+        (request.timeoutMs ?? TRANSACTION_TIMEOUT_MS_DEFAULT) + COMMIT_WAIT_MARGIN_MS,
+      );
+    } catch (error) {
+      if (error instanceof CoordinatorUnavailableError) {
+        // The commit may have been decided anyway: say so rather than claim nothing moved.
+        throw new GatewayTimeoutException(
+          problem(
+            'TRANSFER_IN_DOUBT',
+            `transfer ${txId} was started but its outcome is unknown (${error.message}); look it up at the coordinator before retrying`,
+            { txId },
+          ),
+        );
+      }
       throw coordinatorProblem(error);
     }
     const outcome = outcomeOf(txId, decided);

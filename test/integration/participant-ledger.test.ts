@@ -1,0 +1,232 @@
+// The participant SDK and the bank demo on a real Kafka broker and real PostgreSQL databases.
+// The coordinator does not exist yet: the tests play its side of the wire (CoordinatorWire) and of
+// its REST API (FakeCoordinatorHttp, which records the calls); the real end-to-end run comes when
+// the coordinator lands.
+import type { ParticipantReply } from '@verdict/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueName } from '../support/stack.js';
+import { Bank } from './participant/bank-harness';
+import {
+  CoordinatorWire,
+  decisionCommand,
+  newTxId,
+  prepareCommand,
+  runTwoPhaseCommit,
+} from './participant/coordinator-wire';
+import { FakeCoordinatorHttp } from './participant/fake-coordinator-http';
+
+describe('bank ledger as a 2PC participant', () => {
+  const bankA = uniqueName('bank-a');
+  const bankB = uniqueName('bank-b');
+  let wire: CoordinatorWire;
+  let coordinator: FakeCoordinatorHttp;
+  let a: Bank;
+  let b: Bank;
+
+  const replyTo =
+    (bank: string, txId: string, type: ParticipantReply['type']) =>
+    (reply: ParticipantReply): boolean =>
+      reply.participant === bank && reply.txId === txId && reply.type === type;
+
+  beforeAll(async () => {
+    wire = await CoordinatorWire.start([bankA, bankB]);
+    coordinator = await new FakeCoordinatorHttp().start();
+    coordinator.onCommit = async (txId, begin) => {
+      const { outcome, votes } = await runTwoPhaseCommit(wire, txId, begin.participants);
+      return {
+        id: txId,
+        state: outcome === 'COMMIT' ? 'COMMITTED' : 'ABORTED',
+        decision: { outcome, index: 1, term: 1 },
+        participants: votes.map((vote) => ({
+          name: vote.participant,
+          vote: vote.type === 'VOTE' ? vote.payload.vote : null,
+          voteReason: vote.type === 'VOTE' ? (vote.payload.reason ?? null) : null,
+        })),
+      };
+    };
+    [a, b] = await Promise.all([Bank.start(bankA, coordinator.url), Bank.start(bankB, coordinator.url)]);
+    await a.openAccount('alice', 10_000);
+    await b.openAccount('bob', 500);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([wire?.stop(), coordinator?.stop()]);
+  });
+
+  it('POST /transfers: begins at the coordinator, both banks prepare and commit', async () => {
+    const [aliceBefore, bobBefore] = [await a.balance('alice'), await b.balance('bob')];
+    const transfer = await a.request('POST', '/transfers', {
+      fromAccount: 'alice',
+      toBank: bankB,
+      toAccount: 'bob',
+      amount: 2_500,
+    });
+
+    expect(transfer.status).toBe(201);
+    const txId = transfer.body['txId'] as string;
+    expect(transfer.body).toMatchObject({ outcome: 'COMMIT', amount: 2_500 });
+    const begin = coordinator.calls.find((call) => call.path === '/v1/transactions');
+    expect(begin?.headers['authorization']).toBe('Bearer test-service-key');
+    expect(begin?.body).toMatchObject({
+      participants: [
+        { name: bankA, payload: { debit: { account: 'alice', amount: 2_500 } } },
+        { name: bankB, payload: { credit: { account: 'bob', amount: 2_500 } } },
+      ],
+    });
+    expect(coordinator.calls.map((call) => `${call.method} ${call.path}`)).toContain(
+      `POST /v1/transactions/${txId}/commit`,
+    );
+    expect(await a.balance('alice')).toBe(aliceBefore - 2_500);
+    expect(await b.balance('bob')).toBe(bobBefore + 2_500);
+    expect(await a.ledgerEntries(txId)).toEqual([{ account: 'alice', amount: -2_500 }]);
+    expect(await b.ledgerEntries(txId)).toEqual([{ account: 'bob', amount: 2_500 }]);
+    expect([...(await a.preparedTxIds()), ...(await b.preparedTxIds())]).toEqual([]);
+  });
+
+  it('insufficient funds: the debiting bank votes NO with the reason, both banks end aborted', async () => {
+    const [aliceBefore, bobBefore] = [await a.balance('alice'), await b.balance('bob')];
+    const transfer = await a.request('POST', '/transfers', {
+      fromAccount: 'alice',
+      toBank: bankB,
+      toAccount: 'bob',
+      amount: aliceBefore + 1,
+    });
+
+    expect(transfer.status).toBe(409);
+    expect(transfer.contentType).toMatch(/^application\/problem\+json/);
+    expect(transfer.body).toMatchObject({
+      code: 'TRANSFER_ABORTED',
+      detail: expect.stringContaining(`${bankA} voted NO (insufficient funds in account alice)`) as unknown,
+    });
+    const txId = transfer.body['txId'] as string;
+    // bank-b had voted YES and held its credit prepared until the ABORT rolled it back.
+    expect(await wire.reply(replyTo(bankB, txId, 'VOTE'))).toMatchObject({ payload: { vote: 'YES' } });
+    expect(await wire.reply(replyTo(bankB, txId, 'ACK'))).toMatchObject({ payload: { outcome: 'ABORT' } });
+    expect(await a.balance('alice')).toBe(aliceBefore);
+    expect(await b.balance('bob')).toBe(bobBefore);
+    expect([...(await a.ledgerEntries(txId)), ...(await b.ledgerEntries(txId))]).toEqual([]);
+    expect([...(await a.preparedTxIds()), ...(await b.preparedTxIds())]).toEqual([]);
+  });
+
+  it('duplicated and reordered commands change nothing', async () => {
+    const aliceBefore = await a.balance('alice');
+    const committed = newTxId();
+    const debit = { debit: { account: 'alice', amount: 100 } };
+    // PREPARE twice (a re-send), COMMIT twice, then a PREPARE re-send overtaken by the decision.
+    await wire.send(
+      prepareCommand(bankA, committed, debit),
+      prepareCommand(bankA, committed, debit, { attempt: 2 }),
+    );
+    const votes = await wire.repliesMatching(replyTo(bankA, committed, 'VOTE'), 2);
+    expect(votes.map((vote) => vote.payload)).toEqual([{ vote: 'YES' }, { vote: 'YES' }]);
+    await wire.send(
+      decisionCommand(bankA, committed, 'COMMIT'),
+      decisionCommand(bankA, committed, 'COMMIT', 1, 2),
+      prepareCommand(bankA, committed, debit, { attempt: 3 }),
+    );
+    const acks = await wire.repliesMatching(replyTo(bankA, committed, 'ACK'), 3);
+    expect(acks.map((ack) => ack.payload)).toEqual([
+      { outcome: 'COMMIT' },
+      { outcome: 'COMMIT' },
+      { outcome: 'COMMIT' },
+    ]);
+
+    // An ABORT that overtook its PREPARE: the late PREPARE must not prepare anything.
+    const aborted = newTxId();
+    await wire.send(decisionCommand(bankA, aborted, 'ABORT'), prepareCommand(bankA, aborted, debit));
+    const answers = await wire.repliesMatching(replyTo(bankA, aborted, 'ACK'), 2);
+    expect(answers.map((ack) => ack.payload)).toEqual([{ outcome: 'ABORT' }, { outcome: 'ABORT' }]);
+    expect(wire.replies.filter(replyTo(bankA, aborted, 'VOTE'))).toEqual([]);
+
+    expect(await a.balance('alice')).toBe(aliceBefore - 100);
+    expect(await a.ledgerEntries(committed)).toEqual([{ account: 'alice', amount: -100 }]);
+    expect(await a.ledgerEntries(aborted)).toEqual([]);
+    expect(await a.preparedTxIds()).toEqual([]);
+  });
+
+  it('a command from a deposed leader (older term) is ignored', async () => {
+    const txId = newTxId();
+    const credit = { credit: { account: 'bob', amount: 7 } };
+    const bobBefore = await b.balance('bob');
+    await wire.send(prepareCommand(bankB, txId, credit, { term: 5 }));
+    expect(await wire.reply(replyTo(bankB, txId, 'VOTE'))).toMatchObject({
+      term: 5,
+      payload: { vote: 'YES' },
+    });
+    // Same key, same partition: the stale ABORT is handled before the COMMIT behind it.
+    await wire.send(decisionCommand(bankB, txId, 'ABORT', 4), decisionCommand(bankB, txId, 'COMMIT', 5));
+    expect(await wire.reply(replyTo(bankB, txId, 'ACK'))).toMatchObject({
+      term: 5,
+      payload: { outcome: 'COMMIT' },
+    });
+    expect(wire.replies.filter(replyTo(bankB, txId, 'ACK'))).toHaveLength(1);
+    expect(await b.balance('bob')).toBe(bobBefore + 7);
+  });
+
+  it('a malformed message is parked on the dead-letter topic with the reason; the consumer keeps going', async () => {
+    const txId = newTxId();
+    await wire.sendRaw(bankB, txId, Buffer.from('{"v":1,"type":"PREPARE"'));
+    await wire.sendRaw(
+      bankB,
+      txId,
+      Buffer.from(JSON.stringify({ ...prepareCommand(bankB, txId, {}), term: -1 })),
+    );
+    await wire.send(prepareCommand(bankB, txId, { credit: { account: 'bob', amount: 1 } }));
+
+    expect(await wire.reply(replyTo(bankB, txId, 'VOTE'))).toMatchObject({ payload: { vote: 'YES' } });
+    const parked = await wire.parkedFrom(bankB, 2);
+    expect(parked.map((letter) => letter.reason)).toEqual([
+      expect.stringMatching(/body is not JSON/),
+      expect.stringMatching(/term/),
+    ]);
+    expect(parked[0]).toMatchObject({ key: txId, parkedBy: `participant ${bankB}` });
+    expect(Buffer.from(parked[0]?.valueBase64 ?? '', 'base64').toString()).toBe('{"v":1,"type":"PREPARE"');
+    await wire.send(decisionCommand(bankB, txId, 'ABORT'));
+    await wire.reply(replyTo(bankB, txId, 'ACK'));
+  });
+
+  it('REST errors are problem details with a code: unknown account, bad amount, coordinator down', async () => {
+    const unknown = await a.request('POST', '/transfers', {
+      fromAccount: 'nobody',
+      toBank: bankB,
+      toAccount: 'bob',
+      amount: 5,
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.contentType).toMatch(/^application\/problem\+json/);
+    expect(unknown.body).toMatchObject({
+      status: 404,
+      code: 'ACCOUNT_NOT_FOUND',
+      detail: 'account nobody does not exist in this bank; open it first',
+    });
+
+    const badAmount = await a.request('POST', '/transfers', {
+      fromAccount: 'alice',
+      toBank: bankB,
+      toAccount: 'bob',
+      amount: -5,
+    });
+    expect(badAmount.status).toBe(400);
+    expect(badAmount.body).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ field: 'amount', problems: ['amount must be at least 1 cent'] }],
+    });
+
+    expect((await a.request('GET', '/accounts/nobody')).body).toMatchObject({ code: 'ACCOUNT_NOT_FOUND' });
+
+    coordinator.unreachable = true;
+    try {
+      const down = await a.request('POST', '/transfers', {
+        fromAccount: 'alice',
+        toBank: bankB,
+        toAccount: 'bob',
+        amount: 5,
+      });
+      expect(down.status).toBe(503);
+      expect(down.body).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE' });
+    } finally {
+      coordinator.unreachable = false;
+    }
+  });
+});
