@@ -1,7 +1,13 @@
 import { assert } from '../core/assert';
 import type { RaftConfigInput } from '../core/config';
 import { decodeMembership, type MembershipChange } from '../core/membership';
-import { RaftCore, type ProposeRejection, type RaftStatus, type RequestResult } from '../core/raft';
+import {
+  RaftCore,
+  type ProposeRejection,
+  type ProposeResult,
+  type RaftStatus,
+  type RequestResult,
+} from '../core/raft';
 import type { Ready, RoleState } from '../core/ready';
 import type { Entry, Index, Membership, NodeId, Snapshot, Term } from '../core/types';
 import { deferred, type Deferred } from '../support/deferred';
@@ -172,23 +178,13 @@ export class RaftNode {
         ),
       );
     }
-    const result = this.core.propose(data);
-    if (!result.ok) return Promise.reject(this.refusal(result));
-    const proposal: PendingProposal = { term: result.term, done: deferred() };
-    this.proposals.set(result.index, proposal);
-    this.kick();
-    return proposal.done.promise;
+    return this.track(this.core.propose(data));
   }
 
   /** Proposes one membership change; resolves once its config entry is applied here. */
   proposeMembership(change: MembershipChange): Promise<{ index: Index; term: Term }> {
     if (this.stopped !== null) return Promise.reject(this.stopped);
-    const result = this.core.proposeMembership(change);
-    if (!result.ok) return Promise.reject(this.refusal(result));
-    const proposal: PendingProposal = { term: result.term, done: deferred() };
-    this.proposals.set(result.index, proposal);
-    this.kick();
-    return proposal.done.promise;
+    return this.track(this.core.proposeMembership(change));
   }
 
   /**
@@ -231,6 +227,15 @@ export class RaftNode {
     await this.drained;
     await this.options.transport.close();
     await this.options.logStore.close();
+  }
+
+  /** Waits for an accepted proposal's entry to be applied. */
+  private track(result: ProposeResult): Promise<{ index: Index; term: Term }> {
+    if (!result.ok) return Promise.reject(this.refusal(result));
+    const proposal: PendingProposal = { term: result.term, done: deferred() };
+    this.proposals.set(result.index, proposal);
+    this.kick();
+    return proposal.done.promise;
   }
 
   private refusal(result: Extract<RequestResult, { ok: false }>): Error {

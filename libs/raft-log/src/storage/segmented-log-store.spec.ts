@@ -21,6 +21,7 @@ import {
   RECORD_HEADER_BYTES,
   parseSegment,
   parseSegmentFileName,
+  segmentFileName,
 } from './segment-format';
 import { SegmentedLogStore, type SegmentedLogStoreOptions } from './segmented-log-store';
 
@@ -182,6 +183,18 @@ describe('SegmentedLogStore on disk', () => {
     const { loaded } = await openLoaded();
     expect(loaded.entries).toEqual(entries(1, 3, 1));
     expect(fixture.warnings[0]?.fields).toMatchObject({ file: path, offset: size });
+  });
+
+  it('torn tail: a new segment cut inside its header (crash while rolling) becomes an empty segment', async () => {
+    await writeAndClose(40);
+    const path = join(fixture.directory, segmentFileName(41));
+    await writeFile(path, Buffer.from('VRDTR', 'latin1'));
+    const { store, loaded } = await openLoaded();
+    expect(loaded.entries).toEqual(entries(1, 40, 1));
+    expect(fixture.warnings[0]?.fields).toMatchObject({ file: path, offset: 0 });
+    await store.write([entry(41, 2)], null, { sync: true });
+    await store.close();
+    expect((await openLoaded()).loaded.entries.at(-1)).toEqual(entry(41, 2));
   });
 
   it('a flipped byte in a middle record is an error naming the file and offset', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, readdir, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Entry, HardState, Index, NodeId } from '../core/types';
 import { assert } from '../core/assert';
@@ -160,8 +160,7 @@ export class SegmentedLogStore implements LogStore {
     this.phase = 'closed';
     if (this.failure === null) return this.enqueue({ kind: 'close', done: deferred<void>() });
     // Nothing more can be persisted after a failure; just release the file.
-    await this.activeHandle?.close();
-    this.activeHandle = null;
+    await this.closeActive();
   }
 
   async load(): Promise<LoadedLog> {
@@ -262,8 +261,7 @@ export class SegmentedLogStore implements LogStore {
         );
         for (const operation of [...batch, ...this.queue]) operation.done.reject(this.failure);
         this.queue = [];
-        await this.activeHandle?.close().catch(() => undefined);
-        this.activeHandle = null;
+        await this.closeActive().catch(() => undefined);
       }
     }
     this.flushing = false;
@@ -296,10 +294,7 @@ export class SegmentedLogStore implements LogStore {
     // The hard state must never be ahead of the durable log (its commitIndex points into it).
     if ((sync || stateDue || closing) && this.activeDirty) await this.syncActive();
     if (stateDue) await this.writeState({ ...this.persisted, hardState: this.latestHardState });
-    if (closing) {
-      await this.activeHandle?.close();
-      this.activeHandle = null;
-    }
+    if (closing) await this.closeActive();
   }
 
   private hardStateDue(closing: boolean): boolean {
@@ -366,6 +361,14 @@ export class SegmentedLogStore implements LogStore {
     return this.activeHandle;
   }
 
+  /** Closes the append handle; unsynced bytes in it are given up (the file is synced or deleted). */
+  private async closeActive(): Promise<void> {
+    const handle = this.activeHandle;
+    this.activeHandle = null;
+    this.activeDirty = false;
+    await handle?.close();
+  }
+
   private async syncActive(): Promise<void> {
     assert(this.activeHandle !== null, 'a dirty segment has an open handle');
     await this.activeHandle.datasync();
@@ -381,8 +384,7 @@ export class SegmentedLogStore implements LogStore {
   private async roll(firstIndex: Index): Promise<void> {
     await this.writePendingChunks();
     if (this.activeDirty) await this.syncActive();
-    await this.activeHandle?.close();
-    this.activeHandle = null;
+    await this.closeActive();
     const path = join(this.options.directory, segmentFileName(firstIndex));
     const handle = await open(path, 'wx');
     try {
@@ -408,9 +410,7 @@ export class SegmentedLogStore implements LogStore {
       last !== undefined && last.firstIndex >= fromIndex;
       last = this.segments.at(-1)
     ) {
-      await this.activeHandle?.close();
-      this.activeHandle = null;
-      this.activeDirty = false;
+      await this.closeActive();
       await unlink(last.path);
       this.segments.pop();
       removedFiles = true;
@@ -442,11 +442,7 @@ export class SegmentedLogStore implements LogStore {
       first !== undefined && lastIndexOf(first) <= throughIndex;
       first = this.segments[0]
     ) {
-      if (this.segments.length === 1) {
-        await this.activeHandle?.close();
-        this.activeHandle = null;
-        this.activeDirty = false;
-      }
+      if (this.segments.length === 1) await this.closeActive();
       await unlink(first.path);
       this.segments.shift();
       removedFiles = true;
@@ -460,13 +456,13 @@ export class SegmentedLogStore implements LogStore {
       offset: validBytes,
       reason,
     });
-    if (validBytes < SEGMENT_HEADER_BYTES) {
-      await writeFileAtomicHeader(path);
-      return;
-    }
-    await truncate(path, validBytes);
     const handle = await open(path, 'r+');
     try {
+      // A file cut inside its header (crash right after creating it) becomes an empty segment.
+      await handle.truncate(validBytes < SEGMENT_HEADER_BYTES ? 0 : validBytes);
+      if (validBytes < SEGMENT_HEADER_BYTES) {
+        await handle.write(encodeSegmentHeader(), 0, SEGMENT_HEADER_BYTES, 0);
+      }
       await handle.datasync();
     } finally {
       await handle.close();
@@ -533,15 +529,4 @@ function lastIndexOf(segment: Segment): Index {
 
 function isIndex(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** A last segment cut inside its header (crash right after creating it) becomes an empty one. */
-async function writeFileAtomicHeader(path: string): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.write(encodeSegmentHeader(), 0, SEGMENT_HEADER_BYTES, null);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
 }
