@@ -170,6 +170,9 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
         InvalidHistoryCursorError,
       );
       await expect(listStore.list({ limit: 501 })).rejects.toThrow(/limit must be an integer from 1 to 500/);
+      await expect(listStore.list({ limit: 5, olderThan: 'yesterday' })).rejects.toThrow(
+        /not an ISO 8601 instant/,
+      );
     } finally {
       await ownDatabase.close();
       await own.drop();

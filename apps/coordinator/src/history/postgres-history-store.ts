@@ -78,7 +78,13 @@ export class PostgresHistoryStore implements HistoryStore {
     if (query.state !== undefined) select.andWhere('tx.state = :state', { state: query.state });
     if (query.outcome !== undefined) select.andWhere('tx.outcome = :outcome', { outcome: query.outcome });
     if (query.olderThan !== undefined) {
-      select.andWhere('tx.createdAt < :olderThan', { olderThan: new Date(query.olderThan) });
+      const olderThan = new Date(query.olderThan);
+      if (Number.isNaN(olderThan.getTime())) {
+        throw new RangeError(
+          `olderThan "${query.olderThan}" is not an ISO 8601 instant, e.g. 2026-11-25T10:00:00Z`,
+        );
+      }
+      select.andWhere('tx.createdAt < :olderThan', { olderThan });
     }
     if (query.cursor !== undefined) {
       select.andWhere('tx.txId < :after', { after: decodeHistoryCursor(query.cursor) });

@@ -13,8 +13,11 @@ import {
   type Vote,
 } from '@verdict/protocol';
 import { createKafka, kafkaBrokers, uniqueGroupId, uniqueName } from '../../../../test/support/stack.js';
+import { Test } from '@nestjs/testing';
 import { KafkaParticipantChannel } from './kafka-participant-channel';
+import { PARTICIPANT_CHANNEL, type ParticipantChannel } from './participant-channel';
 import { ParticipantBreakers } from './participant-breakers';
+import { TransportModule } from './transport.module';
 import type { TransportOptions } from './transport-options';
 
 function transportOptions(overrides: Partial<TransportOptions> = {}): TransportOptions {
@@ -249,5 +252,23 @@ describe('KafkaParticipantChannel on the stack broker', () => {
       ) as unknown,
     });
     expect(sender.metrics().sendFailures).toBe(3);
+  });
+
+  it('wires TransportModule: the port is the started Kafka channel, and closing the module closes it', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [TransportModule.forRoot(transportOptions())],
+    }).compile();
+    await moduleRef.init(); // connects and creates the replies and dead-letter topics
+    const port = moduleRef.get<ParticipantChannel>(PARTICIPANT_CHANNEL);
+    expect(port).toBeInstanceOf(KafkaParticipantChannel);
+    expect(moduleRef.get(ParticipantBreakers).states()).toEqual([]);
+    const participant = uniqueName('bank-e');
+    await port.send([{ participant, message: prepare(uuidv7(), participant, [participant]) }]);
+    const received = await readTopics([participantTopic(participant)]);
+    await waitFor(() => received.length === 1, 'the command');
+    await moduleRef.close();
+    await expect(
+      port.send([{ participant, message: prepare(uuidv7(), participant, [participant]) }]),
+    ).rejects.toThrow(/transport is closed/);
   });
 });

@@ -158,6 +158,8 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     return this.started;
   }
 
+  // Breakers are not consulted here: they gate enlistment (admit), while COMMIT and ABORT must
+  // keep going to a participant whatever its circuit says until it acknowledges the decision.
   send(commands: readonly OutboundCommand[]): Promise<void> {
     if (commands.length === 0) return Promise.resolve();
     const messages = commands.map((command): TopicMessage => {
