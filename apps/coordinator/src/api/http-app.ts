@@ -28,7 +28,7 @@ export interface HttpAppOptions {
   readonly metrics?: CoordinatorMetrics;
 }
 
-/** The root module of an HTTP app: made per call, so two apps in one process share nothing. */
+/** Root of every HTTP app; its imports are given per call, so two apps in one process share no providers. */
 @Module({})
 class HttpAppModule {}
 
