@@ -162,13 +162,15 @@ export function parseSegment(
     const index = readU64(payload, 1);
     const expectedIndex = firstIndex + entries.length;
     if (index !== expectedIndex) throw corrupt(offset, `entry index ${index}, expected ${expectedIndex}`);
-    // Copy: a view would pin the whole segment file in memory for as long as the entry lives.
-    entries.push({
-      index,
-      term: readU64(payload, 9),
-      kind,
-      data: new Uint8Array(payload.subarray(ENTRY_HEADER_BYTES)),
-    });
+    // A view, not a copy (a small ArrayBuffer per entry makes loading a large log slow): the
+    // file buffer (read whole, unpooled) stays in memory while its entries do, and they are
+    // compacted together.
+    const data = new Uint8Array(
+      payload.buffer,
+      payload.byteOffset + ENTRY_HEADER_BYTES,
+      payloadBytes - ENTRY_HEADER_BYTES,
+    );
+    entries.push({ index, term: readU64(payload, 9), kind, data });
     offsets.push(offset);
     offset = end;
   }
