@@ -97,6 +97,7 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
       store.outcomeOf('0190a6f4-0000-7000-8000-000000000000'),
     ]);
     expect(outcomes).toEqual(['COMMIT', 'ABORT', null]);
+    await expect(store.outcomeOf('tx-1')).rejects.toThrow('txId "tx-1" is not a UUID');
     expect(await store.find(aborted.id)).toEqual(aborted);
   });
 

@@ -53,6 +53,7 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   async find(txId: string): Promise<FinishedTransaction | null> {
+    assertTxId(txId);
     const dataSource = this.database.dataSource();
     const row = await dataSource.getRepository(FinishedTransactionRow).findOne({ where: { txId } });
     if (row === null) return null;
@@ -118,12 +119,20 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   async outcomeOf(txId: string): Promise<Outcome | null> {
+    assertTxId(txId);
     const row = await this.database
       .dataSource()
       .getRepository(FinishedTransactionRow)
       .findOne({ select: { txId: true, outcome: true }, where: { txId } });
     return row === null ? null : row.outcome;
   }
+}
+
+const TX_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// Without it PostgreSQL answers "invalid input syntax for type uuid", which reads like an outage.
+function assertTxId(txId: string): void {
+  if (!TX_ID_PATTERN.test(txId)) throw new RangeError(`txId "${txId}" is not a UUID`);
 }
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {

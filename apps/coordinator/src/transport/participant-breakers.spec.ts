@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ParticipantBreakers, type BreakerStateChange } from './participant-breakers';
+import {
+  PARTICIPANT_CIRCUITS_MAX,
+  ParticipantBreakers,
+  type BreakerStateChange,
+} from './participant-breakers';
 
 const options = { failuresToOpen: 5, resetTimeoutMs: 10_000, probeTimeoutMs: 3_000 };
 
@@ -145,6 +149,15 @@ describe('ParticipantBreakers', () => {
     expect(breakers.states()[0]?.lastFailure).toBe(
       'send failure: Connection error: connect ECONNREFUSED 127.0.0.1:9092',
     );
+  });
+
+  it('keeps at most PARTICIPANT_CIRCUITS_MAX circuits, dropping idle ones before failing ones', async () => {
+    await timeouts('bank-b', 5);
+    for (let index = 1; index < PARTICIPANT_CIRCUITS_MAX; index += 1) breakers.recordSuccess(`p-${index}`);
+    expect(breakers.states()).toHaveLength(PARTICIPANT_CIRCUITS_MAX);
+    expect(breakers.admit('one-more')).toEqual({ admitted: true, probe: false });
+    expect(breakers.states().map((state) => state.participant)).toEqual(['bank-b', 'one-more']);
+    expect(breakers.isAvailable('bank-b')).toBe(false);
   });
 
   it('names the bad option', () => {

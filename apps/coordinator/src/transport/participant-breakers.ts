@@ -39,6 +39,13 @@ export type Admission =
   | { readonly admitted: true; /** This transaction is the half-open probe. */ readonly probe: boolean }
   | { readonly admitted: false; readonly reason: string };
 
+/**
+ * Circuits kept at most. Names come from clients, so the map is bounded: at the limit, circuits
+ * that are closed with no failure streak (they hold no information) are dropped, and if every
+ * one is failing, the oldest.
+ */
+export const PARTICIPANT_CIRCUITS_MAX = 10_000;
+
 type FailureKind = 'prepare timeout' | 'send failure' | 'probe timeout';
 
 /** What the host observed about a participant, fed through opossum's `fire()`. */
@@ -207,9 +214,30 @@ export class ParticipantBreakers implements OnModuleDestroy {
   private circuit(participant: string): ParticipantCircuit {
     const existing = this.circuits.get(participant);
     if (existing !== undefined) return existing;
+    if (this.circuits.size >= PARTICIPANT_CIRCUITS_MAX) this.dropIdleCircuits();
     const circuit = this.createCircuit(participant);
     this.circuits.set(participant, circuit);
     return circuit;
+  }
+
+  private dropIdleCircuits(): void {
+    for (const [participant, circuit] of this.circuits) {
+      if (circuit.breaker.closed && circuit.breaker.stats.failures === 0) this.drop(participant, circuit);
+    }
+    // Every circuit is failing: forget the oldest rather than refuse to track a participant.
+    const [oldest] = this.circuits;
+    if (this.circuits.size >= PARTICIPANT_CIRCUITS_MAX && oldest !== undefined) {
+      this.logger.warn(
+        `${PARTICIPANT_CIRCUITS_MAX} participants have failing circuits; forgetting ${oldest[0]}'s`,
+      );
+      this.drop(...oldest);
+    }
+  }
+
+  private drop(participant: string, circuit: ParticipantCircuit): void {
+    circuit.probe?.reject(new Error('circuit dropped'));
+    circuit.breaker.shutdown();
+    this.circuits.delete(participant);
   }
 
   private createCircuit(participant: string): ParticipantCircuit {
