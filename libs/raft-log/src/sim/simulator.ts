@@ -28,6 +28,8 @@ export interface SimOptions {
   readonly snapshotEveryEntries: number;
   /** Per node: ticks per 1000 global ticks (clock skew). */
   readonly tickRatesPerMille: readonly number[];
+  /** A Ready's write takes 0..diskDelayTicksMax ticks; meanwhile the node keeps stepping messages. */
+  readonly diskDelayTicksMax: number;
 }
 
 export interface SimRunOptions {
@@ -89,6 +91,7 @@ export function deriveOptions(seed: number, nodeCount = 3, steps = 1500): SimOpt
     membershipPerMille: between(0, 10),
     transferPerMille: between(0, 6),
     snapshotEveryEntries: between(8, 40),
+    diskDelayTicksMax: between(0, 3),
     tickRatesPerMille: Array.from({ length: nodeCount + 4 }, () => between(800, 1250)),
   };
 }
@@ -111,6 +114,7 @@ export function formatOptions(options: SimOptions): string {
     `membership=${options.membershipPerMille}‰`,
     `transfer=${options.transferPerMille}‰`,
     `snapshotEvery=${options.snapshotEveryEntries}`,
+    `diskDelay=0..${options.diskDelayTicksMax}`,
     `tickRates=${options.tickRatesPerMille.join('/')}`,
   ].join(' ');
 }
@@ -139,6 +143,8 @@ interface SimNode {
   readonly proposals: Map<Index, { term: Term; data: string }>;
   /** ReadIndex requests: the highest acknowledged index when the read began. */
   readonly reads: Map<string, Index>;
+  /** The Ready being written, and the tick its write completes. */
+  writing: { readonly ready: Ready; readonly doneAtTick: number } | null;
 }
 
 interface AppliedRecord {
@@ -223,6 +229,7 @@ class Simulation {
       incarnation: 0,
       proposals: new Map(),
       reads: new Map(),
+      writing: null,
     };
     this.nodes.set(nodeId, node);
     return node;
@@ -291,7 +298,7 @@ class Simulation {
     if (this.chance(options.crashPerMille) && running.length > 0) {
       const node = this.pick(running);
       // The machine dies in the middle of its host loop: whatever Ready it was writing is torn.
-      const ready = node.core.ready();
+      const ready = node.writing?.ready ?? node.core.ready();
       const torn = ready === null ? 0 : this.rng.nextInt(ready.entriesToPersist.length + 1);
       node.disk.crash(ready, torn);
       node.running = false;
@@ -423,6 +430,7 @@ class Simulation {
     node.running = true;
     node.tickAccumulator = 0;
     node.proposals.clear();
+    node.writing = null;
     node.reads.clear();
     this.record(
       `start ${node.nodeId} term=${state.hardState.term} snapshot=${state.snapshot.metadata.index} entries=${state.entries.length}`,
@@ -432,12 +440,20 @@ class Simulation {
   /** The host loop of the Ready contract, in its documented order. */
   private drain(node: SimNode): void {
     for (let round = 0; round < READY_ROUNDS_MAX; round += 1) {
+      if (node.writing !== null) {
+        if (node.writing.doneAtTick > this.tick) return;
+        const { ready } = node.writing;
+        node.writing = null;
+        this.handleReady(node, ready);
+      }
       const ready = node.core.ready();
       if (ready === null) {
         this.maybeSnapshot(node);
         return;
       }
-      this.handleReady(node, ready);
+      const delayTicks = this.rng.nextInt(this.options.diskDelayTicksMax + 1);
+      if (delayTicks === 0) this.handleReady(node, ready);
+      else node.writing = { ready, doneAtTick: this.tick + delayTicks };
     }
     throw new SafetyViolation(
       'bounded ready loop',
