@@ -193,6 +193,15 @@ describe('transactions', () => {
     ]);
   });
 
+  it('outcome while undecided: null, which tells a prepared participant to keep waiting', async () => {
+    const txId = await begin();
+    expect((await call('GET', `/v1/transactions/${txId}/outcome`)).body).toEqual({
+      txId,
+      outcome: null,
+      presumed: false,
+    });
+  });
+
   it('outcome of an id the cluster never saw: presumed ABORT', async () => {
     const answer = await call('GET', `/v1/transactions/${UNKNOWN_TX}/outcome`);
     expect(answer.body).toEqual({ txId: UNKNOWN_TX, outcome: 'ABORT', presumed: true });

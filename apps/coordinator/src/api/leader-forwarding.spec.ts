@@ -1,6 +1,7 @@
+import { CoordinatorClient } from '@verdict/participant/coordinator-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransactionView } from './coordinator.port';
-import { asService, createTestApp, type TestApp } from './testing/test-app';
+import { asService, createTestApp, SERVICE_KEY, type TestApp } from './testing/test-app';
 
 // Two real HTTP servers: node-1 leads, node-2 follows and forwards to node-1's URL.
 let leader: TestApp;
@@ -121,5 +122,27 @@ describe('a follower forwards leader-bound requests to the leader', () => {
     expect(response.status).toBe(401);
     expect(response.headers.get('verdict-served-by')).toBeNull();
     expect(leader.coordinator.calls).toEqual([]);
+  });
+
+  it("the participant SDK's CoordinatorClient speaks this API through a follower", async () => {
+    const client = new CoordinatorClient({
+      coordinatorUrl: followerUrl,
+      apiKey: SERVICE_KEY,
+      requestTimeoutMs: 2000,
+    });
+    const txId = await client.begin({ participants: [{ name: 'bank-a' }] }, 'sdk-order-1');
+    await client.enlist(txId, { name: 'bank-b', payload: { amountCents: 5 } });
+    expect(await client.outcome(txId)).toBeNull();
+    expect(await client.commit(txId, 2000)).toMatchObject({ id: txId, decision: { outcome: 'COMMIT' } });
+    expect(await client.outcome(txId)).toBe('COMMIT');
+    expect(await client.outcome('01936c0e-8b7a-7c3e-9f2a-0123456789ab')).toBe('ABORT');
+    expect(leader.coordinator.calls.map((call) => call.method)).toEqual([
+      'begin',
+      'enlist',
+      'outcome',
+      'commit',
+      'outcome',
+      'outcome',
+    ]);
   });
 });

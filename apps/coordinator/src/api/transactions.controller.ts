@@ -88,7 +88,8 @@ export class TransactionsController {
   @Get(':txId/outcome')
   @ApiOperation({
     summary: 'Outcome for a prepared participant',
-    description: 'Presumed abort: an id the cluster has no record of is answered ABORT with presumed=true.',
+    description:
+      'outcome is null while undecided. Presumed abort: an id the cluster has no record of is answered ABORT with presumed=true.',
   })
   @ApiOkResponse({ type: OutcomeDto })
   @ApiProblems(...LEADER_BOUND)

@@ -106,7 +106,11 @@ export function toTransactionPageDto(page: TransactionPage): TransactionPageDto 
 }
 
 export function toOutcomeDto(view: OutcomeView): OutcomeDto {
-  return { txId: view.txId, outcome: view.outcome, presumed: view.presumed };
+  return {
+    txId: view.txId,
+    outcome: view.outcome === 'UNDECIDED' ? null : view.outcome,
+    presumed: view.presumed,
+  };
 }
 
 export function toClusterStatusDto(view: ClusterStatusView): ClusterStatusDto {

@@ -118,10 +118,12 @@ export class OutcomeDto {
   txId!: string;
 
   @ApiProperty({
-    enum: [...OUTCOMES, 'UNDECIDED'],
-    description: 'UNDECIDED: keep the transaction prepared and ask again; never decide alone.',
+    enum: OUTCOMES,
+    nullable: true,
+    description:
+      'null while undecided: keep the transaction prepared and ask again; never decide alone. (The participant SDK reads it this way.)',
   })
-  outcome!: 'COMMIT' | 'ABORT' | 'UNDECIDED';
+  outcome!: 'COMMIT' | 'ABORT' | null;
 
   @ApiProperty({
     description: 'true when the cluster has no record of the id and answers ABORT by presumption.',
