@@ -62,7 +62,7 @@ describe('RaftCore Ready contract', () => {
     expect(second?.truncateFromIndex).toBeNull();
   });
 
-  it('a granted vote leaves in the same Ready as the hard state that records it, with mustSync', () => {
+  it('voteGranted leaves in the same Ready as the hard state that records it, with mustSync', () => {
     const core = new RaftCore({ nodeId: 'n2', rng: new Xoshiro128(2) });
     core.restore(bootstrap(['n1', 'n2', 'n3']));
     drain(core);

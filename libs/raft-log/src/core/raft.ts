@@ -401,7 +401,7 @@ export class RaftCore {
     if (lastPersisted !== undefined) this.log.stableTo(lastPersisted);
     const lastApplied = ready.entriesToApply.at(-1);
     if (lastApplied !== undefined) this.log.appliedTo(lastApplied.index);
-    // Our own entries count towards a quorum only once durable: a crash must not lose a vote
+    // Our own entries count towards a quorum only once durable: a crash must not lose a replica
     // that helped commit something.
     if (this.role === 'leader') this.maybeCommit();
     this.log.checkInvariants();

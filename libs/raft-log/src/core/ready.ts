@@ -21,7 +21,7 @@ export interface RoleState {
  * 3. `entriesToPersist`, then `hardState`: append the entries, then write the hard state
  *    (entries first, so a durable commitIndex never points past the durable log); fsync when
  *    `mustSync`. The write must be complete before step 4.
- * 4. `messages`: send. They may promise what step 3 wrote (a granted vote, a matchIndex).
+ * 4. `messages`: send. They may promise what step 3 wrote (a voteGranted answer, a matchIndex).
  * 5. `snapshot` again: restore the state machine from it; then apply `entriesToApply` in order.
  * 6. `readStates`: answer each read once the applied index reaches its `index`;
  *    `readsAborted`: fail those reads (leadership was lost; the client retries elsewhere).

@@ -27,9 +27,9 @@ export interface HardState {
 }
 
 export interface Membership {
-  /** Members that vote and count towards quorums. */
+  /** Members that grant RequestVote ballots and count towards quorums. */
   readonly voters: readonly NodeId[];
-  /** Members that receive the log but neither vote nor count until promoted. */
+  /** Members that receive the log but neither grant ballots nor count until promoted. */
   readonly learners: readonly NodeId[];
 }
 
