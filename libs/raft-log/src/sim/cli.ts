@@ -61,7 +61,8 @@ function main(): number {
     for (const line of result.trace.slice(-80)) console.log(`  ${line}`);
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`sim: ${cli.seeds} seeds, ${violations} violations (${seconds} s)`);
+  console.log(`sim: ${seconds} s for ${cli.seeds} seeds of ${cli.steps} steps on ${cli.nodeCount} nodes`);
+  console.log(`sim: ${cli.seeds} seeds, ${violations} violations`);
   return violations > 0 ? 1 : 0;
 }
 
