@@ -19,7 +19,7 @@ class ScriptedStore implements HistoryStore {
       this.writes.push({
         records,
         succeed: () => {
-          for (const record of records) this.committed.add(record.id);
+          for (const record of records) this.committed.add(record.txId);
           resolve();
         },
         fail: reject,
@@ -78,7 +78,7 @@ describe('Archiver', () => {
 
     store.last().succeed();
     await vi.advanceTimersByTimeAsync(0);
-    expect(archived).toEqual([record.id]);
+    expect(archived).toEqual([record.txId]);
     expect(archiver.backlog()).toMatchObject({ queued: 0, writing: 0, consecutiveFailures: 0 });
   });
 
@@ -87,12 +87,12 @@ describe('Archiver', () => {
     const second = finishedTransaction({ createdAtMs: 2_000 });
     const third = finishedTransaction({ createdAtMs: 3_000 });
     const idsOf = (write: { records: readonly FinishedTransaction[] }): string[] =>
-      write.records.map((record) => record.id);
+      write.records.map((record) => record.txId);
     archiver.offer(first); // written at once
     archiver.offer(second); // these wait for the write under way, then go together
     archiver.offer(third);
     await vi.advanceTimersByTimeAsync(0);
-    expect(store.writes.map(idsOf)).toEqual([[first.id]]);
+    expect(store.writes.map(idsOf)).toEqual([[first.txId]]);
 
     store.last().fail(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
     await vi.advanceTimersByTimeAsync(99);
@@ -104,7 +104,7 @@ describe('Archiver', () => {
     });
     await vi.advanceTimersByTimeAsync(1);
     expect(store.writes).toHaveLength(2);
-    expect(idsOf(store.last())).toEqual([first.id, second.id]);
+    expect(idsOf(store.last())).toEqual([first.txId, second.txId]);
 
     store.last().fail(new Error('still down'));
     await vi.advanceTimersByTimeAsync(199);
@@ -121,11 +121,11 @@ describe('Archiver', () => {
 
     store.last().succeed();
     await vi.advanceTimersByTimeAsync(0);
-    expect(archived).toEqual([first.id, second.id]);
-    expect(idsOf(store.last())).toEqual([third.id]);
+    expect(archived).toEqual([first.txId, second.txId]);
+    expect(idsOf(store.last())).toEqual([third.txId]);
     store.last().succeed();
     await vi.advanceTimersByTimeAsync(0);
-    expect(archived).toEqual([first.id, second.id, third.id]);
+    expect(archived).toEqual([first.txId, second.txId, third.txId]);
     expect(archiver.backlog()).toMatchObject({ queued: 0, consecutiveFailures: 0, lastError: null });
   });
 
@@ -149,7 +149,7 @@ describe('Archiver', () => {
     await vi.advanceTimersByTimeAsync(0);
     store.last().succeed(); // [d]
     await vi.advanceTimersByTimeAsync(0);
-    expect(archived).toEqual([a.id, b.id, c.id, d.id]);
+    expect(archived).toEqual([a.txId, b.txId, c.txId, d.txId]);
     expect(store.writes).toHaveLength(3);
   });
 

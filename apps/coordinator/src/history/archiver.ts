@@ -65,12 +65,12 @@ export class Archiver implements OnModuleDestroy {
   }
 
   offer(record: FinishedTransaction): OfferResult {
-    if (this.closed) throw new Error(`Archiver is closed; transaction ${record.id} was not queued`);
+    if (this.closed) throw new Error(`Archiver is closed; transaction ${record.txId} was not queued`);
     // A malformed record is a bug in the caller: refuse it here rather than retry it forever.
     assertArchivable(record);
-    if (this.queue.has(record.id)) return 'already-queued';
+    if (this.queue.has(record.txId)) return 'already-queued';
     if (this.queue.size >= this.options.capacity) return 'full';
-    this.queue.set(record.id, { record, offeredAtMs: Date.now() });
+    this.queue.set(record.txId, { record, offeredAtMs: Date.now() });
     this.kick();
     return 'queued';
   }
@@ -139,8 +139,8 @@ export class Archiver implements OnModuleDestroy {
       this.lastError = null;
       // Report only now: the rows are committed, so the engine may forget these transactions.
       for (const record of batch) {
-        this.queue.delete(record.id);
-        this.report(record.id);
+        this.queue.delete(record.txId);
+        this.report(record.txId);
       }
     }
   }

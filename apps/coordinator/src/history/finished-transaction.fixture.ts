@@ -5,26 +5,26 @@ import type { FinishedTransaction } from './finished-transaction';
 export function finishedTransaction(
   overrides: Partial<FinishedTransaction> & { readonly createdAtMs?: number } = {},
 ): FinishedTransaction {
-  const { createdAtMs = Date.UTC(2026, 10, 25, 10, 0, 0), ...fields } = overrides;
-  const at = (offsetMs: number): string => new Date(createdAtMs + offsetMs).toISOString();
+  const createdAtMs = overrides.createdAtMs ?? Date.UTC(2026, 10, 25, 10, 0, 0);
   return {
-    id: uuidv7(createdAtMs),
+    txId: uuidv7(createdAtMs),
     state: 'COMMITTED',
     decision: {
       outcome: 'COMMIT',
+      cause: 'VOTES',
+      reason: 'every participant voted YES',
+      resolvedBy: null,
+      decidedAtMs: createdAtMs + 20,
       raftIndex: 42,
       raftTerm: 3,
-      reason: null,
-      resolvedBy: 'coordinator',
-      decidedAt: at(20),
     },
     participants: [
       {
         name: 'bank-a',
         vote: 'YES',
         voteReason: null,
-        votedAt: at(10),
-        ackedAt: at(30),
+        votedAtMs: createdAtMs + 10,
+        ackedAtMs: createdAtMs + 30,
         attempts: 2,
         lastError: null,
       },
@@ -32,18 +32,18 @@ export function finishedTransaction(
         name: 'bank-b',
         vote: 'YES',
         voteReason: null,
-        votedAt: at(12),
-        ackedAt: at(45),
+        votedAtMs: createdAtMs + 12,
+        ackedAtMs: createdAtMs + 45,
         attempts: 3,
         lastError: 'no ACK within 1000 ms',
       },
     ],
-    createdAt: at(0),
-    deadline: at(5_000),
-    finishedAt: at(45),
-    metadata: { order: 'o-17', amounts: [500, 500] },
+    deadlineMs: createdAtMs + 5_000,
+    finishedAtMs: createdAtMs + 45,
+    metadata: { order: 'o-17', channel: 'web' },
     idempotencyKey: null,
-    ...fields,
+    ...overrides,
+    createdAtMs,
   };
 }
 
@@ -56,16 +56,16 @@ export function abortedTransaction(createdAtMs: number): FinishedTransaction {
     decision: {
       ...base.decision,
       outcome: 'ABORT',
+      cause: 'VOTED_NO',
       reason: 'bank-b voted NO: insufficient funds',
-      resolvedBy: 'coordinator',
     },
     participants: [
       {
         name: 'bank-a',
         vote: 'YES',
         voteReason: null,
-        votedAt: base.createdAt,
-        ackedAt: base.finishedAt,
+        votedAtMs: createdAtMs + 10,
+        ackedAtMs: base.finishedAtMs,
         attempts: 2,
         lastError: null,
       },
@@ -73,8 +73,8 @@ export function abortedTransaction(createdAtMs: number): FinishedTransaction {
         name: 'bank-b',
         vote: 'NO',
         voteReason: 'insufficient funds',
-        votedAt: base.createdAt,
-        ackedAt: null,
+        votedAtMs: createdAtMs + 11,
+        ackedAtMs: null,
         attempts: 1,
         lastError: null,
       },

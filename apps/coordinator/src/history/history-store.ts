@@ -30,8 +30,8 @@ export interface HistoryQuery {
   readonly outcome?: Outcome;
   /** Only transactions this participant took part in. */
   readonly participant?: string;
-  /** Only transactions created before this instant (ISO 8601). */
-  readonly olderThan?: string;
+  /** Only transactions created before this instant (Unix ms). */
+  readonly createdBeforeMs?: number;
   /** 1 to {@link HISTORY_PAGE_LIMIT_MAX}; the caller chooses, there is no hidden default. */
   readonly limit: number;
   /** `nextCursor` of the previous page, as returned; opaque to callers. */

@@ -31,11 +31,14 @@ export class FinishedTransactionRow {
   @Column({ type: 'text' })
   state!: FinishedState;
 
-  @Column({ type: 'text', nullable: true })
-  reason!: string | null;
+  @Column({ type: 'text' })
+  cause!: string;
 
-  @Column({ name: 'resolved_by', type: 'text' })
-  resolvedBy!: string;
+  @Column({ type: 'text' })
+  reason!: string;
+
+  @Column({ name: 'resolved_by', type: 'text', nullable: true })
+  resolvedBy!: string | null;
 
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
@@ -49,9 +52,8 @@ export class FinishedTransactionRow {
   @Column({ type: 'timestamptz' })
   deadline!: Date;
 
-  @Column({ type: 'jsonb', nullable: true })
-  // `object`, not JsonObject: TypeORM's deep-partial insert types cannot expand a recursive type.
-  metadata!: object | null;
+  @Column({ type: 'jsonb' })
+  metadata!: Record<string, string>;
 
   @Column({ name: 'decision_raft_index', type: 'bigint', transformer: bigintAsNumber })
   decisionRaftIndex!: number;

@@ -70,8 +70,8 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
     // The schema itself refuses a state that contradicts the outcome.
     await expect(
       inspector.query(
-        `INSERT INTO finished_transactions (tx_id, outcome, state, resolved_by, created_at, decided_at, finished_at, deadline, decision_raft_index, decision_raft_term)
-         VALUES (gen_random_uuid(), 'ABORT', 'COMMITTED', 'coordinator', now(), now(), now(), now(), 1, 1)`,
+        `INSERT INTO finished_transactions (tx_id, outcome, state, cause, reason, created_at, decided_at, finished_at, deadline, metadata, decision_raft_index, decision_raft_term)
+         VALUES (gen_random_uuid(), 'ABORT', 'COMMITTED', 'VOTES', 'x', now(), now(), now(), now(), '{}', 1, 1)`,
       ),
     ).rejects.toThrow(/finished_transactions_outcome_matches_state/);
   });
@@ -82,9 +82,9 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
     await store.archive([record]);
     await store.archive([{ ...record, decision: { ...record.decision, reason: 'a different reason' } }]);
 
-    expect(await count('SELECT count(*) FROM finished_transactions WHERE tx_id = $1', [record.id])).toBe(1);
-    expect(await count('SELECT count(*) FROM transaction_branches WHERE tx_id = $1', [record.id])).toBe(2);
-    expect(await store.find(record.id)).toEqual(record);
+    expect(await count('SELECT count(*) FROM finished_transactions WHERE tx_id = $1', [record.txId])).toBe(1);
+    expect(await count('SELECT count(*) FROM transaction_branches WHERE tx_id = $1', [record.txId])).toBe(2);
+    expect(await store.find(record.txId)).toEqual(record);
   });
 
   it('answers outcome look-ups: COMMIT, ABORT, and null for an unknown transaction', async () => {
@@ -92,13 +92,13 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
     const aborted = abortedTransaction(Date.UTC(2026, 0, 3));
     await store.archive([committed, aborted]);
     const outcomes: Array<Outcome | null> = await Promise.all([
-      store.outcomeOf(committed.id),
-      store.outcomeOf(aborted.id),
+      store.outcomeOf(committed.txId),
+      store.outcomeOf(aborted.txId),
       store.outcomeOf('0190a6f4-0000-7000-8000-000000000000'),
     ]);
     expect(outcomes).toEqual(['COMMIT', 'ABORT', null]);
     await expect(store.outcomeOf('tx-1')).rejects.toThrow('txId "tx-1" is not a UUID');
-    expect(await store.find(aborted.id)).toEqual(aborted);
+    expect(await store.find(aborted.txId)).toEqual(aborted);
   });
 
   it('lists newest first, page by page, with state, participant and age filters', async () => {
@@ -119,8 +119,8 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
                   name: index % 2 === 0 ? 'bank-a' : 'ledger',
                   vote: 'YES',
                   voteReason: null,
-                  votedAt: null,
-                  ackedAt: null,
+                  votedAtMs: null,
+                  ackedAtMs: null,
                   attempts: 1,
                   lastError: null,
                 },
@@ -128,7 +128,7 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
             }),
       );
       await listStore.archive(records);
-      const newestFirst = records.map((record) => record.id).reverse();
+      const newestFirst = records.map((record) => record.txId).reverse();
 
       const seen: string[] = [];
       let cursor: string | undefined;
@@ -136,43 +136,43 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
       do {
         const page = await listStore.list({ limit: 3, ...(cursor === undefined ? {} : { cursor }) });
         pageSizes.push(page.items.length);
-        seen.push(...page.items.map((item) => item.id));
+        seen.push(...page.items.map((item) => item.txId));
         cursor = page.nextCursor ?? undefined;
       } while (cursor !== undefined);
       expect(pageSizes).toEqual([3, 3, 1]);
       expect(seen).toEqual(newestFirst);
 
       const aborted = await listStore.list({ state: 'ABORTED', limit: 50 });
-      expect(aborted.items.map((item) => item.id)).toEqual([records[5]?.id, records[2]?.id]);
+      expect(aborted.items.map((item) => item.txId)).toEqual([records[5]?.txId, records[2]?.txId]);
       expect(aborted.nextCursor).toBeNull();
       const byOutcome = await listStore.list({ outcome: 'COMMIT', limit: 50 });
       expect(byOutcome.items).toHaveLength(5);
 
       // bank-a: the even committed ones (0, 4, 6) and both aborted ones (bank-a and bank-b).
       const bankA = await listStore.list({ participant: 'bank-a', limit: 2 });
-      expect(bankA.items.map((item) => item.id)).toEqual([records[6]?.id, records[5]?.id]);
+      expect(bankA.items.map((item) => item.txId)).toEqual([records[6]?.txId, records[5]?.txId]);
       const bankANext = await listStore.list({
         participant: 'bank-a',
         limit: 50,
         cursor: bankA.nextCursor ?? '',
       });
-      expect(bankANext.items.map((item) => item.id)).toEqual([
-        records[4]?.id,
-        records[2]?.id,
-        records[0]?.id,
+      expect(bankANext.items.map((item) => item.txId)).toEqual([
+        records[4]?.txId,
+        records[2]?.txId,
+        records[0]?.txId,
       ]);
       // Each listed transaction carries all its branches, not only the matching one.
       expect(bankANext.items[1]?.participants.map((branch) => branch.name)).toEqual(['bank-a', 'bank-b']);
 
-      const older = await listStore.list({ olderThan: new Date(base + 2 * 60_000).toISOString(), limit: 50 });
-      expect(older.items.map((item) => item.id)).toEqual([records[1]?.id, records[0]?.id]);
+      const older = await listStore.list({ createdBeforeMs: base + 2 * 60_000, limit: 50 });
+      expect(older.items.map((item) => item.txId)).toEqual([records[1]?.txId, records[0]?.txId]);
 
       await expect(listStore.list({ limit: 3, cursor: 'bm90LWEtY3Vyc29y' })).rejects.toBeInstanceOf(
         InvalidHistoryCursorError,
       );
       await expect(listStore.list({ limit: 501 })).rejects.toThrow(/limit must be an integer from 1 to 500/);
-      await expect(listStore.list({ limit: 5, olderThan: 'yesterday' })).rejects.toThrow(
-        /not an ISO 8601 instant/,
+      await expect(listStore.list({ limit: 5, createdBeforeMs: Number.NaN })).rejects.toThrow(
+        /createdBeforeMs NaN is not a Unix time/,
       );
     } finally {
       await ownDatabase.close();
@@ -288,7 +288,7 @@ describe('Archiver while PostgreSQL is unreachable', () => {
 
     await relay.open();
     await waitFor(() => archived.length === 3, 'the backlog to be archived');
-    expect(archived).toEqual(first.map((record) => record.id));
+    expect(archived).toEqual(first.map((record) => record.txId));
     expect(archiver.backlog()).toMatchObject({ queued: 0, consecutiveFailures: 0, lastError: null });
 
     // Down again after having been connected: the pool's connections are cut.

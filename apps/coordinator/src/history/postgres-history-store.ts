@@ -1,6 +1,6 @@
 import { In } from 'typeorm';
 import { isParticipantName, type Outcome } from '@verdict/protocol';
-import type { FinishedBranch, FinishedTransaction, JsonObject } from './finished-transaction';
+import type { FinishedBranch, FinishedTransaction } from './finished-transaction';
 import type { HistoryDatabase } from './history-database';
 import {
   decodeHistoryCursor,
@@ -78,14 +78,11 @@ export class PostgresHistoryStore implements HistoryStore {
       .limit(query.limit + 1);
     if (query.state !== undefined) select.andWhere('tx.state = :state', { state: query.state });
     if (query.outcome !== undefined) select.andWhere('tx.outcome = :outcome', { outcome: query.outcome });
-    if (query.olderThan !== undefined) {
-      const olderThan = new Date(query.olderThan);
-      if (Number.isNaN(olderThan.getTime())) {
-        throw new RangeError(
-          `olderThan "${query.olderThan}" is not an ISO 8601 instant, e.g. 2026-11-25T10:00:00Z`,
-        );
+    if (query.createdBeforeMs !== undefined) {
+      if (!Number.isSafeInteger(query.createdBeforeMs)) {
+        throw new RangeError(`createdBeforeMs ${query.createdBeforeMs} is not a Unix time in milliseconds`);
       }
-      select.andWhere('tx.createdAt < :olderThan', { olderThan });
+      select.andWhere('tx.createdAt < :createdBefore', { createdBefore: new Date(query.createdBeforeMs) });
     }
     if (query.cursor !== undefined) {
       select.andWhere('tx.txId < :after', { after: decodeHistoryCursor(query.cursor) });
@@ -147,49 +144,52 @@ export function assertArchivable(record: FinishedTransaction): void {
   const expectedOutcome: Outcome = record.state === 'COMMITTED' ? 'COMMIT' : 'ABORT';
   if (record.decision.outcome !== expectedOutcome) {
     throw new Error(
-      `transaction ${record.id} is ${record.state} but its decision is ${record.decision.outcome}`,
+      `transaction ${record.txId} is ${record.state} but its decision is ${record.decision.outcome}`,
     );
   }
   if (!Number.isSafeInteger(record.decision.raftIndex) || record.decision.raftIndex < 1) {
     throw new Error(
-      `transaction ${record.id} has decision raftIndex ${record.decision.raftIndex}; expected ≥ 1`,
+      `transaction ${record.txId} has decision raftIndex ${record.decision.raftIndex}; expected ≥ 1`,
     );
   }
   if (!Number.isSafeInteger(record.decision.raftTerm) || record.decision.raftTerm < 1) {
     throw new Error(
-      `transaction ${record.id} has decision raftTerm ${record.decision.raftTerm}; expected ≥ 1`,
+      `transaction ${record.txId} has decision raftTerm ${record.decision.raftTerm}; expected ≥ 1`,
     );
   }
   const names = new Set<string>();
   for (const branch of record.participants) {
     if (!isParticipantName(branch.name)) {
-      throw new Error(`transaction ${record.id} has an invalid participant name "${branch.name}"`);
+      throw new Error(`transaction ${record.txId} has an invalid participant name "${branch.name}"`);
     }
     if (names.has(branch.name)) {
-      throw new Error(`transaction ${record.id} lists participant ${branch.name} twice`);
+      throw new Error(`transaction ${record.txId} lists participant ${branch.name} twice`);
     }
     names.add(branch.name);
     if (!Number.isSafeInteger(branch.attempts) || branch.attempts < 0) {
-      throw new Error(`transaction ${record.id}: participant ${branch.name} has attempts ${branch.attempts}`);
+      throw new Error(
+        `transaction ${record.txId}: participant ${branch.name} has attempts ${branch.attempts}`,
+      );
     }
   }
   if (record.state === 'COMMITTED' && record.participants.some((branch) => branch.vote === 'NO')) {
-    throw new Error(`transaction ${record.id} is COMMITTED although a participant voted NO`);
+    throw new Error(`transaction ${record.txId} is COMMITTED although a participant voted NO`);
   }
 }
 
 function toTransactionRow(record: FinishedTransaction): FinishedTransactionRow {
   const row = new FinishedTransactionRow();
-  row.txId = record.id;
+  row.txId = record.txId;
   row.outcome = record.decision.outcome;
   row.state = record.state;
+  row.cause = record.decision.cause;
   row.reason = record.decision.reason;
   row.resolvedBy = record.decision.resolvedBy;
-  row.createdAt = new Date(record.createdAt);
-  row.decidedAt = new Date(record.decision.decidedAt);
-  row.finishedAt = new Date(record.finishedAt);
-  row.deadline = new Date(record.deadline);
-  row.metadata = record.metadata;
+  row.createdAt = new Date(record.createdAtMs);
+  row.decidedAt = new Date(record.decision.decidedAtMs);
+  row.finishedAt = new Date(record.finishedAtMs);
+  row.deadline = new Date(record.deadlineMs);
+  row.metadata = { ...record.metadata };
   row.decisionRaftIndex = record.decision.raftIndex;
   row.decisionRaftTerm = record.decision.raftTerm;
   row.idempotencyKey = record.idempotencyKey;
@@ -199,12 +199,12 @@ function toTransactionRow(record: FinishedTransaction): FinishedTransactionRow {
 function toBranchRows(record: FinishedTransaction): TransactionBranchRow[] {
   return record.participants.map((branch) => {
     const row = new TransactionBranchRow();
-    row.txId = record.id;
+    row.txId = record.txId;
     row.participant = branch.name;
     row.vote = branch.vote;
     row.voteReason = branch.voteReason;
-    row.votedAt = dateOrNull(branch.votedAt);
-    row.ackedAt = dateOrNull(branch.ackedAt);
+    row.votedAt = dateOrNull(branch.votedAtMs);
+    row.ackedAt = dateOrNull(branch.ackedAtMs);
     row.attempts = branch.attempts;
     row.lastError = branch.lastError;
     return row;
@@ -216,38 +216,38 @@ function fromRows(
   branches: readonly TransactionBranchRow[],
 ): FinishedTransaction {
   return {
-    id: row.txId,
+    txId: row.txId,
     state: row.state,
     decision: {
       outcome: row.outcome,
-      raftIndex: row.decisionRaftIndex,
-      raftTerm: row.decisionRaftTerm,
+      cause: row.cause,
       reason: row.reason,
       resolvedBy: row.resolvedBy,
-      decidedAt: row.decidedAt.toISOString(),
+      decidedAtMs: row.decidedAt.getTime(),
+      raftIndex: row.decisionRaftIndex,
+      raftTerm: row.decisionRaftTerm,
     },
     participants: branches.map((branch): FinishedBranch => ({
       name: branch.participant,
       vote: branch.vote,
       voteReason: branch.voteReason,
-      votedAt: isoOrNull(branch.votedAt),
-      ackedAt: isoOrNull(branch.ackedAt),
+      votedAtMs: msOrNull(branch.votedAt),
+      ackedAtMs: msOrNull(branch.ackedAt),
       attempts: branch.attempts,
       lastError: branch.lastError,
     })),
-    createdAt: row.createdAt.toISOString(),
-    deadline: row.deadline.toISOString(),
-    finishedAt: row.finishedAt.toISOString(),
-    // jsonb holds exactly what toTransactionRow wrote: a JSON object.
-    metadata: row.metadata as JsonObject | null,
+    createdAtMs: row.createdAt.getTime(),
+    deadlineMs: row.deadline.getTime(),
+    finishedAtMs: row.finishedAt.getTime(),
+    metadata: row.metadata,
     idempotencyKey: row.idempotencyKey,
   };
 }
 
-function dateOrNull(iso: string | null): Date | null {
-  return iso === null ? null : new Date(iso);
+function dateOrNull(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
 }
 
-function isoOrNull(date: Date | null): string | null {
-  return date === null ? null : date.toISOString();
+function msOrNull(date: Date | null): number | null {
+  return date === null ? null : date.getTime();
 }
