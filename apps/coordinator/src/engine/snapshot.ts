@@ -1,0 +1,150 @@
+import { assert } from './assert';
+import { decodeJson, encodeCanonical } from './canonical-json';
+import type { DecisionRecord } from './effects';
+import { array, entryFromJson, epochMs, integer, record, string } from './entries';
+import { IDEMPOTENCY_KEYS_MAX, LIVE_TRANSACTIONS_MAX, PARTICIPANTS_PER_TX_MAX } from './limits';
+import { createEngineState, type EngineState, type IdempotencyRecord, type TxRecord } from './state';
+
+// Raft snapshots of the engine: the replicated part only (leader memory is rebuilt by
+// `becameLeader`). Canonical JSON, so two nodes at the same applied index produce the same bytes,
+// which the property tests use to check that replicas agree.
+
+export const SNAPSHOT_FORMAT_VERSION = 1;
+
+export function encodeSnapshot(state: EngineState): Uint8Array {
+  const replicated = state.replicated;
+  return encodeCanonical({
+    v: SNAPSHOT_FORMAT_VERSION,
+    appliedIndex: replicated.appliedIndex,
+    appliedTerm: replicated.appliedTerm,
+    // Arrays keep Map order: the idempotency table evicts in that order, so it is state too.
+    transactions: [...replicated.transactions.values()],
+    idempotencyKeys: [...replicated.idempotencyKeys].map(([key, recorded]) => ({ key, ...recorded })),
+  });
+}
+
+/** A follower's engine state at the snapshot's index. Corrupt input is an InvariantViolation. */
+export function decodeSnapshot(bytes: Uint8Array): EngineState {
+  const body = record(decodeJson(bytes, 'snapshot'), 'snapshot');
+  assert(
+    body['v'] === SNAPSHOT_FORMAT_VERSION,
+    `snapshot format v${String(body['v'])}; this engine reads v${SNAPSHOT_FORMAT_VERSION}`,
+  );
+  const state = createEngineState();
+  const replicated = state.replicated;
+  replicated.appliedIndex = integer(body['appliedIndex'], 'snapshot.appliedIndex');
+  replicated.appliedTerm = integer(body['appliedTerm'], 'snapshot.appliedTerm');
+  const transactions = array(body['transactions'], 'snapshot.transactions');
+  assert(
+    transactions.length <= LIVE_TRANSACTIONS_MAX,
+    `snapshot has ${transactions.length} live transactions; at most ${LIVE_TRANSACTIONS_MAX}`,
+  );
+  transactions.forEach((item, position) => {
+    const tx = txFromJson(item, `snapshot.transactions[${position}]`);
+    assert(!replicated.transactions.has(tx.txId), `snapshot lists transaction ${tx.txId} twice`);
+    replicated.transactions.set(tx.txId, tx);
+  });
+  const keys = array(body['idempotencyKeys'], 'snapshot.idempotencyKeys');
+  assert(
+    keys.length <= IDEMPOTENCY_KEYS_MAX,
+    `snapshot has ${keys.length} idempotency keys; at most ${IDEMPOTENCY_KEYS_MAX}`,
+  );
+  keys.forEach((item, position) => {
+    const what = `snapshot.idempotencyKeys[${position}]`;
+    const entry = record(item, what);
+    const key = string(entry['key'], `${what}.key`);
+    const recorded: IdempotencyRecord = {
+      fingerprint: string(entry['fingerprint'], `${what}.fingerprint`),
+      txId: string(entry['txId'], `${what}.txId`),
+      createdAtMs: epochMs(entry['createdAtMs'], `${what}.createdAtMs`),
+    };
+    assert(!replicated.idempotencyKeys.has(key), `snapshot lists idempotency key ${key} twice`);
+    replicated.idempotencyKeys.set(key, recorded);
+  });
+  return state;
+}
+
+function txFromJson(value: unknown, what: string): TxRecord {
+  const body = record(value, what);
+  // The fields BEGIN carries are checked by the entry decoder.
+  const begin = entryFromJson({
+    kind: 'BEGIN',
+    txId: body['txId'],
+    participants: body['participants'],
+    createdAtMs: body['createdAtMs'],
+    deadlineMs: body['deadlineMs'],
+    metadata: body['metadata'],
+    idempotency: null,
+  });
+  assert(begin.kind === 'BEGIN', `${what} did not decode as a transaction`);
+  const phase = body['phase'];
+  assert(
+    phase === 'ACTIVE' || phase === 'PREPARING' || phase === 'DECIDED',
+    `${what}.phase is ${String(phase)}`,
+  );
+  const idempotencyKey = body['idempotencyKey'];
+  const prepareJson = body['prepare'];
+  const prepare =
+    prepareJson === null
+      ? null
+      : (() => {
+          const fields = record(prepareJson, `${what}.prepare`);
+          return {
+            index: integer(fields['index'], `${what}.prepare.index`),
+            term: integer(fields['term'], `${what}.prepare.term`),
+            atMs: epochMs(fields['atMs'], `${what}.prepare.atMs`),
+          };
+        })();
+  const decisionJson = body['decision'];
+  const decision = decisionJson === null ? null : decisionFromJson(decisionJson, `${what}.decision`);
+  const tx: TxRecord = {
+    txId: begin.txId,
+    phase,
+    participants: begin.participants.slice(),
+    createdAtMs: begin.createdAtMs,
+    deadlineMs: begin.deadlineMs,
+    metadata: begin.metadata,
+    idempotencyKey: idempotencyKey === null ? null : string(idempotencyKey, `${what}.idempotencyKey`),
+    prepare,
+    decision,
+  };
+  // The invariants of TxRecord, checked after read as they are kept before write.
+  assert(
+    tx.participants.length <= PARTICIPANTS_PER_TX_MAX,
+    `${what} has ${tx.participants.length} participants`,
+  );
+  assert(
+    new Set(tx.participants.map((each) => each.name)).size === tx.participants.length,
+    `${what} repeats a participant`,
+  );
+  assert(
+    (tx.decision !== null) === (tx.phase === 'DECIDED'),
+    `${what} is ${tx.phase} with decision ${JSON.stringify(tx.decision)}`,
+  );
+  assert(tx.phase !== 'PREPARING' || tx.prepare !== null, `${what} is PREPARING without a prepare record`);
+  assert(tx.phase !== 'ACTIVE' || tx.prepare === null, `${what} is ACTIVE with a prepare record`);
+  return tx;
+}
+
+function decisionFromJson(value: unknown, what: string): DecisionRecord {
+  const body = record(value, what);
+  const decision = entryFromJson({
+    kind: 'DECISION',
+    txId: '',
+    outcome: body['outcome'],
+    cause: body['cause'],
+    reason: body['reason'],
+    resolvedBy: body['resolvedBy'],
+    atMs: body['decidedAtMs'],
+  });
+  assert(decision.kind === 'DECISION', `${what} did not decode as a decision`);
+  return {
+    outcome: decision.outcome,
+    cause: decision.cause,
+    reason: decision.reason,
+    resolvedBy: decision.resolvedBy,
+    decidedAtMs: decision.atMs,
+    raftIndex: integer(body['raftIndex'], `${what}.raftIndex`),
+    raftTerm: integer(body['raftTerm'], `${what}.raftTerm`),
+  };
+}

@@ -1,0 +1,195 @@
+import type { DecisionRecord } from './effects';
+import { TimerQueue } from './timer-queue';
+import type {
+  Index,
+  Outcome,
+  ParticipantName,
+  ParticipantSpec,
+  ParticipantVote,
+  RequestId,
+  Term,
+  TxId,
+  TxPhase,
+} from './types';
+
+// The engine's state in two parts, kept apart on purpose:
+//
+// - `ReplicatedState` changes only in `entryCommitted`, deterministically, from the entry alone.
+//   Every node holds the same one at the same applied index; Raft snapshots carry exactly it.
+// - `LeaderState` exists only while this node leads: votes, acknowledgements, attempts, timers,
+//   requests waiting for a reply. It is rebuilt from the replicated state on `becameLeader` and
+//   dropped on `lostLeadership`. Nothing in it is needed for safety, only for progress.
+//
+// The state is mutable and owned by `transition`: the hot path runs thousands of transactions a
+// second, so a command touches one table entry instead of copying the table.
+
+export interface EngineState {
+  readonly replicated: ReplicatedState;
+  /** Latest time the host reported (`tick`, `becameLeader`). Invariant: never decreases. */
+  nowMs: number;
+  /** Non-null exactly while this node leads. */
+  leader: LeaderState | null;
+  /** Highest term this node has led, to check `becameLeader` terms only grow. */
+  lastLeaderTerm: Term;
+}
+
+export interface ReplicatedState {
+  /** Live transactions, in BEGIN order. */
+  readonly transactions: Map<TxId, TxRecord>;
+  /** Idempotency-Key → the BEGIN that recorded it, in log order (the eviction order). */
+  readonly idempotencyKeys: Map<string, IdempotencyRecord>;
+  /** Invariant: strictly increases with every applied entry. */
+  appliedIndex: Index;
+  appliedTerm: Term;
+}
+
+export interface IdempotencyRecord {
+  readonly fingerprint: string;
+  readonly txId: TxId;
+  readonly createdAtMs: number;
+}
+
+export interface TxRecord {
+  readonly txId: TxId;
+  /** Invariant: moves only forward, ACTIVE → PREPARING → DECIDED or ACTIVE → DECIDED. */
+  phase: TxPhase;
+  /** Grows by ENLIST while ACTIVE only. Invariant: names unique, length <= PARTICIPANTS_PER_TX_MAX. */
+  readonly participants: ParticipantSpec[];
+  readonly createdAtMs: number;
+  readonly deadlineMs: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly idempotencyKey: string | null;
+  /**
+   * Set when PREPARING was applied while ACTIVE. Invariant: null while ACTIVE. A transaction
+   * decided with `prepare` null never had a PREPARE sent by anyone (PREPARE goes out only after
+   * this entry is applied), so it needs no phase-two messages.
+   */
+  prepare: { readonly index: Index; readonly term: Term; readonly atMs: number } | null;
+  /** Invariant: non-null exactly when phase is DECIDED; never changes once set. */
+  decision: DecisionRecord | null;
+}
+
+export interface LeaderState {
+  readonly term: Term;
+  /** One entry per live transaction, plus none for BEGINs not yet applied (see pendingBegins). */
+  readonly transactions: Map<TxId, LeaderTx>;
+  /** BEGINs proposed by this leader and not applied yet: the requests waiting for them. */
+  readonly pendingBegins: Map<TxId, PendingBegin>;
+  /** Idempotency keys of `pendingBegins`, so a concurrent retry waits instead of beginning twice. */
+  readonly pendingKeys: Map<string, TxId>;
+  readonly timers: TimerQueue;
+  /** Participants whose circuit breaker is open, with the host's reason. */
+  readonly unavailable: Map<ParticipantName, string>;
+  /** Archived transactions waiting to be ENDed; flushed by `tick` or when full. */
+  readonly endBatch: TxId[];
+  /** `nowMs` as ISO 8601, formatted once per distinct time for the messages' `sentAt`. */
+  sentAt: { readonly ms: number; readonly iso: string };
+}
+
+export interface PendingBegin {
+  readonly requestIds: RequestId[];
+  readonly fingerprint: string | null;
+}
+
+export interface LeaderTx {
+  /** Aligned with `TxRecord.participants` by position. */
+  readonly progress: ParticipantProgress[];
+  /** A PREPARING entry is in the log, not yet applied. */
+  preparingProposed: boolean;
+  /** A DECISION entry is in the log, not yet applied: no other decision is proposed meanwhile. */
+  decisionProposed: boolean;
+  /**
+   * ENLISTs proposed and not applied, per participant name, oldest first. Entries of one leader
+   * apply in the order it proposed them, so the n-th ENLIST applied for a name answers the n-th.
+   */
+  readonly enlistWaiters: Map<ParticipantName, RequestId[]>;
+  /** Requests answered when the decision is applied, with the outcome each one wants. */
+  readonly decisionWaiters: DecisionWaiter[];
+  /** `commitRequested` with wait=completion, answered when every participant acknowledged. */
+  readonly completionWaiters: RequestId[];
+  /** Re-sends so far in the current phase: the backoff exponent. */
+  retryRound: number;
+  nextRetryAtMs: number | null;
+  /** The one timer that counts for this transaction; other queued ones are stale. */
+  wakeAtMs: number | null;
+  /** Set once every participant that needed phase two acknowledged. */
+  finishedAtMs: number | null;
+  /** `archived` was reported; END is batched or proposed. */
+  endRequested: boolean;
+  /** The deadline as ISO 8601 for PREPARE messages, formatted on first use. */
+  deadlineIso: string | null;
+}
+
+export interface DecisionWaiter {
+  readonly requestId: RequestId;
+  /** null: any outcome answers the request (commit); else a different outcome is DECISION_EXISTS. */
+  readonly wants: Outcome | null;
+}
+
+export interface ParticipantProgress {
+  vote: ParticipantVote | null;
+  voteReason: string | null;
+  votedAtMs: number | null;
+  /** Whether the decision must reach it: false for READ_ONLY and NO voters and when never prepared. */
+  needsDecision: boolean;
+  ackedAtMs: number | null;
+  /** PREPAREs sent by this leader. */
+  prepareAttempts: number;
+  /** COMMIT/ABORT sent by this leader. */
+  decisionAttempts: number;
+  lastError: string | null;
+}
+
+export function createEngineState(): EngineState {
+  return {
+    replicated: { transactions: new Map(), idempotencyKeys: new Map(), appliedIndex: 0, appliedTerm: 0 },
+    nowMs: 0,
+    leader: null,
+    lastLeaderTerm: 0,
+  };
+}
+
+export function createLeaderState(term: Term): LeaderState {
+  return {
+    term,
+    transactions: new Map(),
+    pendingBegins: new Map(),
+    pendingKeys: new Map(),
+    timers: new TimerQueue(),
+    unavailable: new Map(),
+    endBatch: [],
+    sentAt: { ms: -1, iso: '' },
+  };
+}
+
+export function createLeaderTx(participantCount: number): LeaderTx {
+  const progress: ParticipantProgress[] = [];
+  for (let index = 0; index < participantCount; index += 1) progress.push(createProgress());
+  return {
+    progress,
+    preparingProposed: false,
+    decisionProposed: false,
+    enlistWaiters: new Map(),
+    decisionWaiters: [],
+    completionWaiters: [],
+    retryRound: 0,
+    nextRetryAtMs: null,
+    wakeAtMs: null,
+    finishedAtMs: null,
+    endRequested: false,
+    deadlineIso: null,
+  };
+}
+
+export function createProgress(): ParticipantProgress {
+  return {
+    vote: null,
+    voteReason: null,
+    votedAtMs: null,
+    needsDecision: false,
+    ackedAtMs: null,
+    prepareAttempts: 0,
+    decisionAttempts: 0,
+    lastError: null,
+  };
+}
