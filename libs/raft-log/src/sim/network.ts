@@ -59,7 +59,7 @@ export class SimNetwork {
     return due.filter((message) => !this.isBlocked(message.from, message.to));
   }
 
-  isBlocked(from: NodeId, to: NodeId): boolean {
+  private isBlocked(from: NodeId, to: NodeId): boolean {
     return this.blocked.has(`${from}->${to}`);
   }
 
@@ -69,9 +69,5 @@ export class SimNetwork {
 
   heal(): void {
     this.blocked.clear();
-  }
-
-  inFlightCount(): number {
-    return this.inFlight.length;
   }
 }
