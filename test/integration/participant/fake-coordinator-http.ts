@@ -21,6 +21,8 @@ export class FakeCoordinatorHttp {
   /** What `POST /v1/transactions/{id}/commit` answers; the test runs the protocol in it. */
   onCommit: (txId: string, begin: BeginBody) => Promise<unknown> = () =>
     Promise.reject(new Error('no onCommit'));
+  /** What `GET /v1/transactions/{id}/outcome` answers; unknown ids get `outcome: null` (undecided). */
+  readonly outcomes = new Map<string, 'COMMIT' | 'ABORT'>();
   /** When set, the next request is cut off without an answer, as by a dead coordinator. */
   unreachable = false;
   private readonly begun = new Map<string, BeginBody>();
@@ -59,6 +61,7 @@ export class FakeCoordinatorHttp {
       response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
     };
     const commit = /^\/v1\/transactions\/([0-9a-f-]{36})\/commit$/.exec(path);
+    const outcome = /^\/v1\/transactions\/([0-9a-f-]{36})\/outcome$/.exec(path);
     if (request.method === 'POST' && path === '/v1/transactions') {
       const txId = newTxId();
       this.begun.set(txId, body as BeginBody);
@@ -68,6 +71,8 @@ export class FakeCoordinatorHttp {
       const begin = this.begun.get(txId);
       if (begin === undefined) return answer(404, { code: 'TX_NOT_FOUND', detail: `no transaction ${txId}` });
       answer(200, await this.onCommit(txId, begin));
+    } else if (request.method === 'GET' && outcome?.[1] !== undefined) {
+      answer(200, { txId: outcome[1], outcome: this.outcomes.get(outcome[1]) ?? null });
     } else {
       answer(404, { code: 'NOT_FOUND', detail: `${request.method} ${path}` });
     }
