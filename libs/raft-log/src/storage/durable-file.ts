@@ -40,7 +40,7 @@ export async function removeIfPresent(path: string): Promise<void> {
   }
 }
 
-export function isNotFound(error: unknown): boolean {
+function isNotFound(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'ENOENT';
 }
 

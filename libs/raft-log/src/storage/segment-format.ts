@@ -14,8 +14,8 @@ import { LogCorruptionError } from './log-store';
 // The header CRC guards the length: without it a flipped bit in a length could make a record
 // in the middle look like a torn tail and repair would cut valid records after it.
 
-export const SEGMENT_MAGIC = Buffer.from('VRDTRLOG', 'latin1');
-export const SEGMENT_FORMAT_VERSION = 1;
+const SEGMENT_MAGIC = Buffer.from('VRDTRLOG', 'latin1');
+const SEGMENT_FORMAT_VERSION = 1;
 export const SEGMENT_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 12;
 export const ENTRY_HEADER_BYTES = 17;
@@ -26,7 +26,7 @@ export const SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
  * Equal to the append batch budget, so one entry always fits in one appendEntries message.
  */
 export const ENTRY_DATA_BYTES_MAX = APPEND_BYTES_MAX;
-export const RECORD_BYTES_MAX = RECORD_HEADER_BYTES + ENTRY_HEADER_BYTES + ENTRY_DATA_BYTES_MAX;
+const RECORD_BYTES_MAX = RECORD_HEADER_BYTES + ENTRY_HEADER_BYTES + ENTRY_DATA_BYTES_MAX;
 
 assert(SEGMENT_MAGIC.length === 8, 'segment magic is 8 bytes');
 assert(SEGMENT_HEADER_BYTES === SEGMENT_MAGIC.length + 8, 'segment header is magic + version + reserved');
@@ -58,7 +58,7 @@ export function encodeSegmentHeader(): Buffer {
   return header;
 }
 
-export function recordBytes(entry: Entry): number {
+function recordBytes(entry: Entry): number {
   return RECORD_HEADER_BYTES + ENTRY_HEADER_BYTES + entry.data.length;
 }
 

@@ -25,7 +25,7 @@ import { ENTRY_DATA_BYTES_MAX } from '../storage/segment-format';
 
 export const WIRE_VERSION = 1;
 export const FRAME_LENGTH_BYTES = 4;
-export const FRAME_HEADER_BYTES = FRAME_LENGTH_BYTES + 2;
+const FRAME_HEADER_BYTES = FRAME_LENGTH_BYTES + 2;
 
 /** Encoding overhead of one entry beyond its data (tags, index, term, kind, key numbers). */
 const ENTRY_OVERHEAD_BYTES_MAX = 64;

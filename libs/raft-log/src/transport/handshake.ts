@@ -11,7 +11,7 @@ import { CodecError } from './codec';
 // Fresh nonces on both sides make a recorded handshake useless for a replay; the direction label
 // stops a server's proof being reflected back as a client's. Proofs are compared in constant time.
 
-export const NONCE_BYTES = 32;
+const NONCE_BYTES = 32;
 /** HMAC-SHA256 keys shorter than this are guessable; reject them at configuration time. */
 export const CLUSTER_SECRET_BYTES_MIN = 16;
 
