@@ -62,8 +62,10 @@ describe('ParticipantBreakers', () => {
         consecutiveFailures: 5,
         openedAt: '2026-11-25T10:00:00.000Z',
         lastFailure: 'prepare timeout: no vote before the prepare deadline',
+        reason: 'circuit open after 5 consecutive prepare timeouts; retry after 10s',
       },
     ]);
+    expect(changes[0]?.reason).toBe('circuit open after 5 consecutive prepare timeouts; retry after 10s');
 
     await vi.advanceTimersByTimeAsync(4_000);
     expect(breakers.unavailableReason('bank-b')).toMatch(/retry after 6s$/);
@@ -98,7 +100,7 @@ describe('ParticipantBreakers', () => {
       'bank-b: halfOpen -> closed',
     ]);
     expect(breakers.states()).toEqual([
-      expect.objectContaining({ state: 'closed', consecutiveFailures: 0, openedAt: null }),
+      expect.objectContaining({ state: 'closed', consecutiveFailures: 0, openedAt: null, reason: null }),
     ]);
     // The streak starts again from zero.
     await timeouts('bank-b', 4);

@@ -24,6 +24,11 @@ export interface BreakerState {
   /** When the circuit last opened (ISO 8601), null while closed. */
   readonly openedAt: string | null;
   readonly lastFailure: string | null;
+  /**
+   * Why it refuses work, null while it admits: e.g. "circuit open after 5 consecutive prepare
+   * timeouts; retry after 7s". What the engine's `participantUnavailable` command takes.
+   */
+  readonly reason: string | null;
 }
 
 export interface BreakerStateChange {
@@ -31,7 +36,10 @@ export interface BreakerStateChange {
   readonly from: BreakerStateName;
   readonly to: BreakerStateName;
   readonly at: string;
-  /** Why, in words, e.g. "circuit open after 5 consecutive prepare timeouts". */
+  /**
+   * Why, in words. On `to: 'open'` it is the `reason` for the engine's `participantUnavailable`
+   * command, e.g. "circuit open after 5 consecutive prepare timeouts; retry after 10s".
+   */
   readonly reason: string;
 }
 
@@ -157,6 +165,7 @@ export class ParticipantBreakers implements OnModuleDestroy {
       consecutiveFailures: circuit.breaker.stats.failures,
       openedAt: circuit.openedAtMs === null ? null : new Date(circuit.openedAtMs).toISOString(),
       lastFailure: circuit.lastFailure,
+      reason: this.isAvailable(circuit.participant) ? null : this.unavailableBecause(circuit),
     }));
   }
 
@@ -189,16 +198,19 @@ export class ParticipantBreakers implements OnModuleDestroy {
   }
 
   private refusal(circuit: ParticipantCircuit): string {
-    const now = Date.now();
+    return `participant ${circuit.participant} is unavailable: ${this.unavailableBecause(circuit)}`;
+  }
+
+  /** Why a circuit refuses work, without the participant's name (the engine adds its own). */
+  private unavailableBecause(circuit: ParticipantCircuit): string {
     if (circuit.breaker.halfOpen) {
-      return (
-        `participant ${circuit.participant} is unavailable: circuit half-open, a probe transaction is under way; ` +
-        `retry after ${Math.ceil(this.options.probeTimeoutMs / 1000)}s`
-      );
+      const retryAfterS = Math.ceil(this.options.probeTimeoutMs / 1000);
+      return `circuit half-open, a probe transaction is under way; retry after ${retryAfterS}s`;
     }
+    const now = Date.now();
     const openedAtMs = circuit.openedAtMs ?? now;
     const retryAfterS = Math.max(1, Math.ceil((openedAtMs + this.options.resetTimeoutMs - now) / 1000));
-    return `participant ${circuit.participant} is unavailable: ${this.openReason(circuit)}; retry after ${retryAfterS}s`;
+    return `${this.openReason(circuit)}; retry after ${retryAfterS}s`;
   }
 
   private openReason(circuit: ParticipantCircuit): string {
@@ -299,7 +311,7 @@ export class ParticipantBreakers implements OnModuleDestroy {
     breaker.on('open', () => {
       circuit.probe = null;
       circuit.openedAtMs = Date.now();
-      this.changeState(circuit, 'open', this.openReason(circuit));
+      this.changeState(circuit, 'open', this.unavailableBecause(circuit));
     });
     breaker.on('halfOpen', () => {
       this.changeState(
