@@ -180,6 +180,7 @@ function applyBegin(state: EngineState, entry: BeginEntry, out: Effect[]): void 
   const requestIds = pending?.requestIds ?? [];
 
   if (transactions.has(entry.txId)) {
+    assert(requestIds.length === 0, `this leader proposed BEGIN for ${entry.txId}, which was already live`);
     out.push(
       notice('warn', 'ENTRY_VOID', entry.txId, null, `BEGIN for ${entry.txId}, which is already live`),
     );
@@ -364,8 +365,9 @@ function onDecisionCommitted(
     return;
   }
   if (tx.decision !== null) {
-    // First DECISION in log order wins; a later one (a race between two leaders' proposals, or an
-    // operator and the deadline) is void. Identical across nodes because the log is.
+    // First DECISION in log order wins; a later one is void, identically on every node. This engine
+    // does not produce one (a leader proposes one decision at a time and a new leader has applied
+    // every earlier entry), but the rule belongs to the log and holds whoever proposed.
     const level = tx.decision.outcome === entry.outcome ? 'info' : 'warn';
     out.push(
       notice(
