@@ -170,6 +170,16 @@ describe('TcpTransport over loopback', () => {
     expect(n1.received).toEqual([]);
   });
 
+  it('a connection that never completes the handshake is dropped at the handshake timeout', async () => {
+    const n1 = await startNode('n1', { handshakeTimeoutMs: 100 });
+    const socket = connect({ host: HOST, port: n1.transport.address().port });
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    socket.resume();
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    expect(n1.warnings[0]?.fields.reason).toBe('handshake timed out');
+  });
+
   it('a garbage frame after a valid handshake drops the connection', async () => {
     const n1 = await startNode('n1');
     const { socket, closed } = await rawClient(n1.transport.address().port, SECRET);
