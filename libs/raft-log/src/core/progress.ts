@@ -18,9 +18,11 @@ export class Progress {
   paused = false;
   /** Last index of each appendEntries in flight, ascending; only used in replicate state. */
   inflight: Index[] = [];
-  /** Snapshot being sent: its index and the byte offset the follower asked for next. */
+  /** Snapshot being sent: its index and the byte offset of the chunk in flight. */
   snapshotIndex: Index = 0;
   snapshotOffset = 0;
+  /** snapshotOffset at the previous heartbeat; unchanged means the chunk in flight was lost. */
+  snapshotOffsetAtHeartbeat = -1;
   /** matchIndex at the previous heartbeat; unchanged with appends in flight means they were lost. */
   matchIndexAtHeartbeat: Index = -1;
   /** Heard from within the current check-quorum period. */
@@ -55,6 +57,7 @@ export class Progress {
     this.state = 'snapshot';
     this.snapshotIndex = snapshotIndex;
     this.snapshotOffset = 0;
+    this.snapshotOffsetAtHeartbeat = -1;
     this.paused = false;
     this.inflight = [];
   }

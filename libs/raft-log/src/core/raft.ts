@@ -880,6 +880,8 @@ export class RaftCore {
       progress.becomeProbe();
       return;
     }
+    // The same offset again answers a duplicate chunk while the one asked for is in flight.
+    if (message.nextOffset === progress.snapshotOffset) return;
     progress.snapshotOffset = message.nextOffset;
     this.sendSnapshotChunk(message.from, progress);
   }
@@ -989,8 +991,12 @@ export class RaftCore {
           break;
         }
         case 'snapshot':
-          // Re-send the chunk the follower asked for last: the previous one may have been lost.
-          this.sendSnapshotChunk(nodeId, progress);
+          // No answer for a whole heartbeat interval: the chunk in flight (or its answer) was
+          // lost, so send it again. Re-sending every heartbeat would flood a slow link with
+          // megabyte chunks.
+          if (progress.snapshotOffset === progress.snapshotOffsetAtHeartbeat)
+            this.sendSnapshotChunk(nodeId, progress);
+          progress.snapshotOffsetAtHeartbeat = progress.snapshotOffset;
           break;
       }
     }
