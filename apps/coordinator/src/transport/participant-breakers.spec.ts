@@ -61,6 +61,7 @@ describe('ParticipantBreakers', () => {
         state: 'open',
         consecutiveFailures: 5,
         openedAt: '2026-11-25T10:00:00.000Z',
+        since: '2026-11-25T10:00:00.000Z',
         lastFailure: 'prepare timeout: no vote before the prepare deadline',
         reason: 'circuit open after 5 consecutive prepare timeouts; retry after 10s',
       },
@@ -138,6 +139,18 @@ describe('ParticipantBreakers', () => {
     expect(breakers.unavailableReason('bank-b')).toMatch(
       /open after 6 consecutive failures \(5 prepare timeouts, 1 probe timeout\)/,
     );
+  });
+
+  it('closes on an operator reset, saying who, and starts a fresh streak', async () => {
+    await timeouts('bank-b', 5);
+    await vi.advanceTimersByTimeAsync(2_000);
+    breakers.reset('bank-b', 'operator:alice');
+    await settle();
+    expect(breakers.admit('bank-b')).toEqual({ admitted: true, probe: false });
+    expect(changes.at(-1)).toMatchObject({ from: 'open', to: 'closed', reason: 'reset by operator:alice' });
+    expect(breakers.states()[0]).toMatchObject({ consecutiveFailures: 0, since: '2026-11-25T10:00:02.000Z' });
+    await timeouts('bank-b', 4);
+    expect(breakers.isAvailable('bank-b')).toBe(true);
   });
 
   it('counts send failures too, and names both kinds', async () => {

@@ -23,6 +23,8 @@ export interface BreakerState {
   readonly consecutiveFailures: number;
   /** When the circuit last opened (ISO 8601), null while closed. */
   readonly openedAt: string | null;
+  /** When it entered its current state (or was first seen), ISO 8601. */
+  readonly since: string;
   readonly lastFailure: string | null;
   /**
    * Why it refuses work, null while it admits: e.g. "circuit open after 5 consecutive prepare
@@ -79,7 +81,10 @@ interface ParticipantCircuit {
   readonly window: EventEmitter;
   readonly streak: Map<FailureKind, number>;
   state: BreakerStateName;
+  sinceMs: number;
   openedAtMs: number | null;
+  /** Set by `reset` so the close event says who closed it. */
+  closeReason: string | null;
   lastFailure: string | null;
   probe: { resolve: () => void; reject: (error: Error) => void } | null;
 }
@@ -158,12 +163,25 @@ export class ParticipantBreakers implements OnModuleDestroy {
     this.recordFailure(participant, new ObservedFailure('send failure', error.message));
   }
 
+  /**
+   * Operator override ("retry now"): closes the participant's circuit and ends its failure
+   * streak, so the next transaction goes through at once. `actor` is recorded in the event.
+   */
+  reset(participant: string, actor: string): void {
+    const circuit = this.circuits.get(participant);
+    if (circuit === undefined || circuit.breaker.closed) return;
+    circuit.probe?.reject(new Error(`circuit reset by ${actor}`));
+    circuit.closeReason = `reset by ${actor}`;
+    circuit.breaker.close();
+  }
+
   states(): BreakerState[] {
     return [...this.circuits.values()].map((circuit) => ({
       participant: circuit.participant,
       state: circuit.state,
       consecutiveFailures: circuit.breaker.stats.failures,
       openedAt: circuit.openedAtMs === null ? null : new Date(circuit.openedAtMs).toISOString(),
+      since: new Date(circuit.sinceMs).toISOString(),
       lastFailure: circuit.lastFailure,
       reason: this.isAvailable(circuit.participant) ? null : this.unavailableBecause(circuit),
     }));
@@ -294,7 +312,9 @@ export class ParticipantBreakers implements OnModuleDestroy {
       window,
       streak: new Map(),
       state: 'closed',
+      sinceMs: Date.now(),
       openedAtMs: null,
+      closeReason: null,
       lastFailure: null,
       probe: null,
     };
@@ -324,20 +344,23 @@ export class ParticipantBreakers implements OnModuleDestroy {
       circuit.probe = null;
       circuit.openedAtMs = null;
       endStreak();
-      this.changeState(circuit, 'closed', 'probe succeeded');
+      this.changeState(circuit, 'closed', circuit.closeReason ?? 'probe succeeded');
+      circuit.closeReason = null;
     });
     return circuit;
   }
 
   private changeState(circuit: ParticipantCircuit, to: BreakerStateName, reason: string): void {
+    const nowMs = Date.now();
     const change: BreakerStateChange = {
       participant: circuit.participant,
       from: circuit.state,
       to,
-      at: new Date().toISOString(),
+      at: new Date(nowMs).toISOString(),
       reason,
     };
     circuit.state = to;
+    circuit.sinceMs = nowMs;
     const log = `participant ${change.participant}: circuit ${change.from} -> ${change.to} (${reason})`;
     if (to === 'open') this.logger.warn(log);
     else this.logger.log(log);
