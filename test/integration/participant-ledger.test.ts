@@ -224,7 +224,11 @@ describe('bank ledger as a 2PC participant', () => {
         amount: 5,
       });
       expect(down.status).toBe(503);
-      expect(down.body).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE' });
+      expect(down.body).toMatchObject({
+        code: 'COORDINATOR_UNAVAILABLE',
+        detail: expect.stringMatching(/is unreachable .*; the transfer was not made, retry later/) as unknown,
+      });
+      expect(down.retryAfter).toBe('2');
     } finally {
       coordinator.unreachable = false;
     }

@@ -58,7 +58,12 @@ export class Bank {
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
-  ): Promise<{ status: number; body: Record<string, unknown>; contentType: string }> {
+  ): Promise<{
+    status: number;
+    body: Record<string, unknown>;
+    contentType: string;
+    retryAfter: string | null;
+  }> {
     const response = await fetch(this.url + path, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -69,6 +74,7 @@ export class Bank {
       status: response.status,
       body: (await response.json()) as Record<string, unknown>,
       contentType: response.headers.get('content-type') ?? '',
+      retryAfter: response.headers.get('retry-after'),
     };
   }
 
