@@ -30,6 +30,13 @@ import { participantSettings, type ParticipantOptions, type ParticipantSettings 
 import { ParticipantMemory } from './promises';
 import type { ParticipantLogger, ParticipantService } from './service';
 
+/**
+ * Every Kafka client of the SDK retries a failed request 8 times, backing off from 100 ms to at
+ * most 5 s (about 20 s in all) before the error surfaces: long enough for a broker restart or a
+ * leader election, short enough that a dead broker shows up in the logs.
+ */
+const KAFKA_RETRY = { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 };
+
 /** What `startParticipant` returns: the running participant, until `stop()`. */
 export interface ParticipantHandle {
   readonly name: string;
@@ -96,7 +103,7 @@ export class Participant implements ParticipantHandle {
       brokers: [...kafka.brokers],
       connectionTimeout: kafka.connectionTimeoutMs,
       requestTimeout: kafka.requestTimeoutMs,
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 },
+      retry: KAFKA_RETRY,
       logLevel: logLevel.WARN,
       logCreator: kafkaLogCreator(this.logger),
     });
@@ -107,7 +114,7 @@ export class Participant implements ParticipantHandle {
       // kafkajs wants unbounded retries for an idempotent producer; a bounded number instead lets a
       // failed batch fail, so the consumer re-reads its commands and answers them again (harmless:
       // every answer is idempotent).
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 },
+      retry: KAFKA_RETRY,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
@@ -118,7 +125,7 @@ export class Participant implements ParticipantHandle {
       rebalanceTimeout: kafka.rebalanceTimeoutMs,
       maxWaitTimeInMs: kafka.maxWaitTimeMs,
       allowAutoTopicCreation: false,
-      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 },
+      retry: KAFKA_RETRY,
     });
   }
 
@@ -151,7 +158,7 @@ export class Participant implements ParticipantHandle {
   }
 
   private async ensureTopics(): Promise<void> {
-    const admin = this.kafka.admin({ retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 } });
+    const admin = this.kafka.admin({ retry: KAFKA_RETRY });
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
@@ -209,20 +216,18 @@ export class Participant implements ParticipantHandle {
     message: KafkaMessage,
   ): Promise<{ reply?: Message; parked?: Message }> {
     const decoded = decodeCommand(message.value);
-    const reason = decoded.ok
-      ? decoded.message.participant === this.name
-        ? null
-        : `command is addressed to participant "${decoded.message.participant}", not "${this.name}"`
-      : decoded.reason;
+    let reason: string | null = decoded.ok ? null : decoded.reason;
+    if (decoded.ok && decoded.message.participant !== this.name) {
+      reason = `command is addressed to participant "${decoded.message.participant}", not "${this.name}"`;
+    }
     if (!decoded.ok || reason !== null) {
-      const why = reason ?? 'undecodable';
       this.logger.warn('parked a malformed command on the dead-letter topic', {
         topic,
         partition,
         offset: message.offset,
-        reason: why,
+        reason,
       });
-      return { parked: this.park(topic, partition, message, why) };
+      return { parked: this.park(topic, partition, message, reason ?? 'undecodable') };
     }
     const command = decoded.message;
     const result: Handled = await this.handler.handle(command);

@@ -11,7 +11,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { CoordinatorClient } from '../coordinator-client';
-import type { ParticipantOptions } from '../options';
+import { participantSettings, type ParticipantOptions } from '../options';
 import { startParticipant, type ParticipantHandle } from '../participant';
 import type { ParticipantLogger } from '../service';
 import { EnlistInterceptor } from './enlist.interceptor';
@@ -78,15 +78,16 @@ export class VerdictParticipantModule {
           provide: CoordinatorClient,
           inject: [VERDICT_PARTICIPANT_OPTIONS],
           useFactory: (options: ParticipantOptions): CoordinatorClient => {
-            if (options.coordinatorUrl === undefined) {
+            const settings = participantSettings(options);
+            if (settings.coordinatorUrl === undefined) {
               throw new Error(
-                `participant ${options.name}: coordinatorUrl is required to talk to the coordinator`,
+                `participant ${settings.name}: coordinatorUrl is required to talk to the coordinator`,
               );
             }
             return new CoordinatorClient({
-              coordinatorUrl: options.coordinatorUrl,
-              apiKey: options.apiKey,
-              requestTimeoutMs: options.httpTimeoutMs ?? 3_000,
+              coordinatorUrl: settings.coordinatorUrl,
+              apiKey: settings.apiKey,
+              requestTimeoutMs: settings.httpTimeoutMs,
             });
           },
         },
