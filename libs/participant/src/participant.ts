@@ -5,6 +5,7 @@ import {
   encodeMessage,
   HEADER_MESSAGE_TYPE,
   HEADER_TRACEPARENT,
+  MESSAGE_BYTES_MAX,
   participantTopic,
   PROTOCOL_VERSION,
   REPLIES_TOPIC,
@@ -36,6 +37,9 @@ import type { ParticipantLogger, ParticipantService } from './service';
  * leader election, short enough that a dead broker shows up in the logs.
  */
 const KAFKA_RETRY = { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 };
+
+/** How stale cluster metadata may get before it is refreshed (new partitions, moved leaders). */
+const METADATA_MAX_AGE_MS = 60_000;
 
 /** What `startParticipant` returns: the running participant, until `stop()`. */
 export interface ParticipantHandle {
@@ -103,6 +107,7 @@ export class Participant implements ParticipantHandle {
       brokers: [...kafka.brokers],
       connectionTimeout: kafka.connectionTimeoutMs,
       requestTimeout: kafka.requestTimeoutMs,
+      enforceRequestTimeout: true,
       retry: KAFKA_RETRY,
       logLevel: logLevel.WARN,
       logCreator: kafkaLogCreator(this.logger),
@@ -117,6 +122,7 @@ export class Participant implements ParticipantHandle {
       retry: KAFKA_RETRY,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
+      metadataMaxAge: METADATA_MAX_AGE_MS,
     });
     this.consumer = this.kafka.consumer({
       groupId: kafka.groupId ?? `verdict-participant-${this.name}`,
@@ -124,24 +130,41 @@ export class Participant implements ParticipantHandle {
       heartbeatInterval: kafka.heartbeatIntervalMs,
       rebalanceTimeout: kafka.rebalanceTimeoutMs,
       maxWaitTimeInMs: kafka.maxWaitTimeMs,
+      minBytes: 1,
+      // A command may be as large as the protocol allows; one always fits in a fetch.
+      maxBytesPerPartition: 2 * MESSAGE_BYTES_MAX,
+      maxBytes: 10 * MESSAGE_BYTES_MAX,
+      metadataMaxAge: METADATA_MAX_AGE_MS,
+      readUncommitted: false,
       allowAutoTopicCreation: false,
       retry: KAFKA_RETRY,
     });
   }
 
   async start(): Promise<void> {
-    if (this.settings.kafka.ensureTopics) await this.ensureTopics();
-    await this.producer.connect();
-    await this.consumer.connect();
-    // From the beginning: a new participant must not skip commands already queued for it.
-    await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
-    await this.consumer.run({
-      eachBatchAutoResolve: false,
-      autoCommit: true,
-      autoCommitInterval: 1_000,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    const localhost = this.settings.kafka.brokers.filter((broker) => broker.startsWith('localhost:'));
+    if (localhost.length > 0) {
+      // Node may resolve localhost to ::1 while the broker listens on IPv4 only.
+      this.logger.warn('a Kafka broker is named localhost; prefer 127.0.0.1', { brokers: localhost });
+    }
+    try {
+      if (this.settings.kafka.ensureTopics) await this.ensureTopics();
+      await this.producer.connect();
+      await this.consumer.connect();
+      // From the beginning: a new participant must not skip commands already queued for it.
+      await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+      await this.consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        autoCommitInterval: 1_000,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: (payload) => this.onBatch(payload),
+      });
+    } catch (error) {
+      // Leave no half-started client behind: the caller gets the error and nothing to stop.
+      await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect()]);
+      throw error;
+    }
     this.logger.info('participant started', { topic: this.topic, brokers: this.settings.kafka.brokers });
     this.scheduleRecovery(0);
   }
