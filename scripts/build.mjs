@@ -2,14 +2,11 @@
 // service runs as `node dist/apps/<app>/src/main.js`. Type checking is a separate step
 // (`npm run typecheck`): SWC only strips types, which keeps the build a few seconds long.
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const outDir = join(root, 'dist');
 
-// A stale file from a deleted source would otherwise stay importable from dist/.
-rmSync(outDir, { recursive: true, force: true });
+// dist/ is overwritten in place, never deleted first: tests of other apps may be running processes
+// from it at the same moment. A file left over from a deleted source is imported by nothing.
 
 const run = spawnSync(
   'npx',
