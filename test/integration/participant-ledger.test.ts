@@ -4,6 +4,7 @@
 // the coordinator lands.
 import type { ParticipantReply } from '@verdict/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LedgerParticipant } from '../../apps/participant-demo/src/ledger/ledger.participant';
 import { uniqueName } from '../support/stack.js';
 import { Bank } from './participant/bank-harness';
 import {
@@ -143,6 +144,29 @@ describe('bank ledger as a 2PC participant', () => {
     expect(await a.ledgerEntries(committed)).toEqual([{ account: 'alice', amount: -100 }]);
     expect(await a.ledgerEntries(aborted)).toEqual([]);
     expect(await a.preparedTxIds()).toEqual([]);
+  });
+
+  it('two instances of one bank preparing the same transaction at once apply its work once', async () => {
+    // The SDK serialises commands per txId within a process; across processes (a consumer
+    // rebalance) only the bank's own claim on the txId stands between them.
+    const ledger = a.app.get(LedgerParticipant);
+    const txId = newTxId();
+    const request = {
+      txId,
+      work: { debit: { account: 'alice', amount: 40 } },
+      deadline: new Date(Date.now() + 10_000),
+      participants: [bankA],
+      signal: new AbortController().signal,
+    };
+    const aliceBefore = await a.balance('alice');
+    const votes = await Promise.all([ledger.prepare(request), ledger.prepare(request)]);
+    expect(votes).toContainEqual({ vote: 'YES' });
+    expect(await a.preparedTxIds()).toEqual([txId]);
+    await ledger.commit({ txId, outcome: 'COMMIT' });
+    expect(await ledger.prepare(request)).toEqual({ decided: 'COMMIT' });
+    await ledger.commit({ txId, outcome: 'COMMIT' });
+    expect(await a.balance('alice')).toBe(aliceBefore - 40);
+    expect(await a.ledgerEntries(txId)).toEqual([{ account: 'alice', amount: -40 }]);
   });
 
   it('a command from a deposed leader (older term) is ignored', async () => {

@@ -2,12 +2,10 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { problem } from '../http/problem-details';
-import { pgCode } from '../ledger/postgres';
+import { PG_UNIQUE_VIOLATION, pgCode } from '../ledger/postgres';
 import { Account } from '../ledger/entities/account.entity';
 import { LedgerEntry } from '../ledger/entities/ledger-entry.entity';
 import { toAccountResponse, type AccountResponse, type OpenAccountDto } from './accounts.dto';
-
-const PG_UNIQUE_VIOLATION = '23505';
 
 @Injectable()
 export class AccountsService {

@@ -16,7 +16,9 @@ import {
   PG_DUPLICATE_OBJECT,
   PG_LOCK_NOT_AVAILABLE,
   PG_UNDEFINED_OBJECT,
+  PG_UNIQUE_VIOLATION,
   pgCode,
+  pgConstraint,
 } from './postgres';
 import { TransferWorkSchema, type Leg } from './transfer-work';
 
@@ -35,8 +37,8 @@ interface Movement {
 /**
  * The bank as a 2PC participant. PostgreSQL is the durable truth the SDK relies on after a crash:
  * a YES vote is a `PREPARE TRANSACTION 'verdict:<bank>:<txId>'` (it survives a crash of this process and
- * of the database), a commit leaves ledger entries carrying the txId, an abort leaves a row in
- * `aborted_transactions`. Every method checks that state first, so each is idempotent by txId.
+ * of the database), a commit leaves ledger entries carrying the txId and a row in
+ * `transaction_claims`, an abort leaves a row in `aborted_transactions`. Every method checks that state first, so each is idempotent by txId.
  */
 @Injectable()
 export class LedgerParticipant implements ParticipantService {
@@ -71,6 +73,19 @@ export class LedgerParticipant implements ParticipantService {
     try {
       await runner.query('BEGIN');
       await runner.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT_MS}ms'`);
+      // The claim makes a second prepare of the same txId (another instance of this bank, during a
+      // consumer rebalance) wait for this one, then fail on the key if this one committed. The
+      // abort record is read after the claim, so an abort that finished meanwhile is seen.
+      await runner.query('INSERT INTO transaction_claims (tx_id) VALUES ($1)', [request.txId]);
+      const [abortRecord] = await rows<{ tx_id: string }>(
+        runner,
+        'SELECT tx_id FROM aborted_transactions WHERE tx_id = $1',
+        [request.txId],
+      );
+      if (abortRecord !== undefined) {
+        await runner.query('ROLLBACK');
+        return { decided: 'ABORT' };
+      }
       for (const movement of movements) {
         current = movement;
         const updated = await rows<{ balance: string }>(
@@ -100,8 +115,15 @@ export class LedgerParticipant implements ParticipantService {
         case PG_LOCK_NOT_AVAILABLE:
           return {
             vote: 'NO',
-            reason: `account ${current?.account ?? '?'} is locked by another transaction (lock timeout ${LOCK_TIMEOUT_MS} ms)`,
+            reason:
+              current === null
+                ? `transaction ${request.txId} is being prepared by another instance of this bank (lock timeout ${LOCK_TIMEOUT_MS} ms)`
+                : `account ${current.account} is locked by another transaction (lock timeout ${LOCK_TIMEOUT_MS} ms)`,
           };
+        case PG_UNIQUE_VIOLATION:
+          // Only the claim is unique here: the same transaction already committed in this bank.
+          if (pgConstraint(error) === 'transaction_claims_pkey') return { decided: 'COMMIT' };
+          throw error;
         case PG_DUPLICATE_OBJECT:
           // Another prepare of the same txId by this bank won the race: the work is held once.
           if ((await this.durableState(request.txId)) === 'PREPARED') return { vote: 'YES' };

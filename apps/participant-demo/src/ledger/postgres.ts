@@ -5,6 +5,7 @@ export const PG_CHECK_VIOLATION = '23514';
 export const PG_LOCK_NOT_AVAILABLE = '55P03';
 export const PG_DUPLICATE_OBJECT = '42710';
 export const PG_UNDEFINED_OBJECT = '42704';
+export const PG_UNIQUE_VIOLATION = '23505';
 
 /** The SQLSTATE of an error from pg, whether TypeORM wrapped it or not. */
 export function pgCode(error: unknown): string | null {
@@ -12,6 +13,14 @@ export function pgCode(error: unknown): string | null {
   const { code, driverError } = error as { code?: unknown; driverError?: unknown };
   if (typeof code === 'string') return code;
   return driverError === undefined ? null : pgCode(driverError);
+}
+
+/** The constraint an integrity error names, whether TypeORM wrapped it or not. */
+export function pgConstraint(error: unknown): string | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { constraint, driverError } = error as { constraint?: unknown; driverError?: unknown };
+  if (typeof constraint === 'string') return constraint;
+  return driverError === undefined ? null : pgConstraint(driverError);
 }
 
 /**

@@ -20,6 +20,13 @@ export class CreateLedger1764064800000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
     await queryRunner.query(`CREATE INDEX ledger_entries_tx_id ON ledger_entries (tx_id)`);
+    // One row per global transaction whose work this bank did, written inside the prepared
+    // transaction: it exists exactly when that work committed, and its key serialises prepares.
+    await queryRunner.query(`
+      CREATE TABLE transaction_claims (
+        tx_id uuid PRIMARY KEY,
+        claimed_at timestamptz NOT NULL DEFAULT now()
+      )`);
     await queryRunner.query(`
       CREATE TABLE aborted_transactions (
         tx_id uuid PRIMARY KEY,
@@ -30,6 +37,7 @@ export class CreateLedger1764064800000 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE aborted_transactions`);
+    await queryRunner.query(`DROP TABLE transaction_claims`);
     await queryRunner.query(`DROP TABLE ledger_entries`);
     await queryRunner.query(`DROP TABLE accounts`);
   }
