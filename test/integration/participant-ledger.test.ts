@@ -110,6 +110,43 @@ describe('bank ledger as a 2PC participant', () => {
     expect([...(await a.preparedTxIds()), ...(await b.preparedTxIds())]).toEqual([]);
   });
 
+  it('a transfer within one bank is one participant doing both legs; an unknown remote account aborts it', async () => {
+    await a.openAccount('alice-savings', 0);
+    const aliceBefore = await a.balance('alice');
+    const internal = await a.request('POST', '/transfers', {
+      fromAccount: 'alice',
+      toBank: bankA,
+      toAccount: 'alice-savings',
+      amount: 300,
+    });
+    expect(internal.status).toBe(201);
+    const begin = coordinator.calls.filter((call) => call.path === '/v1/transactions').at(-1);
+    expect(begin?.body).toMatchObject({
+      participants: [
+        {
+          name: bankA,
+          payload: {
+            debit: { account: 'alice', amount: 300 },
+            credit: { account: 'alice-savings', amount: 300 },
+          },
+        },
+      ],
+    });
+    expect(await a.balance('alice')).toBe(aliceBefore - 300);
+    expect(await a.balance('alice-savings')).toBe(300);
+
+    const toNowhere = await a.request('POST', '/transfers', {
+      fromAccount: 'alice',
+      toBank: bankB,
+      toAccount: 'nobody',
+      amount: 10,
+    });
+    expect(toNowhere.status).toBe(409);
+    expect(toNowhere.body['detail']).toContain(`${bankB} voted NO (unknown account nobody)`);
+    expect(await a.balance('alice')).toBe(aliceBefore - 300);
+    expect([...(await a.preparedTxIds()), ...(await b.preparedTxIds())]).toEqual([]);
+  });
+
   it('duplicated and reordered commands change nothing', async () => {
     const aliceBefore = await a.balance('alice');
     const committed = newTxId();
