@@ -13,6 +13,7 @@ import {
   newTxId,
   prepareCommand,
   runTwoPhaseCommit,
+  waitUntil,
 } from './participant/coordinator-wire';
 import { FakeCoordinatorHttp } from './participant/fake-coordinator-http';
 
@@ -204,6 +205,31 @@ describe('bank ledger as a 2PC participant', () => {
     await ledger.commit({ txId, outcome: 'COMMIT' });
     expect(await a.balance('alice')).toBe(aliceBefore - 40);
     expect(await a.ledgerEntries(txId)).toEqual([{ account: 'alice', amount: -40 }]);
+  });
+
+  it('a transaction left prepared is asked about periodically, kept while undecided, finished once decided', async () => {
+    const txId = newTxId();
+    const bobBefore = await b.balance('bob');
+    await wire.send(prepareCommand(bankB, txId, { credit: { account: 'bob', amount: 9 } }));
+    expect(await wire.reply(replyTo(bankB, txId, 'VOTE'))).toMatchObject({ payload: { vote: 'YES' } });
+
+    // Undecided: OUTCOME_QUERY rounds and REST look-ups answer nothing, so the work stays prepared.
+    await wire.repliesMatching(replyTo(bankB, txId, 'OUTCOME_QUERY'), 2);
+    await waitUntil(
+      () => coordinator.calls.find((call) => call.path === `/v1/transactions/${txId}/outcome`),
+      10_000,
+      'a REST outcome look-up',
+    );
+    expect(await b.preparedTxIds()).toContain(txId);
+
+    coordinator.outcomes.set(txId, 'ABORT');
+    await waitUntil(
+      async () => ((await b.preparedTxIds()).includes(txId) ? undefined : true),
+      10_000,
+      'the recorded ABORT to be applied',
+    );
+    expect(await b.balance('bob')).toBe(bobBefore);
+    expect(await b.ledgerEntries(txId)).toEqual([]);
   });
 
   it('a command from a deposed leader (older term) is ignored', async () => {

@@ -242,10 +242,14 @@ async function ensureTopics(topics: readonly string[]): Promise<void> {
   }
 }
 
-export async function waitUntil<T>(probe: () => T | undefined, waitMs: number, what: string): Promise<T> {
+export async function waitUntil<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  waitMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const found = probe();
+    const found = await probe();
     if (found !== undefined) return found;
     if (Date.now() > deadline) throw new Error(`waited ${waitMs} ms for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
