@@ -1,5 +1,4 @@
-export { ConcurrencyLimit, KeyedSerializer } from './concurrency';
-export { CommandHandler, type Handled } from './command-handler';
+// The participant SDK's public API. docs/participants.md explains the protocol it implements.
 export {
   CoordinatorClient,
   CoordinatorRejectedError,
@@ -15,9 +14,8 @@ export {
   type IncomingHeaders,
 } from './enlist';
 export { jsonLineLogger } from './logger';
-export { participantSettings, type ParticipantKafkaOptions, type ParticipantOptions } from './options';
-export { Participant, startParticipant, type ParticipantHandle } from './participant';
-export { ParticipantMemory, planCommand, type Plan, type TxMemory, type VoteRecord } from './promises';
+export type { ParticipantKafkaOptions, ParticipantOptions } from './options';
+export { startParticipant, type ParticipantHandle } from './participant';
 export type {
   DecisionRequest,
   ParticipantLogger,
@@ -32,7 +30,6 @@ export {
   type EnlistPayload,
 } from './nest/enlist.interceptor';
 export {
-  ParticipantLifecycle,
   VERDICT_PARTICIPANT_OPTIONS,
   VerdictParticipantModule,
   type VerdictParticipantAsyncOptions,
