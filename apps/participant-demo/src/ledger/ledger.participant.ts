@@ -36,9 +36,10 @@ interface Movement {
 
 /**
  * The bank as a 2PC participant. PostgreSQL is the durable truth the SDK relies on after a crash:
- * a YES vote is a `PREPARE TRANSACTION 'verdict:<bank>:<txId>'` (it survives a crash of this process and
- * of the database), a commit leaves ledger entries carrying the txId and a row in
- * `transaction_claims`, an abort leaves a row in `aborted_transactions`. Every method checks that state first, so each is idempotent by txId.
+ * a YES vote is a `PREPARE TRANSACTION 'verdict:<bank>:<txId>'` (it survives a crash of this
+ * process and of the database), a commit leaves ledger entries carrying the txId and a row in
+ * `transaction_claims`, an abort leaves a row in `aborted_transactions`. Every method checks that
+ * state first, so each is idempotent by txId.
  */
 @Injectable()
 export class LedgerParticipant implements ParticipantService {
