@@ -86,6 +86,11 @@ export interface EntryCommittedCommand {
   readonly kind: 'entryCommitted';
   readonly entry: TxLogEntry;
   readonly index: Index;
+  /**
+   * Where the entry sits among the TxLogEntries of its Raft entry: group commit carries many in
+   * one, so (index, position) is what strictly increases, and DECISION records the Raft index.
+   */
+  readonly position: number;
   readonly term: Term;
 }
 

@@ -138,7 +138,7 @@ describe('happy paths', () => {
     h.commitRequested('tx1');
     const entry = h.pending[0];
     if (entry === undefined) throw new Error('no PREPARING proposed');
-    const effects = h.step({ kind: 'entryCommitted', entry, index: 2, term: 1 });
+    const effects = h.step({ kind: 'entryCommitted', entry, index: 2, position: 0, term: 1 });
     h.pending = [];
     expect(effects[0]).toEqual({
       kind: 'send',
@@ -617,7 +617,7 @@ describe('leader changes', () => {
     h.committing('tx1', ['bank-a']);
     let follower = createEngineState();
     for (const { entry, index, term } of h.log) {
-      const applied = transition(follower, { kind: 'entryCommitted', entry, index, term });
+      const applied = transition(follower, { kind: 'entryCommitted', entry, index, position: 0, term });
       expect(applied.effects).toEqual([]);
       follower = applied.state;
     }
@@ -973,8 +973,39 @@ describe('programmer errors are InvariantViolations naming the values', () => {
     h.started('tx1', ['bank-a']);
     const entry = h.log[0]?.entry;
     if (entry === undefined) throw new Error('no entry');
-    expect(() => h.step({ kind: 'entryCommitted', entry, index: 1, term: 1 })).toThrow(
-      new InvariantViolation('entry BEGIN at index 1 applied after index 1: entries apply once, in order'),
+    expect(() => h.step({ kind: 'entryCommitted', entry, index: 1, position: 0, term: 1 })).toThrow(
+      new InvariantViolation(
+        'entry BEGIN at index 1 position 0 applied after index 1 position 0: entries apply once, in order',
+      ),
+    );
+  });
+
+  it('group commit: entries sharing one Raft index apply in position order, never twice', () => {
+    const state = createEngineState();
+    const begin = (txId: string) => ({
+      kind: 'BEGIN' as const,
+      txId,
+      participants: [{ name: 'bank-a', work: null }],
+      createdAtMs: T0,
+      deadlineMs: T0 + 5_000,
+      metadata: {},
+      idempotency: null,
+    });
+    const first = txIdOf('tx1');
+    const second = txIdOf('tx2');
+    transition(state, { kind: 'entryCommitted', entry: begin(first), index: 7, position: 0, term: 2 });
+    transition(state, { kind: 'entryCommitted', entry: begin(second), index: 7, position: 1, term: 2 });
+    expect([...state.replicated.transactions.keys()]).toEqual([first, second]);
+    expect(() =>
+      transition(state, {
+        kind: 'entryCommitted',
+        entry: begin(txIdOf('tx3')),
+        index: 7,
+        position: 1,
+        term: 2,
+      }),
+    ).toThrow(
+      'entry BEGIN at index 7 position 1 applied after index 7 position 1: entries apply once, in order',
     );
   });
 

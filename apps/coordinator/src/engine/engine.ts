@@ -75,7 +75,7 @@ export function transition(state: EngineState, command: Command): Transition {
   const out: Effect[] = [];
   switch (command.kind) {
     case 'entryCommitted':
-      onEntryCommitted(state, command.entry, command.index, command.term, out);
+      onEntryCommitted(state, command.entry, command.index, command.position, command.term, out);
       break;
     case 'tick':
       onTick(state, command.nowMs, out);
@@ -134,19 +134,22 @@ function onEntryCommitted(
   state: EngineState,
   entry: TxLogEntry,
   index: Index,
+  position: number,
   term: Term,
   out: Effect[],
 ): void {
   const replicated = state.replicated;
   assert(
-    index > replicated.appliedIndex,
-    `entry ${entry.kind} at index ${index} applied after index ${replicated.appliedIndex}: entries apply once, in order`,
+    index > replicated.appliedIndex ||
+      (index === replicated.appliedIndex && position > replicated.appliedPosition),
+    `entry ${entry.kind} at index ${index} position ${position} applied after index ${replicated.appliedIndex} position ${replicated.appliedPosition}: entries apply once, in order`,
   );
   assert(
     term >= replicated.appliedTerm,
     `entry ${entry.kind} at index ${index} has term ${term} < term ${replicated.appliedTerm} of the previous entry`,
   );
   replicated.appliedIndex = index;
+  replicated.appliedPosition = position;
   replicated.appliedTerm = term;
   switch (entry.kind) {
     case 'BEGIN':

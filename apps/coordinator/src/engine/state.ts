@@ -38,8 +38,10 @@ export interface ReplicatedState {
   readonly transactions: Map<TxId, TxRecord>;
   /** Idempotency-Key → the BEGIN that recorded it, in log order (the eviction order). */
   readonly idempotencyKeys: Map<string, IdempotencyRecord>;
-  /** Invariant: strictly increases with every applied entry. */
+  /** Invariant: (appliedIndex, appliedPosition) strictly increases with every applied entry. */
   appliedIndex: Index;
+  /** Position of the last applied TxLogEntry within its Raft entry; not part of snapshots. */
+  appliedPosition: number;
   appliedTerm: Term;
 }
 
@@ -142,7 +144,13 @@ export interface ParticipantProgress {
 
 export function createEngineState(): EngineState {
   return {
-    replicated: { transactions: new Map(), idempotencyKeys: new Map(), appliedIndex: 0, appliedTerm: 0 },
+    replicated: {
+      transactions: new Map(),
+      idempotencyKeys: new Map(),
+      appliedIndex: 0,
+      appliedPosition: 0,
+      appliedTerm: 0,
+    },
     nowMs: 0,
     leader: null,
     lastLeaderTerm: 0,

@@ -73,7 +73,7 @@ export class Harness {
     for (const entry of this.pending.splice(0, count)) {
       const index = this.log.length + 1;
       this.log.push({ entry, index, term: this.term });
-      lines.push(...this.trace({ kind: 'entryCommitted', entry, index, term: this.term }));
+      lines.push(...this.trace({ kind: 'entryCommitted', entry, index, position: 0, term: this.term }));
     }
     return lines;
   }
@@ -192,7 +192,7 @@ export class Harness {
     for (const entry of survivors) this.log.push({ entry, index: this.log.length + 1, term: this.term });
     let rebuilt = createEngineState();
     for (const { entry, index, term } of this.log) {
-      const command: Command = { kind: 'entryCommitted', entry, index, term };
+      const command: Command = { kind: 'entryCommitted', entry, index, position: 0, term };
       const applied = transition(rebuilt, command);
       this.audit.observe(command, applied.effects);
       rebuilt = applied.state;

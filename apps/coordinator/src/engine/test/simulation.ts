@@ -262,7 +262,7 @@ export class Cluster {
         }
       }
     }
-    const command: Command = { kind: 'entryCommitted', entry, index, term };
+    const command: Command = { kind: 'entryCommitted', entry, index, position: 0, term };
     const applied = transition(this.follower, command);
     this.audit.observe(command, applied.effects);
     check(
@@ -293,7 +293,7 @@ export class Cluster {
     } else {
       state = createEngineState();
       for (const { entry, index, term } of this.log) {
-        state = transition(state, { kind: 'entryCommitted', entry, index, term }).state;
+        state = transition(state, { kind: 'entryCommitted', entry, index, position: 0, term }).state;
       }
     }
     const replicaBytes = encodeSnapshot(this.follower);

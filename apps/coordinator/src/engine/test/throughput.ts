@@ -36,7 +36,7 @@ export function measureThroughput(transactions: number, backgroundLive: number):
     for (const effect of result.effects) {
       if (effect.kind === 'propose') {
         index += 1;
-        step({ kind: 'entryCommitted', entry: effect.entry, index, term: 1 });
+        step({ kind: 'entryCommitted', entry: effect.entry, index, position: 0, term: 1 });
       }
     }
   };
