@@ -28,6 +28,11 @@ export interface CoordinatorEnvironment {
   readonly nodeId: string;
   /** Every voter of the cluster, this node included. */
   readonly peers: readonly Peer[];
+  /**
+   * Base URL of a peer's HTTP API where it differs from `http://<peer host>:<VERDICT_HTTP_PORT>`
+   * (several nodes on one host); followers forward writes there when that peer leads.
+   */
+  readonly peerHttpUrls: Readonly<Record<string, string>>;
   readonly httpPort: number;
   readonly raftPort: number;
   readonly dataDirectory: string;
@@ -91,6 +96,8 @@ const hostAndPort = (text: string): { host: string; port: number } | undefined =
 const PORT_RULE = 'an integer from 1 to 65535';
 const BROKERS_RULE = 'a comma-separated list of host:port, e.g. kafka:9092';
 const PEERS_RULE = `a comma-separated list of 1 to ${VOTERS_MAX} <nodeId>=<host>:<raftPort>, e.g. n1=coordinator-1:7000,n2=coordinator-2:7000`;
+const PEER_HTTP_URLS_RULE =
+  'a comma-separated list of <nodeId>=<http URL>, e.g. n1=http://127.0.0.1:8081,n2=http://127.0.0.1:8082';
 const API_KEYS_RULE = `a comma-separated list of <key>:<role> with role ${API_KEY_ROLES.join(' or ')} and keys of at least ${SECRET_LENGTH_MIN} characters`;
 const DATABASE_URL_RULE = 'a URL like postgres://user:password@host:5432/database';
 
@@ -115,6 +122,12 @@ export const coordinatorEnvironmentSchema = z
         ? { nodeId, host: parsed.host, raftPort: parsed.port }
         : undefined;
     }),
+    VERDICT_PEER_HTTP_URLS: list(PEER_HTTP_URLS_RULE, (text): [string, string] | undefined => {
+      const [nodeId = '', url = ''] = text.split('=', 2);
+      return NODE_ID.test(nodeId) && URL.canParse(url) && ['http:', 'https:'].includes(new URL(url).protocol)
+        ? [nodeId, url.replace(/\/+$/, '')]
+        : undefined;
+    }).optional(),
     VERDICT_HTTP_PORT: port(PORT_RULE),
     VERDICT_RAFT_PORT: port(PORT_RULE),
     VERDICT_DATA_DIR: required('a directory for the Raft log and snapshots of this node').min(1, {
@@ -158,6 +171,16 @@ export const coordinatorEnvironmentSchema = z
         message: `must be one of the voters in VERDICT_PEERS (${ids.join(', ')})`,
       });
     }
+    const unknownPeers = (environment.VERDICT_PEER_HTTP_URLS ?? [])
+      .map(([nodeId]) => nodeId)
+      .filter((nodeId) => !ids.includes(nodeId));
+    if (unknownPeers.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['VERDICT_PEER_HTTP_URLS'],
+        message: `names ${unknownPeers.join(', ')}, not in VERDICT_PEERS (${ids.join(', ')})`,
+      });
+    }
     if (environment.VERDICT_HTTP_PORT === environment.VERDICT_RAFT_PORT) {
       context.addIssue({
         code: 'custom',
@@ -169,6 +192,7 @@ export const coordinatorEnvironmentSchema = z
   .transform((environment): CoordinatorEnvironment => ({
     nodeId: environment.VERDICT_NODE_ID,
     peers: environment.VERDICT_PEERS,
+    peerHttpUrls: Object.fromEntries(environment.VERDICT_PEER_HTTP_URLS ?? []),
     httpPort: environment.VERDICT_HTTP_PORT,
     raftPort: environment.VERDICT_RAFT_PORT,
     dataDirectory: environment.VERDICT_DATA_DIR,

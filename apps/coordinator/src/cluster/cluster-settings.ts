@@ -1,0 +1,85 @@
+import type { CoordinatorEnvironment } from '../config/environment';
+import type { HistoryModuleOptions } from '../history/history.module';
+import type { TransportOptions } from '../transport/transport-options';
+
+/**
+ * Every timing and size the coordinator runs with, derived from its environment in one place so
+ * that their relationships can be read (and checked) together.
+ */
+export interface ClusterSettings {
+  /** Base URL of every member's HTTP API, for forwarding requests to the leader. */
+  readonly httpUrls: Readonly<Record<string, string>>;
+  readonly raftListenHost: string;
+  /** One Raft tick. Election timeout = electionTicks ticks (randomised up to twice that). */
+  readonly tickIntervalMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly snapshotEveryEntries: number;
+  /** How often the engine hears the clock: deadlines and re-sends are this precise. */
+  readonly engineTickIntervalMs: number;
+  readonly transport: TransportOptions;
+  readonly history: HistoryModuleOptions;
+}
+
+export function clusterSettings(environment: CoordinatorEnvironment): ClusterSettings {
+  const httpUrls: Record<string, string> = {};
+  for (const peer of environment.peers) {
+    httpUrls[peer.nodeId] =
+      environment.peerHttpUrls[peer.nodeId] ?? `http://${peer.host}:${environment.httpPort}`;
+  }
+  return {
+    httpUrls,
+    raftListenHost: '0.0.0.0',
+    // 50 ms ticks, elections after 500–1000 ms of silence, heartbeats every 100 ms: fast failover
+    // while a loaded 2-core machine still delivers heartbeats well inside the timeout.
+    tickIntervalMs: 50,
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    snapshotEveryEntries: 10_000,
+    engineTickIntervalMs: 25,
+    transport: {
+      nodeId: environment.nodeId,
+      brokers: environment.kafkaBrokers,
+      connectionTimeoutMs: 3_000,
+      requestTimeoutMs: 10_000,
+      produceTimeoutMs: 5_000,
+      retries: 5,
+      retryDelayMs: 100,
+      retryDelayMsMax: 2_000,
+      sendQueueMessagesMax: 100_000,
+      sendBatchBytesMax: 4 * 1024 * 1024,
+      consumer: {
+        sessionTimeoutMs: 10_000,
+        heartbeatIntervalMs: 1_000,
+        rebalanceTimeoutMs: 10_000,
+        maxWaitTimeMs: 5,
+        // A node that starts late must still see replies sent before its consumer joined.
+        fromBeginning: true,
+      },
+      topics: { numPartitions: 1, replicationFactor: 1 },
+      breakers: {
+        failuresToOpen: 5,
+        resetTimeoutMs: 10_000,
+        // Above the default prepare timeout, so a slow but healthy participant can close it.
+        probeTimeoutMs: 35_000,
+      },
+    },
+    history: {
+      database: {
+        url: environment.databaseUrl,
+        poolSize: 4,
+        connectTimeoutMs: 3_000,
+        statementTimeoutMs: 10_000,
+        reconnectDelayMs: 250,
+        reconnectDelayMsMax: 5_000,
+        applicationName: `verdict-coordinator-${environment.nodeId}`,
+      },
+      archiver: {
+        capacity: 100_000,
+        batchSizeMax: 500,
+        retryDelayMs: 200,
+        retryDelayMsMax: 5_000,
+      },
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import {
+  FileSnapshotStore,
+  RaftNode,
+  SegmentedLogStore,
+  TcpTransport,
+  Xoshiro128,
+  type RaftLogLogger,
+} from '@verdict/raft-log';
+import { COORDINATOR } from '../api/coordinator.port';
+import type { CoordinatorEnvironment } from '../config/environment';
+import { Archiver } from '../history/archiver';
+import { HistoryModule } from '../history/history.module';
+import { HISTORY_STORE, type HistoryStore } from '../history/history-store';
+import { CoordinatorMetrics } from '../observability/metrics';
+import { READINESS } from '../observability/readiness.port';
+import { ParticipantBreakers } from '../transport/participant-breakers';
+import { PARTICIPANT_CHANNEL, type ParticipantChannel } from '../transport/participant-channel';
+import { TransportModule } from '../transport/transport.module';
+import { CoordinatorHost } from './coordinator-host';
+import { clusterSettings, type ClusterSettings } from './cluster-settings';
+
+const ENVIRONMENT = Symbol('verdict:CoordinatorEnvironment');
+const SETTINGS = Symbol('verdict:ClusterSettings');
+
+function raftLogger(logger: Logger): RaftLogLogger {
+  return {
+    info: (message, fields) => logger.log({ msg: message, ...fields }),
+    warn: (message, fields) => logger.warn({ msg: message, ...fields }),
+  };
+}
+
+/**
+ * Starts this node's Raft member once the app is wired, and stops it last: on shutdown a leader
+ * first hands leadership to a caught-up follower, so a rolling restart costs no election timeout.
+ */
+@Injectable()
+class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Cluster');
+  private node: RaftNode | null = null;
+
+  constructor(
+    @Inject(ENVIRONMENT) private readonly environment: CoordinatorEnvironment,
+    @Inject(SETTINGS) private readonly settings: ClusterSettings,
+    private readonly host: CoordinatorHost,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { environment, settings } = this;
+    const logger = raftLogger(this.logger);
+    const clusterId = createHash('sha256').update(environment.clusterSecret).digest('hex').slice(0, 16);
+    const voters = environment.peers.map((peer) => peer.nodeId);
+    const peers: Record<string, string> = {};
+    for (const peer of environment.peers) {
+      if (peer.nodeId !== environment.nodeId) peers[peer.nodeId] = `${peer.host}:${peer.raftPort}`;
+    }
+    const transport = await TcpTransport.start({
+      nodeId: environment.nodeId,
+      listenHost: settings.raftListenHost,
+      listenPort: environment.raftPort,
+      peers,
+      clusterSecret: Buffer.from(environment.clusterSecret, 'utf8'),
+      logger,
+    });
+    this.node = await RaftNode.start({
+      raft: {
+        nodeId: environment.nodeId,
+        // Seeded per node so election timeouts differ between nodes but replay within one.
+        rng: new Xoshiro128(
+          Number.parseInt(createHash('sha256').update(environment.nodeId).digest('hex').slice(0, 8), 16),
+        ),
+        electionTicks: settings.electionTicks,
+        heartbeatTicks: settings.heartbeatTicks,
+      },
+      bootstrapMembership: { voters, learners: [] },
+      logStore: new SegmentedLogStore({
+        directory: join(environment.dataDirectory, 'log'),
+        nodeId: environment.nodeId,
+        clusterId,
+        logger,
+      }),
+      snapshotStore: new FileSnapshotStore({
+        directory: join(environment.dataDirectory, 'snapshots'),
+        logger,
+      }),
+      transport,
+      stateMachine: this.host,
+      logger,
+      tickIntervalMs: settings.tickIntervalMs,
+      snapshotEveryEntries: settings.snapshotEveryEntries,
+      nodeAddresses: settings.httpUrls,
+    });
+    await this.host.attach(this.node);
+    this.logger.log(`raft member ${environment.nodeId} started; voters ${voters.join(', ')}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const node = this.node;
+    if (node === null) return;
+    this.node = null;
+    if (node.status().role === 'leader') {
+      try {
+        await this.host.transferLeadership();
+      } catch (error) {
+        this.logger.warn(`leadership transfer before shutdown failed: ${(error as Error).message}`);
+      }
+    }
+    this.host.detach();
+    await node.close();
+  }
+}
+
+/**
+ * The cluster host: one Raft member carrying the 2PC engine, with Kafka transport and the
+ * PostgreSQL history. Exports COORDINATOR and READINESS for the HTTP edge.
+ */
+@Module({})
+export class ClusterModule {
+  static forRoot(environment: CoordinatorEnvironment, metrics: CoordinatorMetrics): DynamicModule {
+    const settings = clusterSettings(environment);
+    return {
+      module: ClusterModule,
+      imports: [TransportModule.forRoot(settings.transport), HistoryModule.forRoot(settings.history)],
+      providers: [
+        { provide: ENVIRONMENT, useValue: environment },
+        { provide: SETTINGS, useValue: settings },
+        { provide: CoordinatorMetrics, useValue: metrics },
+        {
+          provide: CoordinatorHost,
+          inject: [PARTICIPANT_CHANNEL, ParticipantBreakers, Archiver, HISTORY_STORE],
+          useFactory: (
+            channel: ParticipantChannel,
+            breakers: ParticipantBreakers,
+            archiver: Archiver,
+            history: HistoryStore,
+          ): CoordinatorHost => {
+            const logger = new Logger('Coordinator');
+            return new CoordinatorHost({
+              nodeId: environment.nodeId,
+              httpUrls: settings.httpUrls,
+              channel,
+              breakers,
+              archiver,
+              history,
+              metrics,
+              logger: {
+                log: (message, context) => logger.log({ msg: message, ...context }),
+                warn: (message, context) => logger.warn({ msg: message, ...context }),
+                error: (message, context) => logger.error({ msg: message, ...context }),
+              },
+              clock: Date.now,
+              tickIntervalMs: settings.engineTickIntervalMs,
+            });
+          },
+        },
+        RaftLifecycle,
+        { provide: COORDINATOR, useExisting: CoordinatorHost },
+        { provide: READINESS, useExisting: CoordinatorHost },
+      ],
+      exports: [COORDINATOR, READINESS],
+    };
+  }
+}

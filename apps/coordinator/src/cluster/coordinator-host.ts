@@ -1,0 +1,972 @@
+import { createHash } from 'node:crypto';
+import type { Entry, NodeId, RaftNode, RaftStateMachine, RoleState, Snapshot } from '@verdict/raft-log';
+import { NotLeaderError } from '@verdict/raft-log';
+import { type Outcome, type ParticipantCommand, type ParticipantReply, uuidv7 } from '@verdict/protocol';
+import { CoordinatorError } from '../api/coordinator.error';
+import type {
+  Actor,
+  BeginInput,
+  ClusterStatusView,
+  CommitWait,
+  CoordinatorPort,
+  ListFilter,
+  MemberInput,
+  MemberView,
+  OutcomeView,
+  ParticipantInput,
+  RaftRole,
+  Resolution,
+  TransactionPage,
+  TransactionView,
+} from '../api/coordinator.port';
+import {
+  createEngineState,
+  decodeSnapshot,
+  encodeSnapshot,
+  listTransactions,
+  transition,
+  viewTransaction,
+  type Command,
+  type Effect,
+  type EngineError,
+  type EngineState,
+  type JsonValue,
+  type Reply,
+  type TxLogEntry,
+} from '../engine';
+import { encodeCanonical } from '../engine/canonical-json';
+import type { Archiver } from '../history/archiver';
+import type { FinishedTransaction } from '../history/finished-transaction';
+import type { HistoryStore } from '../history/history-store';
+import { decodeHistoryCursor, encodeHistoryCursor } from '../history/history-store';
+import type { CoordinatorMetrics } from '../observability/metrics';
+import type { ReadinessPort, ReadinessView } from '../observability/readiness.port';
+import type { ParticipantBreakers } from '../transport/participant-breakers';
+import type { OutboundCommand, ParticipantChannel } from '../transport/participant-channel';
+import { decodeEntryBatch, encodeEntryBatch } from './entry-batch';
+import { fromEngineView, fromHistory, toBreakerState } from './views';
+
+/** What the host needs of a Raft node: RaftNode in production, the same class in tests. */
+export type ReplicatedLog = Pick<
+  RaftNode,
+  'propose' | 'readIndex' | 'status' | 'onRoleChange' | 'transferLeadership' | 'proposeMembership'
+>;
+
+export interface HostLogger {
+  log(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}
+
+export interface CoordinatorHostOptions {
+  readonly nodeId: NodeId;
+  /** Base URL of every member's HTTP API (this node's included), for forwarding to the leader. */
+  readonly httpUrls: Readonly<Record<NodeId, string>>;
+  readonly channel: ParticipantChannel;
+  readonly breakers: ParticipantBreakers;
+  readonly archiver: Archiver;
+  readonly history: HistoryStore;
+  readonly metrics: CoordinatorMetrics;
+  readonly logger: HostLogger;
+  /** Wall clock in epoch milliseconds; the engine reads time only through `tick`. */
+  readonly clock: () => number;
+  readonly tickIntervalMs: number;
+}
+
+/** A client should retry this soon after a leader change; elections take a few hundred ms. */
+const NO_LEADER_RETRY_AFTER_MS = 500;
+/** How long a leadership transfer may take before the API reports it failed. */
+const TRANSFER_TIMEOUT_MS = 5_000;
+/** How often metrics that summarise the live table are refreshed. */
+const METRICS_INTERVAL_MS = 1_000;
+
+type PendingRequest =
+  | { readonly kind: 'engine'; readonly settle: (reply: Reply) => void }
+  | {
+      readonly kind: 'outcome';
+      readonly settle: (view: OutcomeView) => void;
+      readonly fail: (error: Error) => void;
+    };
+
+/**
+ * Hosts the pure 2PC engine on this node: feeds it committed Raft entries, the clock, replies from
+ * participants and breaker changes; carries out its effects (propose through Raft with group
+ * commit, send through Kafka in one produce request per turn, complete HTTP requests, archive);
+ * and implements the API's CoordinatorPort on top of it. The engine is single-threaded state:
+ * every command runs to completion synchronously, so no locks exist or are needed.
+ */
+export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStateMachine {
+  private state: EngineState = createEngineState();
+  private raft: ReplicatedLog | null = null;
+  // Invariant: `leading` is true only after the engine was told `becameLeader` for `leaderTerm`,
+  // and it is reset (with `lostLeadership`) as soon as Raft reports another role or term.
+  private leading = false;
+  private leaderTerm = 0;
+  private readonly requests = new Map<string, PendingRequest>();
+  private nextRequestId = 0;
+  private proposals: TxLogEntry[] = [];
+  private sends: OutboundCommand[] = [];
+  private flushScheduled = false;
+  /** Archive records the archiver could not queue yet (its queue was full); offered again on tick. */
+  private unqueuedArchives = new Map<string, FinishedTransaction>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unsubscribers: (() => void)[] = [];
+  private caughtUpIndex: number | null = null;
+
+  constructor(private readonly options: CoordinatorHostOptions) {}
+
+  // ---- wiring -------------------------------------------------------------------------------
+
+  /** Starts consuming replies, ticking and following Raft's roles. Call once Raft has started. */
+  async attach(raft: ReplicatedLog): Promise<void> {
+    this.raft = raft;
+    this.caughtUpIndex = raft.status().commitIndex;
+    this.unsubscribers.push(raft.onRoleChange((roleState) => this.onRoleChange(roleState)));
+    this.unsubscribers.push(
+      this.options.breakers.onStateChange((change) => {
+        this.options.metrics.setBreaker(change.participant, toBreakerState(change.to));
+        if (!this.leading) return;
+        this.execute(
+          change.to === 'open'
+            ? { kind: 'participantUnavailable', participant: change.participant, reason: change.reason }
+            : { kind: 'participantAvailable', participant: change.participant },
+        );
+      }),
+    );
+    this.options.archiver.onArchived((txId) => {
+      if (this.leading) this.execute({ kind: 'archived', txId });
+    });
+    this.timers.push(
+      setInterval(() => this.onTick(), this.options.tickIntervalMs),
+      setInterval(() => this.refreshMetrics(), METRICS_INTERVAL_MS),
+    );
+    await this.options.channel.onReplies((replies) => this.onReplies(replies));
+    this.onRoleChange({
+      role: raft.status().role,
+      term: raft.status().term,
+      leaderId: raft.status().leaderId,
+    });
+  }
+
+  detach(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    this.timers.length = 0;
+    this.unsubscribers.length = 0;
+    if (this.leading) this.loseLeadership();
+  }
+
+  // ---- RaftStateMachine: runs on every node, in log order ------------------------------------
+
+  apply(entry: Entry): void {
+    for (const [position, txEntry] of decodeEntryBatch(entry.data).entries()) {
+      const silent = this.leading && txEntry.kind === 'DECISION' && txEntry.cause === 'DEADLINE';
+      const waitedFor = silent ? this.participantsWithoutVote(txEntry.txId) : [];
+      this.execute({
+        kind: 'entryCommitted',
+        entry: txEntry,
+        index: entry.index,
+        position,
+        term: entry.term,
+      });
+      // A prepare deadline that passed without a vote counts against that participant's breaker.
+      for (const participant of waitedFor) this.options.breakers.recordPrepareTimeout(participant);
+    }
+  }
+
+  private participantsWithoutVote(txId: string): string[] {
+    const view = viewTransaction(this.state, txId, this.options.clock());
+    if (view === null || view.state !== 'PREPARING') return [];
+    return view.participants
+      .filter((participant) => participant.vote === null)
+      .map((participant) => participant.name);
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot(this.state);
+  }
+
+  restore(snapshot: Snapshot): void {
+    // A snapshot replaces the replicated state wholesale; leader memory does not survive it, so a
+    // leader (which never receives snapshots in practice) re-derives it through becameLeader.
+    const wasLeading = this.leading;
+    if (wasLeading) this.loseLeadership();
+    this.state = decodeSnapshot(snapshot.data);
+    if (wasLeading) this.confirmLeadership(this.leaderTerm);
+  }
+
+  // ---- the engine loop ----------------------------------------------------------------------
+
+  private execute(command: Command): void {
+    const { state, effects } = transition(this.state, command);
+    this.state = state;
+    for (const effect of effects) this.carryOut(effect);
+  }
+
+  private carryOut(effect: Effect): void {
+    switch (effect.kind) {
+      case 'propose':
+        this.proposals.push(effect.entry);
+        this.scheduleFlush();
+        return;
+      case 'send':
+        this.sends.push({ participant: effect.participant, message: effect.message });
+        this.scheduleFlush();
+        return;
+      case 'reply': {
+        const pending = this.requests.get(effect.requestId);
+        if (pending === undefined) return;
+        this.requests.delete(effect.requestId);
+        if (pending.kind === 'engine') pending.settle(effect.result);
+        else if (effect.result.ok && effect.result.value.kind === 'outcome') {
+          pending.settle({
+            txId: effect.result.value.txId,
+            outcome: effect.result.value.outcome,
+            presumed: false,
+          });
+        } else if (!effect.result.ok) pending.fail(this.toError(effect.result.error));
+        return;
+      }
+      case 'archive':
+        this.offerArchive(effect.record);
+        this.options.metrics.recordDecision(effect.record.decision.outcome);
+        return;
+      case 'lookUpOutcome':
+        void this.lookUpOutcome(effect.txId, effect.participant, effect.requestId);
+        return;
+      case 'notice': {
+        const context = { code: effect.code, txId: effect.txId, participant: effect.participant };
+        if (effect.level === 'info') this.options.logger.log(effect.message, context);
+        else if (effect.level === 'warn') this.options.logger.warn(effect.message, context);
+        else this.options.logger.error(effect.message, context);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Everything proposed or sent during one turn of the event loop leaves together: one Raft entry
+   * (one fsync, one replication round) and one Kafka produce request. That is group commit.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const proposals = this.proposals;
+    const sends = this.sends;
+    this.proposals = [];
+    this.sends = [];
+    if (proposals.length > 0 && this.raft !== null) {
+      const term = this.leaderTerm;
+      this.raft
+        .propose(encodeEntryBatch(proposals))
+        .catch((error: unknown) => this.onProposeFailed(error, term));
+    }
+    if (sends.length > 0) {
+      this.options.channel.send(sends).catch((error: unknown) => {
+        const reason = error instanceof Error ? error : new Error(String(error));
+        this.options.logger.warn(`sending ${sends.length} command(s) failed: ${reason.message}`);
+        for (const participant of new Set(sends.map((send) => send.participant))) {
+          this.options.breakers.recordSendFailure(participant, reason);
+        }
+      });
+    }
+  }
+
+  /**
+   * A proposal that fails leaves the engine waiting for entries that will never come back. If
+   * leadership moved on, the role change resets the engine anyway; if this node still leads the
+   * same term (the core refused: overloaded, transfer under way), it resets the leader state
+   * itself, which re-proposes or aborts everything from the replicated state. Nothing decided is
+   * lost either way: decisions exist only once committed.
+   */
+  private onProposeFailed(error: unknown, term: number): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.options.logger.warn(`proposal in term ${term} failed: ${message}`);
+    if (this.leading && this.leaderTerm === term) {
+      this.loseLeadership();
+      this.confirmLeadership(term);
+    }
+  }
+
+  private onTick(): void {
+    this.execute({ kind: 'tick', nowMs: this.options.clock() });
+    if (this.unqueuedArchives.size > 0) {
+      const waiting = [...this.unqueuedArchives.values()];
+      this.unqueuedArchives = new Map();
+      for (const record of waiting) this.offerArchive(record);
+    }
+  }
+
+  private offerArchive(record: FinishedTransaction): void {
+    if (this.options.archiver.offer(record) === 'full') this.unqueuedArchives.set(record.txId, record);
+  }
+
+  private onReplies(replies: readonly ParticipantReply[]): void {
+    if (!this.leading) return;
+    for (const reply of replies) {
+      switch (reply.type) {
+        case 'VOTE':
+          this.execute({
+            kind: 'participantVote',
+            txId: reply.txId,
+            participant: reply.participant,
+            vote: reply.payload.vote,
+            reason: reply.payload.reason ?? null,
+            term: reply.term,
+          });
+          break;
+        case 'ACK':
+          this.execute({
+            kind: 'ack',
+            txId: reply.txId,
+            participant: reply.participant,
+            outcome: reply.payload.outcome,
+            term: reply.term,
+          });
+          break;
+        case 'OUTCOME_QUERY':
+          this.execute({
+            kind: 'outcomeQuery',
+            txId: reply.txId,
+            participant: reply.participant,
+            requestId: null,
+          });
+          break;
+      }
+    }
+  }
+
+  /** Presumed abort, the host's half: the engine has no live record; history decides. */
+  private async lookUpOutcome(
+    txId: string,
+    participant: string | null,
+    requestId: string | null,
+  ): Promise<void> {
+    let recorded: Outcome | null;
+    try {
+      recorded = await this.options.history.outcomeOf(txId);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const pending = requestId === null ? undefined : this.requests.get(requestId);
+      if (requestId !== null) this.requests.delete(requestId);
+      if (pending?.kind === 'outcome') {
+        pending.fail(
+          new CoordinatorError(
+            { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+            `the history database is unreachable, so the outcome of ${txId} cannot be looked up (${reason}); retry later`,
+          ),
+        );
+      }
+      // A participant asking over Kafka asks again; answering ABORT without history would guess.
+      return;
+    }
+    const outcome = recorded ?? 'ABORT';
+    if (requestId !== null) {
+      const pending = this.requests.get(requestId);
+      this.requests.delete(requestId);
+      if (pending?.kind === 'outcome') pending.settle({ txId, outcome, presumed: recorded === null });
+      return;
+    }
+    if (participant === null || !this.leading) return;
+    const message: ParticipantCommand =
+      outcome === 'COMMIT'
+        ? this.decisionMessage('COMMIT', txId, participant, {})
+        : this.decisionMessage('ABORT', txId, participant, {
+            reason:
+              recorded === null
+                ? 'presumed abort: the coordinator has no record of this transaction'
+                : 'aborted',
+          });
+    this.sends.push({ participant, message });
+    this.scheduleFlush();
+  }
+
+  private decisionMessage<T extends 'COMMIT' | 'ABORT'>(
+    type: T,
+    txId: string,
+    participant: string,
+    payload: Extract<ParticipantCommand, { type: T }>['payload'],
+  ): ParticipantCommand {
+    return {
+      v: 1,
+      type,
+      txId,
+      participant,
+      term: this.leaderTerm,
+      attempt: 1,
+      sentAt: new Date(this.options.clock()).toISOString(),
+      payload,
+    } as ParticipantCommand;
+  }
+
+  // ---- leadership -----------------------------------------------------------------------------
+
+  private onRoleChange(roleState: RoleState): void {
+    if (this.leading && (roleState.role !== 'leader' || roleState.term !== this.leaderTerm)) {
+      this.loseLeadership();
+    }
+    if (roleState.role === 'leader' && !this.leading) this.confirmLeadership(roleState.term);
+  }
+
+  /**
+   * The engine must hear `becameLeader` only once every entry of earlier terms is applied here.
+   * A ReadIndex barrier gives exactly that: it resolves once this leader's own first entry is
+   * committed and everything up to the read index is applied.
+   */
+  private confirmLeadership(term: number): void {
+    const raft = this.raft;
+    if (raft === null) return;
+    this.leaderTerm = term;
+    raft
+      .readIndex()
+      .then(() => {
+        const status = raft.status();
+        if (this.leading || status.role !== 'leader' || status.term !== term) return;
+        this.leading = true;
+        this.options.logger.log(`leading term ${term}: resuming every live transaction`);
+        this.execute({ kind: 'becameLeader', term, nowMs: this.options.clock() });
+        for (const breaker of this.options.breakers.states()) {
+          if (breaker.state !== 'open') continue;
+          this.execute({
+            kind: 'participantUnavailable',
+            participant: breaker.participant,
+            reason: this.options.breakers.unavailableReason(breaker.participant) ?? 'circuit breaker open',
+          });
+        }
+      })
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        this.options.logger.warn(`leadership of term ${term} not confirmed: ${message}`);
+      });
+  }
+
+  private loseLeadership(): void {
+    this.leading = false;
+    this.execute({ kind: 'lostLeadership' });
+  }
+
+  // ---- CoordinatorPort ------------------------------------------------------------------------
+
+  async begin(input: BeginInput, idempotencyKey?: string): Promise<TransactionView> {
+    const participants = input.participants.map((participant) => ({
+      name: participant.name,
+      work: (participant.payload ?? null) as JsonValue,
+    }));
+    const reply = await this.request((requestId) => ({
+      kind: 'begin',
+      requestId,
+      txId: uuidv7(this.options.clock()),
+      participants,
+      timeoutMs: input.timeoutMs ?? null,
+      metadata: input.metadata,
+      idempotency:
+        idempotencyKey === undefined
+          ? null
+          : {
+              key: idempotencyKey,
+              fingerprint: fingerprint({
+                participants,
+                timeoutMs: input.timeoutMs ?? null,
+                metadata: input.metadata,
+              }),
+            },
+    }));
+    return this.viewOf(this.value(reply, 'begun').txId);
+  }
+
+  async enlist(txId: string, participant: ParticipantInput): Promise<TransactionView> {
+    const reply = await this.request((requestId) => ({
+      kind: 'enlist',
+      requestId,
+      txId,
+      participant: { name: participant.name, work: (participant.payload ?? null) as JsonValue },
+    }));
+    const finished = await this.finishedIfGone(reply);
+    if (finished !== null) {
+      throw new CoordinatorError(
+        { code: 'TX_NOT_ACTIVE', txId, state: finished.state },
+        `transaction ${txId} is ${finished.state}; participants can be enlisted only while ACTIVE`,
+      );
+    }
+    return this.viewOf(this.value(reply, 'enlisted').txId);
+  }
+
+  async commit(txId: string, wait: CommitWait): Promise<TransactionView> {
+    const reply = await this.request((requestId) => ({ kind: 'commitRequested', requestId, txId, wait }));
+    // Asking again after the end is answered with the recorded decision, whatever it was.
+    const finished = await this.finishedIfGone(reply);
+    if (finished !== null) return finished;
+    return this.viewOf(this.value(reply, wait === 'decision' ? 'decided' : 'completed').txId);
+  }
+
+  async abort(txId: string): Promise<TransactionView> {
+    const reply = await this.request((requestId) => ({ kind: 'abortRequested', requestId, txId }));
+    const finished = await this.finishedIfGone(reply);
+    if (finished !== null) return this.unlessDecidedOtherwise(finished, 'ABORT');
+    return this.viewOf(this.value(reply, 'decided').txId);
+  }
+
+  async get(txId: string): Promise<TransactionView> {
+    await this.linearizableRead();
+    return this.viewOf(txId);
+  }
+
+  outcome(txId: string): Promise<OutcomeView> {
+    this.requireLeader();
+    return new Promise<OutcomeView>((settle, fail) => {
+      const requestId = this.newRequestId();
+      this.requests.set(requestId, { kind: 'outcome', settle, fail });
+      this.execute({ kind: 'outcomeQuery', txId, participant: null, requestId });
+    });
+  }
+
+  async list(filter: ListFilter): Promise<TransactionPage> {
+    await this.linearizableRead();
+    let afterTxId: string | undefined;
+    try {
+      afterTxId = filter.cursor === undefined ? undefined : decodeHistoryCursor(filter.cursor);
+    } catch {
+      throw new CoordinatorError(
+        {
+          code: 'VALIDATION_FAILED',
+          errors: [{ field: 'cursor', messages: ['is not a cursor this API issued'] }],
+        },
+        'cursor is not one this API issued; pass nextCursor from the previous page unchanged',
+      );
+    }
+    const nowMs = this.options.clock();
+    const live = listTransactions(
+      this.state,
+      {
+        ...(filter.state !== undefined && { state: filter.state }),
+        ...(filter.participant !== undefined && { participant: filter.participant }),
+        ...(filter.olderThanMs !== undefined && { olderThanMs: filter.olderThanMs }),
+        ...(filter.stuck !== undefined && { stuck: filter.stuck }),
+        ...(afterTxId !== undefined && { cursor: afterTxId }),
+        limit: filter.limit,
+      },
+      nowMs,
+    ).items.map((view) => fromEngineView(view, (participant) => this.breakerOf(participant)));
+    // Finished transactions are never stuck and only COMMITTED/ABORTED ones reach history.
+    const historyWanted =
+      filter.stuck !== true &&
+      (filter.state === undefined || filter.state === 'COMMITTED' || filter.state === 'ABORTED');
+    const archived = historyWanted
+      ? (
+          await this.options.history.list({
+            ...(filter.state === 'COMMITTED' || filter.state === 'ABORTED' ? { state: filter.state } : {}),
+            ...(filter.participant !== undefined && { participant: filter.participant }),
+            ...(filter.olderThanMs !== undefined && { createdBeforeMs: nowMs - filter.olderThanMs }),
+            ...(afterTxId !== undefined && { cursor: encodeHistoryCursor(afterTxId) }),
+            limit: filter.limit,
+          })
+        ).items.map(fromHistory)
+      : [];
+    const byId = new Map<string, TransactionView>();
+    for (const view of archived) byId.set(view.id, view);
+    // A transaction briefly both live and archived (archived, END not yet applied): live wins.
+    for (const view of live) byId.set(view.id, view);
+    const merged = [...byId.values()].sort((left, right) =>
+      left.id < right.id ? 1 : left.id > right.id ? -1 : 0,
+    );
+    const items = merged.slice(0, filter.limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: merged.length > filter.limit && last !== undefined ? encodeHistoryCursor(last.id) : null,
+    };
+  }
+
+  async resolve(txId: string, resolution: Resolution, actor: Actor): Promise<TransactionView> {
+    this.options.logger.log(
+      `operator ${actor.name} resolves ${txId} as ${resolution.outcome}: ${resolution.reason}`,
+      {
+        txId,
+      },
+    );
+    const reply = await this.request((requestId) => ({
+      kind: 'operatorResolve',
+      requestId,
+      txId,
+      outcome: resolution.outcome,
+      reason: resolution.reason,
+      resolvedBy: actor.name,
+    }));
+    const finished = await this.finishedIfGone(reply);
+    if (finished !== null) return this.unlessDecidedOtherwise(finished, resolution.outcome);
+    return this.viewOf(this.value(reply, 'decided').txId);
+  }
+
+  async retry(txId: string, actor: Actor): Promise<TransactionView> {
+    this.options.logger.log(`operator ${actor.name} re-drives ${txId}`, { txId });
+    const reply = await this.request((requestId) => ({ kind: 'retryPhaseTwo', requestId, txId }));
+    const finished = await this.finishedIfGone(reply);
+    if (finished !== null) {
+      throw new CoordinatorError(
+        { code: 'TX_NOT_ACTIVE', txId, state: finished.state },
+        `transaction ${txId} is ${finished.state}: every participant acknowledged, nothing is left to retry`,
+      );
+    }
+    return this.viewOf(this.value(reply, 'retried').txId);
+  }
+
+  clusterStatus(): Promise<ClusterStatusView> {
+    return Promise.resolve(this.status());
+  }
+
+  async transferLeadership(to?: string): Promise<ClusterStatusView> {
+    const raft = this.requireLeader();
+    const status = raft.status();
+    const target = to ?? this.mostCaughtUpFollower();
+    if (target === null || !status.membership.voters.includes(target) || target === this.options.nodeId) {
+      throw new CoordinatorError(
+        { code: 'CLUSTER_CHANGE_REJECTED' },
+        target === null
+          ? 'no follower can take over leadership now; check that the other members are up'
+          : `${target} cannot take over leadership: name another voter (${status.membership.voters.join(', ')})`,
+      );
+    }
+    try {
+      raft.transferLeadership(target);
+    } catch (error) {
+      throw new CoordinatorError(
+        { code: 'CLUSTER_CHANGE_REJECTED' },
+        `leadership transfer to ${target} refused: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    await this.waitFor(
+      () => raft.status().leaderId === target,
+      TRANSFER_TIMEOUT_MS,
+      () =>
+        new CoordinatorError(
+          { code: 'CLUSTER_CHANGE_REJECTED' },
+          `${target} did not take over leadership within ${TRANSFER_TIMEOUT_MS} ms; it may be lagging, retry`,
+        ),
+    );
+    return this.status();
+  }
+
+  addMember(member: MemberInput): Promise<ClusterStatusView> {
+    return Promise.reject(
+      new CoordinatorError(
+        { code: 'CLUSTER_CHANGE_REJECTED' },
+        `adding ${member.nodeId} at run time is not available yet: membership is fixed by VERDICT_PEERS at start`,
+      ),
+    );
+  }
+
+  removeMember(nodeId: string): Promise<ClusterStatusView> {
+    return Promise.reject(
+      new CoordinatorError(
+        { code: 'CLUSTER_CHANGE_REJECTED' },
+        `removing ${nodeId} at run time is not available yet: membership is fixed by VERDICT_PEERS at start`,
+      ),
+    );
+  }
+
+  // ---- ReadinessPort --------------------------------------------------------------------------
+
+  readiness(): Promise<ReadinessView> {
+    const status = this.raft?.status();
+    const appliedIndex = status?.appliedIndex ?? 0;
+    return Promise.resolve({
+      leaderId: status?.leaderId ?? null,
+      caughtUp: this.caughtUpIndex !== null && appliedIndex >= this.caughtUpIndex,
+      commitIndex: status?.commitIndex ?? 0,
+      appliedIndex,
+    });
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  /**
+   * The engine forgets a transaction once it is archived (END). When it answers TX_NOT_FOUND,
+   * history tells a finished transaction (returned) from one that never existed (null).
+   */
+  private async finishedIfGone(reply: Reply): Promise<TransactionView | null> {
+    if (reply.ok || reply.error.code !== 'TX_NOT_FOUND') return null;
+    const finished = await this.options.history.find(reply.error.txId);
+    return finished === null ? null : fromHistory(finished);
+  }
+
+  /** A finished transaction asked for `outcome`: fine if that is what was decided, else 409. */
+  private unlessDecidedOtherwise(finished: TransactionView, outcome: Outcome): TransactionView {
+    const decision = finished.decision;
+    if (decision === null || decision.outcome === outcome) return finished;
+    throw new CoordinatorError(
+      { code: 'DECISION_EXISTS', txId: finished.id, decision },
+      `transaction ${finished.id} was decided ${decision.outcome} at Raft index ${decision.raftIndex}; a decision never changes`,
+    );
+  }
+
+  private newRequestId(): string {
+    this.nextRequestId += 1;
+    return `${this.options.nodeId}-${this.nextRequestId}`;
+  }
+
+  private request(build: (requestId: string) => Command): Promise<Reply> {
+    this.requireLeader();
+    return new Promise<Reply>((settle) => {
+      const requestId = this.newRequestId();
+      this.requests.set(requestId, { kind: 'engine', settle });
+      this.execute(build(requestId));
+    });
+  }
+
+  private value<K extends Extract<Reply, { ok: true }>['value']['kind']>(
+    reply: Reply,
+    kind: K,
+  ): Extract<Extract<Reply, { ok: true }>['value'], { kind: K }> {
+    if (!reply.ok) throw this.toError(reply.error);
+    const value = reply.value;
+    if (value.kind !== kind) throw new Error(`engine answered ${value.kind} where ${kind} was expected`);
+    return value as Extract<Extract<Reply, { ok: true }>['value'], { kind: K }>;
+  }
+
+  private async linearizableRead(): Promise<void> {
+    const raft = this.requireLeader();
+    try {
+      await raft.readIndex();
+    } catch (error) {
+      throw this.fromRaftError(error);
+    }
+  }
+
+  /** The transaction as the API shows it: live from the engine, else finished from history. */
+  private async viewOf(txId: string): Promise<TransactionView> {
+    const live = viewTransaction(this.state, txId, this.options.clock());
+    if (live !== null) return fromEngineView(live, (participant) => this.breakerOf(participant));
+    const finished = await this.options.history.find(txId);
+    if (finished !== null) return fromHistory(finished);
+    throw new CoordinatorError(
+      { code: 'TX_NOT_FOUND', txId },
+      `transaction ${txId} does not exist: check the id, or begin a transaction first`,
+    );
+  }
+
+  private breakerOf(participant: string): ReturnType<typeof toBreakerState> {
+    return toBreakerState(
+      this.options.breakers.states().find((each) => each.participant === participant)?.state,
+    );
+  }
+
+  private requireLeader(): ReplicatedLog {
+    const raft = this.raft;
+    if (raft !== null && this.leading) return raft;
+    const status = raft?.status();
+    const leaderId = status?.leaderId ?? null;
+    if (leaderId !== null && leaderId !== this.options.nodeId) {
+      const leaderUrl = this.options.httpUrls[leaderId];
+      if (leaderUrl !== undefined) {
+        throw new CoordinatorError(
+          { code: 'NOT_LEADER', leaderId, leaderUrl },
+          `${leaderId} leads the cluster`,
+        );
+      }
+    }
+    throw new CoordinatorError(
+      { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+      leaderId === this.options.nodeId
+        ? 'this node was just elected and is catching up on the log; retry in a moment'
+        : 'the cluster has no leader right now (an election is under way or a majority of nodes is unreachable); retry later',
+    );
+  }
+
+  private fromRaftError(error: unknown): Error {
+    if (error instanceof NotLeaderError) {
+      try {
+        this.requireLeader();
+      } catch (notLeader) {
+        return notLeader as Error;
+      }
+    }
+    return new CoordinatorError(
+      { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+      `leadership could not be confirmed (${error instanceof Error ? error.message : String(error)}); retry`,
+    );
+  }
+
+  private toError(error: EngineError): Error {
+    switch (error.code) {
+      case 'TX_NOT_FOUND':
+        return new CoordinatorError({ code: 'TX_NOT_FOUND', txId: error.txId }, error.message);
+      case 'TX_NOT_ACTIVE':
+        return new CoordinatorError(
+          { code: 'TX_NOT_ACTIVE', txId: error.txId, state: error.state },
+          error.message,
+        );
+      case 'DECISION_EXISTS': {
+        const decision = error.decision;
+        return new CoordinatorError(
+          {
+            code: 'DECISION_EXISTS',
+            txId: error.txId,
+            decision: {
+              outcome: decision.outcome,
+              raftIndex: decision.raftIndex,
+              raftTerm: decision.raftTerm,
+              reason: decision.reason,
+              resolvedBy: decision.resolvedBy,
+              decidedAt: new Date(decision.decidedAtMs).toISOString(),
+            },
+          },
+          error.message,
+        );
+      }
+      case 'IDEMPOTENCY_MISMATCH':
+        return new CoordinatorError(
+          { code: 'IDEMPOTENCY_MISMATCH', idempotencyKey: error.idempotencyKey, txId: error.txId },
+          error.message,
+        );
+      case 'RESOLVE_NOT_ALLOWED':
+        return new CoordinatorError(
+          { code: 'RESOLVE_NOT_ALLOWED', txId: error.txId, state: error.state },
+          error.message,
+        );
+      case 'PARTICIPANT_ALREADY_ENLISTED':
+        return new CoordinatorError(
+          { code: 'PARTICIPANT_ALREADY_ENLISTED', txId: error.txId, participant: error.participant },
+          error.message,
+        );
+      case 'PARTICIPANT_LIMIT_REACHED':
+        return new CoordinatorError(
+          { code: 'PARTICIPANT_LIMIT_REACHED', txId: error.txId, participantsMax: error.participantsMax },
+          error.message,
+        );
+      case 'TRANSACTION_LIMIT_REACHED':
+      case 'LEADERSHIP_LOST':
+        return new CoordinatorError(
+          { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+          error.message,
+        );
+      case 'NOT_LEADER':
+        try {
+          this.requireLeader();
+        } catch (notLeader) {
+          return notLeader as Error;
+        }
+        return new CoordinatorError(
+          { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+          error.message,
+        );
+      case 'VALIDATION_FAILED':
+        return new CoordinatorError(
+          { code: 'VALIDATION_FAILED', errors: [{ field: error.field, messages: [error.message] }] },
+          error.message,
+        );
+    }
+  }
+
+  private status(): ClusterStatusView {
+    const raft = this.raft;
+    const status = raft?.status();
+    const nowMs = this.options.clock();
+    const roleOf = (nodeId: string): RaftRole => {
+      if (status === undefined) return 'FOLLOWER';
+      if (nodeId === status.leaderId) return 'LEADER';
+      if (nodeId === this.options.nodeId) return RAFT_ROLES[status.role];
+      return status.membership.learners.includes(nodeId) ? 'LEARNER' : 'FOLLOWER';
+    };
+    const members = status === undefined ? [] : [...status.membership.voters, ...status.membership.learners];
+    return {
+      nodeId: this.options.nodeId,
+      role: status === undefined ? 'FOLLOWER' : RAFT_ROLES[status.role],
+      term: status?.term ?? 0,
+      leaderId: status?.leaderId ?? null,
+      commitIndex: status?.commitIndex ?? 0,
+      appliedIndex: status?.appliedIndex ?? 0,
+      members: members.map((nodeId): MemberView => {
+        const progress = status?.role === 'leader' ? status.progress.get(nodeId) : undefined;
+        const self = nodeId === this.options.nodeId;
+        return {
+          nodeId,
+          role: roleOf(nodeId),
+          matchIndex: self && status?.role === 'leader' ? status.lastIndex : (progress?.matchIndex ?? null),
+          lag:
+            status?.role !== 'leader'
+              ? null
+              : self
+                ? 0
+                : progress === undefined
+                  ? null
+                  : Math.max(0, status.lastIndex - progress.matchIndex),
+          lastContactMs: null,
+        };
+      }),
+      breakers: this.options.breakers.states().map((breaker) => ({
+        participant: breaker.participant,
+        state: toBreakerState(breaker.state),
+        since: breaker.openedAt ?? new Date(nowMs).toISOString(),
+      })),
+    };
+  }
+
+  private mostCaughtUpFollower(): string | null {
+    const status = this.raft?.status();
+    if (status === undefined || status.role !== 'leader') return null;
+    let best: { nodeId: string; matchIndex: number } | null = null;
+    for (const nodeId of status.membership.voters) {
+      if (nodeId === this.options.nodeId) continue;
+      const matchIndex = status.progress.get(nodeId)?.matchIndex ?? 0;
+      if (best === null || matchIndex > best.matchIndex) best = { nodeId, matchIndex };
+    }
+    return best?.nodeId ?? null;
+  }
+
+  private waitFor(condition: () => boolean, timeoutMs: number, timeoutError: () => Error): Promise<void> {
+    const startedAt = this.options.clock();
+    return new Promise((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (condition()) {
+          clearInterval(poll);
+          resolve();
+        } else if (this.options.clock() - startedAt > timeoutMs) {
+          clearInterval(poll);
+          reject(timeoutError());
+        }
+      }, 20);
+    });
+  }
+
+  private refreshMetrics(): void {
+    const status = this.raft?.status();
+    if (status !== undefined) {
+      this.options.metrics.setRaft({
+        term: status.term,
+        commitIndex: status.commitIndex,
+        appliedIndex: status.appliedIndex,
+        isLeader: this.leading,
+      });
+    }
+    if (!this.leading) return;
+    const nowMs = this.options.clock();
+    let inDoubt = 0;
+    let oldestMs = nowMs;
+    for (const tx of this.state.replicated.transactions.values()) {
+      if (tx.decision !== null) continue;
+      inDoubt += 1;
+      oldestMs = Math.min(oldestMs, tx.createdAtMs);
+    }
+    this.options.metrics.setInDoubt(inDoubt, (nowMs - oldestMs) / 1000);
+  }
+}
+
+const RAFT_ROLES: Readonly<Record<RoleState['role'], RaftRole>> = {
+  leader: 'LEADER',
+  follower: 'FOLLOWER',
+  candidate: 'CANDIDATE',
+  preCandidate: 'PRE_CANDIDATE',
+  learner: 'LEARNER',
+};
+
+/** The request's identity for Idempotency-Key checks: same key, other body → 422. */
+function fingerprint(body: unknown): string {
+  return createHash('sha256').update(encodeCanonical(body)).digest('hex');
+}

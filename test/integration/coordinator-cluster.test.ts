@@ -1,0 +1,282 @@
+// Three real coordinator processes (Raft over TCP, real files), the real broker, the real
+// PostgreSQL history, and participants built on the real SDK. The one invariant is checked at the
+// end of every scenario: every participant of a transaction ends with the same outcome, and
+// COMMIT only where every participant voted YES.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, kafkaBrokers, uniqueName, type TestDatabase } from '../support/stack';
+import {
+  CoordinatorCluster,
+  eventually,
+  OPERATOR_KEY,
+  SERVICE_KEY,
+  type CoordinatorNode,
+} from '../support/coordinator-cluster';
+import {
+  startScriptedParticipant,
+  type ScriptedParticipant,
+  type ScriptedWork,
+} from '../support/scripted-participant';
+
+interface TxView {
+  id: string;
+  state: string;
+  decision: { outcome: 'COMMIT' | 'ABORT'; raftIndex: number; raftTerm: number; reason: string } | null;
+  participants: { name: string; vote: string | null; ack: boolean }[];
+}
+
+let database: TestDatabase;
+let cluster: CoordinatorCluster;
+let bankA: ScriptedParticipant;
+let bankB: ScriptedParticipant;
+const begun: { txId: string; participants: ScriptedParticipant[] }[] = [];
+
+beforeAll(async () => {
+  database = await createDatabase('coordinator');
+  cluster = await CoordinatorCluster.start({ kafkaBrokers: kafkaBrokers(), databaseUrl: database.url });
+  bankA = await startScriptedParticipant(uniqueName('bank-a'), kafkaBrokers());
+  bankB = await startScriptedParticipant(uniqueName('bank-b'), kafkaBrokers());
+  await cluster.waitForLeader(60_000);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([bankA?.handle.stop(), bankB?.handle.stop()]);
+  await cluster?.stop();
+  await database?.drop();
+});
+
+async function leader(): Promise<CoordinatorNode> {
+  return cluster.waitForLeader(30_000);
+}
+
+function follower(leaderNode: CoordinatorNode): CoordinatorNode {
+  const node = cluster.nodes.find((each) => each !== leaderNode && each.process !== null);
+  if (node === undefined) throw new Error('no running follower');
+  return node;
+}
+
+async function begin(
+  node: CoordinatorNode,
+  work: Readonly<Record<string, ScriptedWork>> = {},
+  participants: ScriptedParticipant[] = [bankA, bankB],
+): Promise<string> {
+  const result = await cluster.requestRetrying<TxView>(node, 'POST', '/v1/transactions', {
+    timeoutMs: 5_000,
+    participants: participants.map((participant) => ({
+      name: participant.name,
+      payload: work[participant.name] ?? {},
+    })),
+  });
+  expect(result.status, JSON.stringify(result.body)).toBe(201);
+  begun.push({ txId: result.body.id, participants });
+  return result.body.id;
+}
+
+/** Every participant reached the same outcome, and COMMIT only with every vote YES. */
+async function expectAtomic(
+  txId: string,
+  participants: ScriptedParticipant[],
+  outcome: 'COMMIT' | 'ABORT',
+): Promise<void> {
+  await eventually(
+    () => {
+      const outcomes = participants.map(
+        (participant) => participant.service.branches.get(txId)?.outcome ?? null,
+      );
+      const voted = participants.map((participant) => participant.service.branches.get(txId)?.vote ?? null);
+      // A NO voter, and one that never prepared, need no decision: presumed abort covers them.
+      const settled = participants.every(
+        (participant, position) =>
+          outcomes[position] === outcome || (outcome === 'ABORT' && voted[position] !== 'YES'),
+      );
+      return Promise.resolve(settled ? true : undefined);
+    },
+    20_000,
+    `every participant of ${txId} reaching ${outcome}`,
+  );
+  if (outcome === 'COMMIT') {
+    for (const participant of participants) {
+      expect(participant.service.branches.get(txId)?.vote).toBe('YES');
+    }
+  }
+}
+
+describe('a three-node coordinator cluster', () => {
+  it('commits when every participant votes YES, durably before it answers', async () => {
+    const node = await leader();
+    const txId = await begin(node);
+    const committed = await cluster.request<TxView>(node, 'POST', `/v1/transactions/${txId}/commit`);
+    expect(committed.status).toBe(200);
+    expect(committed.body.decision?.outcome).toBe('COMMIT');
+    expect(committed.body.decision?.raftIndex).toBeGreaterThan(0);
+    await expectAtomic(txId, [bankA, bankB], 'COMMIT');
+    const finished = await eventually(
+      async () => {
+        const view = await cluster.request<TxView>(node, 'GET', `/v1/transactions/${txId}`);
+        return view.body.state === 'COMMITTED' ? view.body : undefined;
+      },
+      20_000,
+      'the transaction reading COMMITTED',
+    );
+    expect(finished.participants.map((participant) => participant.vote)).toEqual(['YES', 'YES']);
+  });
+
+  it('aborts everywhere when one participant votes NO', async () => {
+    const node = await leader();
+    const txId = await begin(node, { [bankB.name]: { vote: 'NO' } });
+    const decided = await cluster.request<TxView>(node, 'POST', `/v1/transactions/${txId}/commit`);
+    expect(decided.status).toBe(200);
+    expect(decided.body.decision?.outcome).toBe('ABORT');
+    expect(decided.body.decision?.reason).toMatch(/NO/);
+    await expectAtomic(txId, [bankA, bankB], 'ABORT');
+  });
+
+  it('waits for every acknowledgement with ?wait=completion', async () => {
+    const node = await leader();
+    const txId = await begin(node);
+    const completed = await cluster.request<TxView>(
+      node,
+      'POST',
+      `/v1/transactions/${txId}/commit?wait=completion`,
+    );
+    expect(completed.status).toBe(200);
+    expect(completed.body.state).toBe('COMMITTED');
+    expect(bankA.service.branches.get(txId)?.outcome).toBe('COMMIT');
+    expect(bankB.service.branches.get(txId)?.outcome).toBe('COMMIT');
+  });
+
+  it('lets a follower take writes by forwarding them to the leader', async () => {
+    const node = follower(await leader());
+    const txId = await begin(node);
+    const committed = await cluster.request<TxView>(node, 'POST', `/v1/transactions/${txId}/commit`);
+    expect(committed.status).toBe(200);
+    expect(committed.body.decision?.outcome).toBe('COMMIT');
+    await expectAtomic(txId, [bankA, bankB], 'COMMIT');
+  });
+
+  it('answers the outcome endpoint, presuming abort for an unknown id', async () => {
+    const node = await leader();
+    const unknown = '01900000-0000-7000-8000-000000000000';
+    const presumed = await cluster.request<{ outcome: string; presumed: boolean }>(
+      node,
+      'GET',
+      `/v1/transactions/${unknown}/outcome`,
+    );
+    expect(presumed.status).toBe(200);
+    expect(presumed.body).toMatchObject({ outcome: 'ABORT', presumed: true });
+  });
+
+  it('rejects bad requests with problem details: 401, 403, 400, 404, 409', async () => {
+    const node = await leader();
+    const noKey = await cluster.request(node, 'POST', '/v1/transactions', { participants: [] }, null);
+    expect(noKey.status).toBe(401);
+    const txId = await begin(node);
+    const forbidden = await cluster.request(
+      node,
+      'POST',
+      `/v1/admin/transactions/${txId}/resolve`,
+      { outcome: 'abort', reason: 'testing roles' },
+      SERVICE_KEY,
+    );
+    expect(forbidden.status).toBe(403);
+    const invalid = await cluster.request<{ code: string }>(node, 'POST', '/v1/transactions', {
+      participants: [{ name: 'Not A Valid Name' }],
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.code).toBe('VALIDATION_FAILED');
+    const missing = await cluster.request<{ code: string }>(
+      node,
+      'GET',
+      '/v1/transactions/01900000-0000-7000-8000-000000000001',
+    );
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('TX_NOT_FOUND');
+    await cluster.request(node, 'POST', `/v1/transactions/${txId}/commit`);
+    const late = await cluster.request<{ code: string }>(
+      node,
+      'POST',
+      `/v1/transactions/${txId}/participants`,
+      {
+        name: 'bank-c',
+      },
+    );
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('TX_NOT_ACTIVE');
+  });
+
+  it('lets an operator resolve an undecided transaction, never overriding a decision', async () => {
+    const node = await leader();
+    const txId = await begin(node, { [bankB.name]: { vote: 'SILENT' } }, [bankA, bankB]);
+    const resolved = await cluster.request<TxView & { decision: { resolvedBy: string | null } }>(
+      node,
+      'POST',
+      `/v1/admin/transactions/${txId}/resolve`,
+      { outcome: 'abort', reason: 'bank-b is being repaired' },
+      OPERATOR_KEY,
+    );
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    expect(resolved.body.decision?.outcome).toBe('ABORT');
+    expect(resolved.body.decision?.resolvedBy).not.toBeNull();
+    const again = await cluster.request<{ code: string }>(
+      node,
+      'POST',
+      `/v1/admin/transactions/${txId}/resolve`,
+      { outcome: 'commit', reason: 'changed my mind' },
+      OPERATOR_KEY,
+    );
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('DECISION_EXISTS');
+  });
+
+  it('survives SIGKILL of the leader after the decision: the successor finishes it the same way', async () => {
+    const oldLeader = await leader();
+    const txIds: string[] = [];
+    for (let count = 0; count < 5; count += 1) txIds.push(await begin(oldLeader));
+    for (const txId of txIds) {
+      const committed = await cluster.request<TxView>(oldLeader, 'POST', `/v1/transactions/${txId}/commit`);
+      expect(committed.body.decision?.outcome).toBe('COMMIT');
+    }
+    await cluster.kill(oldLeader);
+    const newLeader = await leader();
+    expect(newLeader.nodeId).not.toBe(oldLeader.nodeId);
+    for (const txId of txIds) {
+      await expectAtomic(txId, [bankA, bankB], 'COMMIT');
+      const view = await cluster.request<TxView>(newLeader, 'GET', `/v1/transactions/${txId}`);
+      expect(view.body.decision?.outcome).toBe('COMMIT');
+    }
+    cluster.startNode(oldLeader);
+  });
+
+  it('survives SIGKILL of the leader before the decision: nothing is left prepared', async () => {
+    const oldLeader = await leader();
+    const txId = await begin(oldLeader);
+    await cluster.kill(oldLeader);
+    const newLeader = await leader();
+    // The client retries its commit on the new leader; the transaction commits or aborts whole.
+    const decided = await cluster.requestRetrying<TxView>(
+      newLeader,
+      'POST',
+      `/v1/transactions/${txId}/commit`,
+    );
+    expect(decided.status).toBe(200);
+    const outcome = decided.body.decision?.outcome;
+    expect(outcome === 'COMMIT' || outcome === 'ABORT').toBe(true);
+    await expectAtomic(txId, [bankA, bankB], outcome ?? 'ABORT');
+    cluster.startNode(oldLeader);
+  });
+
+  it('ends every transaction of this run the same way at every participant', async () => {
+    await leader();
+    for (const { txId, participants } of begun) {
+      const outcomes = new Set(
+        participants
+          .map((participant) => participant.service.branches.get(txId)?.outcome ?? null)
+          .filter((outcome) => outcome !== null),
+      );
+      expect(outcomes.size, `${txId} has outcomes ${[...outcomes].join(', ')}`).toBeLessThanOrEqual(1);
+      if (outcomes.has('COMMIT')) {
+        for (const participant of participants)
+          expect(participant.service.branches.get(txId)?.vote).toBe('YES');
+      }
+    }
+  });
+});
