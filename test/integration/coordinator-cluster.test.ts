@@ -21,7 +21,7 @@ interface TxView {
   id: string;
   state: string;
   decision: { outcome: 'COMMIT' | 'ABORT'; raftIndex: number; raftTerm: number; reason: string } | null;
-  participants: { name: string; vote: string | null; ack: boolean }[];
+  participants: { name: string; vote: string | null; ack: boolean; attempts: number }[];
 }
 
 let database: TestDatabase;
@@ -226,6 +226,103 @@ describe('a three-node coordinator cluster', () => {
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('DECISION_EXISTS');
   });
+
+  it('lets an operator re-drive an undecided transaction now instead of at the next backoff', async () => {
+    const node = await leader();
+    const ghost = uniqueName('ghost');
+    const result = await cluster.requestRetrying<TxView>(node, 'POST', '/v1/transactions', {
+      timeoutMs: 3_000,
+      participants: [{ name: bankA.name }, { name: ghost }],
+    });
+    const txId = result.body.id;
+    const commit = cluster.request<TxView>(node, 'POST', `/v1/transactions/${txId}/commit`);
+    await eventually(
+      async () => {
+        const view = await cluster.request<TxView>(node, 'GET', `/v1/transactions/${txId}`);
+        return view.body.state === 'PREPARING' ? true : undefined;
+      },
+      5_000,
+      'the transaction preparing',
+    );
+    const retried = await cluster.request<TxView>(
+      node,
+      'POST',
+      `/v1/admin/transactions/${txId}/retry`,
+      undefined,
+      OPERATOR_KEY,
+    );
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(
+      retried.body.participants.find((participant) => participant.name === ghost)?.attempts,
+    ).toBeGreaterThanOrEqual(2);
+    const decided = await commit;
+    expect(decided.body.decision?.outcome).toBe('ABORT');
+    await expectAtomic(txId, [bankA], 'ABORT');
+  });
+
+  it('opens a participant circuit after repeated prepare timeouts, then fails fast, then closes again', async () => {
+    const node = await leader();
+    const flaky = uniqueName('flaky');
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const begun = await cluster.requestRetrying<TxView>(node, 'POST', '/v1/transactions', {
+        timeoutMs: 300,
+        participants: [{ name: flaky }],
+      });
+      const decided = await cluster.request<TxView>(node, 'POST', `/v1/transactions/${begun.body.id}/commit`);
+      expect(decided.body.decision?.outcome).toBe('ABORT');
+    }
+    const open = await eventually(
+      async () => {
+        const status = await cluster.request<{ breakers: { participant: string; state: string }[] }>(
+          node,
+          'GET',
+          '/v1/cluster',
+        );
+        return status.body.breakers.find(
+          (breaker) => breaker.participant === flaky && breaker.state === 'OPEN',
+        );
+      },
+      5_000,
+      `the circuit of ${flaky} opening`,
+    );
+    expect(open.state).toBe('OPEN');
+    const failFast = await cluster.requestRetrying<TxView>(node, 'POST', '/v1/transactions', {
+      timeoutMs: 10_000,
+      participants: [{ name: flaky }],
+    });
+    const startedAt = Date.now();
+    const refused = await cluster.request<TxView>(
+      node,
+      'POST',
+      `/v1/transactions/${failFast.body.id}/commit`,
+    );
+    expect(refused.body.decision?.outcome).toBe('ABORT');
+    expect(refused.body.decision?.reason).toMatch(/unavailable|circuit/);
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    // The participant comes back; after the reset timeout a probe transaction closes the circuit.
+    const revived = await startScriptedParticipant(flaky, kafkaBrokers());
+    try {
+      const closed = await eventually(
+        async () => {
+          const probe = await cluster.requestRetrying<TxView>(node, 'POST', '/v1/transactions', {
+            timeoutMs: 5_000,
+            participants: [{ name: flaky }],
+          });
+          const decided = await cluster.request<TxView>(
+            node,
+            'POST',
+            `/v1/transactions/${probe.body.id}/commit`,
+          );
+          return decided.body.decision?.outcome === 'COMMIT' ? decided.body : undefined;
+        },
+        40_000,
+        `a transaction with ${flaky} committing after its circuit closed`,
+      );
+      expect(closed.decision?.outcome).toBe('COMMIT');
+    } finally {
+      await revived.handle.stop();
+    }
+  }, 90_000);
 
   it('survives SIGKILL of the leader after the decision: the successor finishes it the same way', async () => {
     const oldLeader = await leader();
