@@ -31,6 +31,7 @@ describe('coordinator environment', () => {
         { nodeId: 'n2', host: 'coordinator-2', raftPort: 7000 },
         { nodeId: 'n3', host: '10.0.0.3', raftPort: 7001 },
       ],
+      peerHttpUrls: {},
       httpPort: 8080,
       raftPort: 7000,
       dataDirectory: '/var/lib/verdict',
@@ -43,6 +44,21 @@ describe('coordinator environment', () => {
       databaseUrl: 'postgres://verdict:s3cret@postgres:5432/verdict',
       logLevel: 'info',
     });
+  });
+
+  it('takes peer HTTP URLs for nodes that share a host, and only for known peers', () => {
+    expect(
+      loadEnvironment({
+        ...valid,
+        VERDICT_PEER_HTTP_URLS: 'n1=http://127.0.0.1:8081/,n3=http://127.0.0.1:8083',
+      }).peerHttpUrls,
+    ).toEqual({ n1: 'http://127.0.0.1:8081', n3: 'http://127.0.0.1:8083' });
+    expect(errorOf({ ...valid, VERDICT_PEER_HTTP_URLS: 'n9=http://127.0.0.1:8089' })).toContain(
+      'names n9, not in VERDICT_PEERS (n1, n2, n3)',
+    );
+    expect(errorOf({ ...valid, VERDICT_PEER_HTTP_URLS: 'n1=ftp://host' })).toContain(
+      'must be a comma-separated list of <nodeId>=<http URL>',
+    );
   });
 
   it('lists every bad variable with its value and the allowed range', () => {
