@@ -14,10 +14,10 @@ export class AccountsService {
   /** Opens an account; a positive opening balance is booked as a ledger entry of no transaction. */
   async open(request: OpenAccountDto): Promise<AccountResponse> {
     try {
-      const account = await this.dataSource.transaction(async (manager) => {
-        const opened = await manager.save(
-          manager.create(Account, { id: request.id, balance: String(request.openingBalance) }),
-        );
+      await this.dataSource.transaction(async (manager) => {
+        // insert, not save: save() updates a row that exists, which would reset an existing
+        // account's balance to the opening balance instead of refusing a second open.
+        await manager.insert(Account, { id: request.id, balance: String(request.openingBalance) });
         if (request.openingBalance > 0) {
           await manager.insert(LedgerEntry, {
             txId: null,
@@ -25,10 +25,9 @@ export class AccountsService {
             amount: String(request.openingBalance),
           });
         }
-        return opened;
       });
       return toAccountResponse(
-        await this.dataSource.getRepository(Account).findOneByOrFail({ id: account.id }),
+        await this.dataSource.getRepository(Account).findOneByOrFail({ id: request.id }),
       );
     } catch (error) {
       if (pgCode(error) === PG_UNIQUE_VIOLATION) {
