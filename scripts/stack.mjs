@@ -1,22 +1,5 @@
 // `npm run stack`: a Kafka broker and a PostgreSQL server for local development, until Ctrl-C.
-//
-// The stack is TypeScript (scripts/stack/*.mts), which Node 24 runs by stripping the types. Its
-// imports name the `.mjs` files TypeScript would emit, so that tsc and Vitest resolve them; this
-// hook maps such an import to the `.mts` source when no `.mjs` file exists.
-import { existsSync } from 'node:fs';
-import { registerHooks } from 'node:module';
-
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    if (specifier.startsWith('.') && specifier.endsWith('.mjs') && context.parentURL !== undefined) {
-      const source = new URL(`${specifier.slice(0, -'.mjs'.length)}.mts`, context.parentURL);
-      if (!existsSync(new URL(specifier, context.parentURL)) && existsSync(source)) {
-        return nextResolve(source.href, context);
-      }
-    }
-    return nextResolve(specifier, context);
-  },
-});
+import './mts-resolve-hook.mjs';
 
 const { runStack } = await import('./stack/cli.mjs');
 process.exit(await runStack(process.argv.slice(2), process.env));

@@ -1,7 +1,7 @@
 import { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, mkdir, rm, stat } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,8 +34,14 @@ const USER = 'postgres';
 const RUNNING_AS_ROOT = userInfo().uid === 0;
 
 export interface PostgresOptions {
-  /** A fresh folder the server owns: its data directory and log file. */
+  /** A folder the server owns: its data directory and log file. */
   readonly directory: string;
+  /**
+   * Keep the data across runs (`npm start`): the cluster is initialised only when `directory`
+   * holds none yet, its password is kept in a file beside it, and stop() leaves the data in
+   * place. Otherwise the cluster is fresh and stop() deletes it.
+   */
+  readonly persistent?: boolean;
   /**
    * false turns off fsync and full-page writes: faster, and a crash can corrupt the data. Only
    * for tests that throw the server away; never for durability tests or benchmarks.
@@ -89,7 +95,19 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
     log.write(line.endsWith('\n') ? line : `${line}\n`);
   };
   const dataDirectory = join(directory, 'data');
-  const password = randomBytes(16).toString('hex');
+  const persistent = options.persistent === true;
+  // The password is set by initdb, so a kept cluster needs the one it was created with.
+  const passwordFile = join(directory, 'password');
+  const initialised = persistent && existsSync(join(dataDirectory, 'PG_VERSION'));
+  const password = initialised
+    ? (
+        await readFile(passwordFile, 'utf8').catch(() => {
+          throw new Error(
+            `${dataDirectory} holds a PostgreSQL cluster but ${passwordFile} is missing: delete ${directory} to start afresh`,
+          );
+        })
+      ).trim()
+    : randomBytes(16).toString('hex');
   const configure = (port: number): EmbeddedServer =>
     new EmbeddedPostgres({
       databaseDir: dataDirectory,
@@ -120,9 +138,14 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   try {
     let port = await freePort();
     let server = configure(port);
-    await server.initialise().catch((error: unknown) => {
-      throw new Error(`initdb failed: ${errorMessage(error)}`);
-    });
+    if (!initialised) {
+      // A kept folder may hold what a failed initdb left; initdb refuses a non-empty directory.
+      await rm(dataDirectory, { recursive: true, force: true });
+      await server.initialise().catch((error: unknown) => {
+        throw new Error(`initdb failed: ${errorMessage(error)}`);
+      });
+      if (persistent) await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    }
     for (let attempt = 1; attempt <= options.startAttempts; attempt += 1) {
       if (attempt > 1) {
         port = await freePort();
@@ -143,7 +166,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
         await quit(server, options.stopTimeoutMs);
         continue;
       }
-      const running = watch(server, options, dataDirectory, closeLog);
+      const running = watch(server, options, persistent ? undefined : dataDirectory, closeLog);
       const url = `postgres://${USER}:${password}@127.0.0.1:${port}/postgres`;
       const { version } = await describeServer(url).catch(async (error: unknown) => {
         await running.stop();
@@ -234,7 +257,8 @@ async function quit(server: EmbeddedServer, timeoutMs: number): Promise<void> {
 function watch(
   server: EmbeddedServer,
   options: PostgresOptions,
-  dataDirectory: string,
+  /** Deleted after the server stops; undefined keeps the data. */
+  dataDirectory: string | undefined,
   closeLog: () => Promise<void>,
 ): { exited: Promise<string>; stop: () => Promise<void> } {
   const child = serverProcess(server);
@@ -269,7 +293,7 @@ function watch(
       if (status !== 'exit code 0') options.report(`PostgreSQL ended with ${status}`);
       process.off('exit', quitOnExit);
       await closeLog();
-      await rm(dataDirectory, { recursive: true, force: true });
+      if (dataDirectory !== undefined) await rm(dataDirectory, { recursive: true, force: true });
     })();
     return stopping;
   };

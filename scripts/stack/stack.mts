@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,12 @@ export interface StackOptions {
   /** An existing PostgreSQL server (DATABASE_URL) to use instead of starting one. */
   readonly databaseUrl: string | undefined;
   readonly report: Report;
+  /**
+   * A folder kept across runs (`npm start`): PostgreSQL's data stays in it after stop and the
+   * next start uses it again; Kafka still starts empty. Without it, a fresh temporary folder
+   * that stop() deletes.
+   */
+  readonly directory?: string;
 }
 
 /** What clients need to connect. Plain data, so Vitest can hand it from globalSetup to tests. */
@@ -28,7 +34,7 @@ export interface Stack {
   readonly connection: StackConnection;
   readonly kafka: KafkaBroker;
   readonly postgres: PostgresServer;
-  /** The run folder: configuration, data and logs of this run. */
+  /** The run folder: configuration, data and logs. */
   readonly directory: string;
   readonly logFiles: readonly string[];
   /** Settles with a sentence when a server ends without stop() having been called. */
@@ -42,7 +48,9 @@ export interface Stack {
  * run folder. When either fails, the other is stopped and the error names the kept logs.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const directory = await mkdtemp(join(tmpdir(), 'verdict-stack-'));
+  const kept = options.directory !== undefined;
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'verdict-stack-')));
+  await mkdir(directory, { recursive: true });
   // mkdtemp makes it private, but as root PostgreSQL runs as the `postgres` user and lives inside.
   await chmod(directory, 0o755);
   const [kafka, postgres] = await Promise.allSettled([
@@ -57,6 +65,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     options.databaseUrl === undefined
       ? startPostgres({
           directory: join(directory, 'postgres'),
+          persistent: kept,
           durable: options.durable,
           maxPreparedTransactions: 64,
           startAttempts: 3,
@@ -101,7 +110,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stop: ({ keepLogs }) => {
       stopping ??= (async () => {
         await Promise.all([kafka.value.stop(), postgres.value.stop()]);
-        if (!keepLogs) await rm(directory, { recursive: true, force: true });
+        if (!keepLogs && !kept) await rm(directory, { recursive: true, force: true });
       })();
       return stopping;
     },
