@@ -8,7 +8,7 @@ import {
   type RaftStatus,
   type RequestResult,
 } from '../core/raft';
-import type { Ready, RoleState } from '../core/ready';
+import { sendableBeforePersist, type Ready, type RoleState } from '../core/ready';
 import type { Entry, Index, Membership, NodeId, Snapshot, Term } from '../core/types';
 import { deferred, type Deferred } from '../support/deferred';
 import type { RaftLogLogger } from '../support/logger';
@@ -117,6 +117,8 @@ export class RaftNode {
   private appliedTerm: Term;
   private appliedMembership: Membership;
   private snapshotIndex: Index;
+  // Invariant: the term of the newest hard state the log store finished writing.
+  private durableTerm: Term;
   private draining = false;
   private ticker: NodeJS.Timeout | null = null;
   private stopped: RaftNodeStoppedError | null = null;
@@ -125,8 +127,10 @@ export class RaftNode {
   private constructor(
     private readonly options: RaftNodeOptions,
     snapshot: Snapshot,
+    durableTerm: Term,
   ) {
     this.core = new RaftCore(options.raft);
+    this.durableTerm = durableTerm;
     this.appliedIndex = snapshot.metadata.index;
     this.appliedTerm = snapshot.metadata.term;
     this.appliedMembership = snapshot.metadata.membership;
@@ -151,7 +155,7 @@ export class RaftNode {
           `${snapshot.metadata.index}: entries in between are lost`,
       );
     }
-    const node = new RaftNode(options, snapshot);
+    const node = new RaftNode(options, snapshot, loaded.hardState.term);
     node.core.restore({ hardState: loaded.hardState, snapshot, entries: loaded.entries });
     if (snapshot.metadata.index > 0) options.stateMachine.restore(snapshot);
     options.transport.onMessage((message) => {
@@ -271,6 +275,12 @@ export class RaftNode {
 
   private async handleReady(ready: Ready): Promise<void> {
     const { logStore, snapshotStore, transport, stateMachine } = this.options;
+    // The leader's appends leave before its own write (see sendableBeforePersist): one fsync
+    // latency less per commit.
+    const durableTerm = this.durableTerm;
+    for (const message of ready.messages) {
+      if (sendableBeforePersist(message, durableTerm)) transport.send(message);
+    }
     // 1. A snapshot from the leader replaces the whole log.
     if (ready.snapshot !== null) {
       const snapshotIndex = ready.snapshot.metadata.index;
@@ -284,8 +294,11 @@ export class RaftNode {
       `truncateFromIndex ${ready.truncateFromIndex} is not the first entry to persist`,
     );
     await logStore.write(ready.entriesToPersist, ready.hardState, { sync: ready.mustSync });
-    // 4. Only now may messages promise what was just made durable.
-    for (const message of ready.messages) transport.send(message);
+    if (ready.hardState !== null) this.durableTerm = ready.hardState.term;
+    // 4. Only now may the other messages promise what was just made durable.
+    for (const message of ready.messages) {
+      if (!sendableBeforePersist(message, durableTerm)) transport.send(message);
+    }
     // 5. Apply.
     if (ready.snapshot !== null) {
       stateMachine.restore(ready.snapshot);

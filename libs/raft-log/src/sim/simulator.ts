@@ -2,7 +2,7 @@ import { InvariantViolation } from '../core/assert';
 import type { RaftConfigInput } from '../core/config';
 import { decodeMembership, type MembershipChange } from '../core/membership';
 import { RaftCore } from '../core/raft';
-import type { Ready } from '../core/ready';
+import { sendableBeforePersist, type Ready } from '../core/ready';
 import { Xoshiro128, type Rng } from '../core/rng';
 import type { Entry, Index, Membership, NodeId, RaftMessage, Snapshot, Term } from '../core/types';
 import { SimDisk } from './disk';
@@ -145,6 +145,8 @@ interface SimNode {
   readonly reads: Map<string, Index>;
   /** The Ready being written, and the tick its write completes. */
   writing: { readonly ready: Ready; readonly doneAtTick: number } | null;
+  /** The term of the newest hard state whose write completed (what sendableBeforePersist needs). */
+  durableTerm: Term;
 }
 
 interface AppliedRecord {
@@ -230,6 +232,7 @@ class Simulation {
       proposals: new Map(),
       reads: new Map(),
       writing: null,
+      durableTerm: 0,
     };
     this.nodes.set(nodeId, node);
     return node;
@@ -426,6 +429,7 @@ class Simulation {
     });
     const state = node.disk.load();
     node.core.restore(state);
+    node.durableTerm = state.hardState.term;
     node.stateMachine = decodeStateMachine(state.snapshot.data, state.snapshot.metadata.membership);
     node.running = true;
     node.tickAccumulator = 0;
@@ -451,6 +455,10 @@ class Simulation {
         this.maybeSnapshot(node);
         return;
       }
+      // As RaftNode does: the leader's appends leave before its write, which a crash may tear.
+      for (const message of ready.messages) {
+        if (sendableBeforePersist(message, node.durableTerm)) this.network.send(message, this.tick);
+      }
       const delayTicks = this.rng.nextInt(this.options.diskDelayTicksMax + 1);
       if (delayTicks === 0) this.handleReady(node, ready);
       else node.writing = { ready, doneAtTick: this.tick + delayTicks };
@@ -463,7 +471,10 @@ class Simulation {
 
   private handleReady(node: SimNode, ready: Ready): void {
     node.disk.write(ready);
-    for (const message of ready.messages) this.network.send(message, this.tick);
+    for (const message of ready.messages) {
+      if (!sendableBeforePersist(message, node.durableTerm)) this.network.send(message, this.tick);
+    }
+    if (ready.hardState !== null) node.durableTerm = ready.hardState.term;
     if (ready.snapshot !== null) {
       node.stateMachine = decodeStateMachine(ready.snapshot.data, ready.snapshot.metadata.membership);
       this.record(`${node.nodeId} installed snapshot ${ready.snapshot.metadata.index}`);
