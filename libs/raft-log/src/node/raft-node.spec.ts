@@ -271,3 +271,60 @@ describe('RaftNode over TCP with segmented logs', () => {
     expect(newLeader.machine.applied).toEqual([...commands, 'after restart']);
   });
 });
+
+/** A MemoryLogStore whose writes can be held back, as a slow fsync would. */
+class GatedLogStore extends MemoryLogStore {
+  held = false;
+  private readonly waiting: (() => void)[] = [];
+
+  override async write(...args: Parameters<LogStore['write']>): Promise<void> {
+    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return super.write(...args);
+  }
+
+  release(): void {
+    this.held = false;
+    for (const resume of this.waiting.splice(0)) resume();
+  }
+}
+
+describe('RaftNode: leader writes in parallel with replication', () => {
+  it("replicates an entry to the followers while the leader's own write is still in flight", async () => {
+    const network = new MemoryNetwork();
+    const members = await Promise.all(
+      IDS.map(async (nodeId) => {
+        const store = new GatedLogStore(new MemoryLogMedium());
+        const parts = {
+          logStore: store,
+          snapshotStore: new MemorySnapshotStore(),
+          transport: network.connect(nodeId),
+          machine: new ListMachine(),
+        };
+        return { nodeId, store, node: await startNode(nodeId, parts) };
+      }),
+    );
+    const leader = await leaderOf(members);
+    await waitFor(() => leader.node.status().appliedIndex >= 1, 'the leader to apply its noop');
+    const { term } = leader.node.status();
+    leader.store.held = true;
+    const proposal = leader.node.propose(encoder.encode('early'));
+    const index = leader.node.status().lastIndex;
+    // Released in finally: a held write would also hold close() in afterEach.
+    try {
+      // Same term: the entry came from this leader, not from a successor elected meanwhile.
+      await waitFor(
+        () =>
+          members.every((member) => {
+            const status = member.node.status();
+            return member === leader || (status.term === term && status.stableIndex >= index);
+          }),
+        'both followers to persist the entry',
+        3_000,
+      );
+      expect(leader.node.status().stableIndex).toBeLessThan(index);
+    } finally {
+      leader.store.release();
+    }
+    await expect(proposal).resolves.toEqual({ index, term });
+  });
+});
