@@ -227,6 +227,30 @@ describe('a three-node coordinator cluster', () => {
     expect(again.body.code).toBe('DECISION_EXISTS');
   });
 
+  it('exports what it did as Prometheus metrics', async () => {
+    const node = await leader();
+    const txId = await begin(node);
+    await cluster.request(node, 'POST', `/v1/transactions/${txId}/commit?wait=completion`);
+    const metrics = await eventually(
+      async () => {
+        const response = await fetch(`${node.url}/metrics`);
+        const text = await response.text();
+        return /verdict_transaction_phase_duration_seconds_count\{[^}]*phase="commit_total"[^}]*\} [1-9]/.test(
+          text,
+        )
+          ? text
+          : undefined;
+      },
+      10_000,
+      'commit_total observed in /metrics',
+    );
+    expect(metrics).toMatch(/verdict_transactions_total\{[^}]*outcome="commit"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(
+      /verdict_transaction_phase_duration_seconds_count\{[^}]*phase="prepare"[^}]*\} [1-9]/,
+    );
+    expect(metrics).toMatch(/verdict_raft_is_leader\{[^}]*\} 1/);
+  });
+
   it('lets an operator re-drive an undecided transaction now instead of at the next backoff', async () => {
     const node = await leader();
     const ghost = uniqueName('ghost');

@@ -15,6 +15,7 @@ import {
 import {
   CompressionTypes,
   Kafka,
+  KafkaJSError,
   logLevel,
   Partitioners,
   type Consumer,
@@ -36,6 +37,8 @@ import type { ParticipantLogger, ParticipantService } from './service';
  * most 5 s (about 20 s in all) before the error surfaces: long enough for a broker restart or a
  * leader election, short enough that a dead broker shows up in the logs.
  */
+/** Topic creation races with other processes creating the same topics; a few tries settle it. */
+const TOPIC_CREATION_ATTEMPTS = 5;
 const KAFKA_RETRY = { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 };
 
 /** How stale cluster metadata may get before it is refreshed (new partitions, moved leaders). */
@@ -188,11 +191,22 @@ export class Participant implements ParticipantHandle {
       const missing = [this.topic, REPLIES_TOPIC, DEAD_LETTER_TOPIC].filter((topic) => !existing.has(topic));
       if (missing.length === 0) return;
       // -1: the broker's own num.partitions and default.replication.factor, which its operators chose.
-      await admin.createTopics({
-        topics: missing.map((topic) => ({ topic, numPartitions: -1, replicationFactor: -1 })),
-        waitForLeaders: true,
-        timeout: this.settings.kafka.requestTimeoutMs,
-      });
+      // Another process may be creating the same topics right now: the broker then answers
+      // "does not host this topic-partition" for a moment, which kafkajs marks retriable.
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          await admin.createTopics({
+            topics: missing.map((topic) => ({ topic, numPartitions: -1, replicationFactor: -1 })),
+            waitForLeaders: true,
+            timeout: this.settings.kafka.requestTimeoutMs,
+          });
+          break;
+        } catch (error) {
+          if (attempt >= TOPIC_CREATION_ATTEMPTS || !(error instanceof KafkaJSError) || !error.retriable)
+            throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        }
+      }
       this.logger.info('created topics', { topics: missing });
     } finally {
       await admin.disconnect();

@@ -112,6 +112,8 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribers: (() => void)[] = [];
   private caughtUpIndex: number | null = null;
+  /** When each transaction this leader saw start preparing did so; dropped at its decision. */
+  private readonly preparingSinceMs = new Map<string, number>();
 
   constructor(private readonly options: CoordinatorHostOptions) {}
 
@@ -169,8 +171,23 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         position,
         term: entry.term,
       });
+      if (this.leading) this.observePhases(txEntry);
       // A prepare deadline that passed without a vote counts against that participant's breaker.
       for (const participant of waitedFor) this.options.breakers.recordPrepareTimeout(participant);
+    }
+  }
+
+  /** Phase timings from the entries' own timestamps (the leader's clock), leader only. */
+  private observePhases(entry: TxLogEntry): void {
+    if (entry.kind === 'PREPARING') {
+      this.preparingSinceMs.set(entry.txId, entry.atMs);
+    } else if (entry.kind === 'DECISION') {
+      const preparingSinceMs = this.preparingSinceMs.get(entry.txId);
+      this.preparingSinceMs.delete(entry.txId);
+      if (preparingSinceMs !== undefined && (entry.cause === 'VOTES' || entry.cause === 'VOTED_NO')) {
+        this.options.metrics.observePhase('prepare', (entry.atMs - preparingSinceMs) / 1000);
+      }
+      this.options.metrics.observePhase('decide', Math.max(0, this.options.clock() - entry.atMs) / 1000);
     }
   }
 
@@ -230,6 +247,10 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       case 'archive':
         this.offerArchive(effect.record);
         this.options.metrics.recordDecision(effect.record.decision.outcome);
+        this.options.metrics.observePhase(
+          'commit_total',
+          (effect.record.finishedAtMs - effect.record.createdAtMs) / 1000,
+        );
         return;
       case 'lookUpOutcome':
         void this.lookUpOutcome(effect.txId, effect.participant, effect.requestId);
@@ -449,6 +470,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
 
   private loseLeadership(): void {
     this.leading = false;
+    this.preparingSinceMs.clear();
     this.execute({ kind: 'lostLeadership' });
   }
 

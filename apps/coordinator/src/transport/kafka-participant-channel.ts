@@ -3,6 +3,7 @@ import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common'
 import {
   CompressionTypes,
   Kafka,
+  KafkaJSError,
   logLevel,
   Partitioners,
   type Admin,
@@ -33,6 +34,9 @@ import {
 } from './participant-channel';
 import type { ParticipantBreakers } from './participant-breakers';
 import { validateTransportOptions, type TransportOptions } from './transport-options';
+
+/** Topic creation races with other processes creating the same topics; a few tries settle it. */
+const TOPIC_CREATION_ATTEMPTS = 5;
 
 interface QueuedSend {
   readonly messages: readonly TopicMessage[];
@@ -316,6 +320,32 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     return batch;
   }
 
+  /**
+   * Other nodes and participants create the same topics at the same time; while one creation is
+   * under way the broker answers "does not host this topic-partition", which kafkajs marks
+   * retriable, so a few tries settle the race.
+   */
+  private async createTopicsRetrying(topics: readonly string[]): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.admin.createTopics({
+          topics: topics.map((topic) => ({
+            topic,
+            numPartitions: this.options.topics.numPartitions,
+            replicationFactor: this.options.topics.replicationFactor,
+          })),
+          waitForLeaders: true,
+          timeout: this.options.requestTimeoutMs,
+        });
+        return;
+      } catch (error) {
+        if (attempt >= TOPIC_CREATION_ATTEMPTS || !(error instanceof KafkaJSError) || !error.retriable)
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
   private createTopics(topics: readonly string[]): Promise<void> {
     const waits: Promise<void>[] = [];
     const missing: string[] = [];
@@ -325,24 +355,14 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
       else missing.push(topic);
     }
     if (missing.length > 0) {
-      const creation = this.admin
-        .createTopics({
-          topics: missing.map((topic) => ({
-            topic,
-            numPartitions: this.options.topics.numPartitions,
-            replicationFactor: this.options.topics.replicationFactor,
-          })),
-          waitForLeaders: true,
-          timeout: this.options.requestTimeoutMs,
-        })
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            // Forget the attempt so that the next send asks again.
-            for (const topic of missing) this.topics.delete(topic);
-            throw error;
-          },
-        );
+      const creation = this.createTopicsRetrying(missing).then(
+        () => undefined,
+        (error: unknown) => {
+          // Forget the attempt so that the next send asks again.
+          for (const topic of missing) this.topics.delete(topic);
+          throw error;
+        },
+      );
       for (const topic of missing) this.topics.set(topic, creation);
       waits.push(creation);
     }
