@@ -44,7 +44,7 @@ import type { ReadinessPort, ReadinessView } from '../observability/readiness.po
 import type { ParticipantBreakers } from '../transport/participant-breakers';
 import type { OutboundCommand, ParticipantChannel } from '../transport/participant-channel';
 import { decodeEntryBatch, encodeEntryBatch } from './entry-batch';
-import { fromEngineView, fromHistory, toBreakerState } from './views';
+import { fromEngineView, fromHistory, toBreakerState, toDecisionView } from './views';
 
 /** What the host needs of a Raft node: RaftNode in production, the same class in tests. */
 export type ReplicatedLog = Pick<
@@ -817,49 +817,9 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
 
   private toError(error: EngineError): Error {
     switch (error.code) {
-      case 'TX_NOT_FOUND':
-        return new CoordinatorError({ code: 'TX_NOT_FOUND', txId: error.txId }, error.message);
-      case 'TX_NOT_ACTIVE':
+      case 'DECISION_EXISTS':
         return new CoordinatorError(
-          { code: 'TX_NOT_ACTIVE', txId: error.txId, state: error.state },
-          error.message,
-        );
-      case 'DECISION_EXISTS': {
-        const decision = error.decision;
-        return new CoordinatorError(
-          {
-            code: 'DECISION_EXISTS',
-            txId: error.txId,
-            decision: {
-              outcome: decision.outcome,
-              raftIndex: decision.raftIndex,
-              raftTerm: decision.raftTerm,
-              reason: decision.reason,
-              resolvedBy: decision.resolvedBy,
-              decidedAt: new Date(decision.decidedAtMs).toISOString(),
-            },
-          },
-          error.message,
-        );
-      }
-      case 'IDEMPOTENCY_MISMATCH':
-        return new CoordinatorError(
-          { code: 'IDEMPOTENCY_MISMATCH', idempotencyKey: error.idempotencyKey, txId: error.txId },
-          error.message,
-        );
-      case 'RESOLVE_NOT_ALLOWED':
-        return new CoordinatorError(
-          { code: 'RESOLVE_NOT_ALLOWED', txId: error.txId, state: error.state },
-          error.message,
-        );
-      case 'PARTICIPANT_ALREADY_ENLISTED':
-        return new CoordinatorError(
-          { code: 'PARTICIPANT_ALREADY_ENLISTED', txId: error.txId, participant: error.participant },
-          error.message,
-        );
-      case 'PARTICIPANT_LIMIT_REACHED':
-        return new CoordinatorError(
-          { code: 'PARTICIPANT_LIMIT_REACHED', txId: error.txId, participantsMax: error.participantsMax },
+          { code: 'DECISION_EXISTS', txId: error.txId, decision: toDecisionView(error.decision) },
           error.message,
         );
       case 'TRANSACTION_LIMIT_REACHED':
@@ -883,6 +843,11 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
           { code: 'VALIDATION_FAILED', errors: [{ field: error.field, messages: [error.message] }] },
           error.message,
         );
+      default: {
+        // The remaining engine errors carry exactly the fields of the API's failure of that code.
+        const { message, ...failure } = error;
+        return new CoordinatorError(failure, message);
+      }
     }
   }
 
