@@ -136,6 +136,16 @@ afterAll(async () => {
 }, 60_000);
 
 describe('a transfer between two banks through the coordinator cluster', () => {
+  it('reports itself live and ready (its database answers) for orchestrators', async () => {
+    for (const bank of [bankA, bankB]) {
+      const live = await fetch(`${bank.process.url}/health/live`);
+      const ready = await fetch(`${bank.process.url}/health/ready`);
+      expect(live.status).toBe(200);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+    }
+  });
+
   it('opening an account that exists is refused and leaves its balance alone', async () => {
     const again = await bankA.process.post('/accounts', { id: 'alice', openingBalance: 1 });
     expect(again.status).toBe(409);

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   VerdictParticipantModule,
@@ -7,6 +8,7 @@ import {
 } from '@verdict/participant';
 import { AccountsController } from './accounts/accounts.controller';
 import { AccountsService } from './accounts/accounts.service';
+import { HealthController } from './health/health.controller';
 import { ledgerDataSourceOptions } from './ledger/data-source-options';
 import { LedgerModule } from './ledger/ledger.module';
 import { LedgerParticipant } from './ledger/ledger.participant';
@@ -37,6 +39,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         TypeOrmModule.forRoot(ledgerDataSourceOptions(settings.databaseUrl)),
+        TerminusModule,
         LedgerModule.forBank(settings.bank),
         VerdictParticipantModule.forRootAsync({
           imports: [LedgerModule.forBank(settings.bank)],
@@ -51,7 +54,7 @@ export class AppModule {
           }),
         }),
       ],
-      controllers: [AccountsController, TransfersController],
+      controllers: [AccountsController, TransfersController, HealthController],
       providers: [AccountsService, TransfersService],
     };
   }
