@@ -328,8 +328,12 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
   private async createTopicsRetrying(topics: readonly string[]): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
+        // kafkajs logs an ERROR line for every topic that already exists: ask first.
+        const existing = new Set(await this.admin.listTopics());
+        const missing = topics.filter((topic) => !existing.has(topic));
+        if (missing.length === 0) return;
         await this.admin.createTopics({
-          topics: topics.map((topic) => ({
+          topics: missing.map((topic) => ({
             topic,
             numPartitions: this.options.topics.numPartitions,
             replicationFactor: this.options.topics.replicationFactor,
