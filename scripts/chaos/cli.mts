@@ -1,0 +1,102 @@
+// `npm run chaos`: starts its own throw-away Kafka and PostgreSQL, then one chaos run
+// (scripts/chaos/run.mts); the exit code is 1 when the run found a violation.
+import { startStack, type Stack } from '../stack/stack.mjs';
+import { errorMessage } from '../stack/support.mjs';
+import { FAULT_KINDS, runChaos, type ChaosOptions, type FaultKind } from './run.mjs';
+
+export const USAGE = `usage: npm run chaos -- [--transactions N] [--clients C] [--seed S] [--faults LIST] [--duration SECONDS]
+
+Starts Kafka, PostgreSQL, three coordinator nodes and three demo banks, makes N random transfers
+between banks from C concurrent clients while a nemesis seeded with S injects faults, heals
+everything and checks atomicity, conservation of money and agreement with the coordinator.
+
+  --transactions N   transfers to attempt (default 200)
+  --clients C        concurrent clients (default 4)
+  --seed S           seed of the fault schedule and the workload (default: from the clock)
+  --faults LIST      comma-separated, from ${FAULT_KINDS.join(', ')} (default: all)
+  --duration SECONDS upper bound on the workload; the schedule covers it (default 300)`;
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function positiveInteger(name: string, value: string | undefined): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${name} needs a positive integer`);
+  return parsed;
+}
+
+export function parseChaosArguments(argv: readonly string[]): ChaosOptions | 'help' {
+  let transactions = 200;
+  let clients = 4;
+  let seed = Date.now() % 2 ** 31;
+  let faults: FaultKind[] = [...FAULT_KINDS];
+  let durationSeconds = 300;
+  for (let index = 0; index < argv.length; index += 1) {
+    const flag = argv[index];
+    const value = argv[index + 1];
+    index += 1;
+    if (flag === '--help' || flag === '-h') return 'help';
+    else if (flag === '--transactions') transactions = positiveInteger(flag, value);
+    else if (flag === '--clients') clients = positiveInteger(flag, value);
+    else if (flag === '--seed') seed = positiveInteger(flag, value);
+    else if (flag === '--duration') durationSeconds = positiveInteger(flag, value);
+    else if (flag === '--faults') {
+      const names = (value ?? '').split(',').filter((name) => name !== '');
+      const unknown = names.filter((name) => !FAULT_KINDS.some((kind) => kind === name));
+      if (unknown.length > 0) throw new Error(`unknown faults ${unknown.join(', ')}`);
+      faults = FAULT_KINDS.filter((kind) => names.includes(kind));
+    } else throw new Error(`unknown argument "${String(flag)}"`);
+  }
+  return {
+    transactions,
+    clients,
+    seed,
+    faults,
+    durationSeconds,
+    faultGapMs: [3_000, 6_000],
+    bankNames: ['bank-a', 'bank-b', 'bank-c'],
+  };
+}
+
+/** `npm run chaos`; resolves with the process exit code. */
+export async function runChaosCli(argv: readonly string[]): Promise<number> {
+  let options: ChaosOptions | 'help';
+  try {
+    options = parseChaosArguments(argv);
+  } catch (error) {
+    console.error(`${errorMessage(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  console.log(`SEED=${options.seed}`);
+  console.log(
+    `options: --transactions ${options.transactions} --clients ${options.clients} --faults ${options.faults.join(',')} ` +
+      `--duration ${options.durationSeconds} (a fault every ${options.faultGapMs[0] / 1000}-${options.faultGapMs[1] / 1000} s)`,
+  );
+  const say = (line: string): void => console.log(`chaos: ${line}`);
+  // Ctrl-C ends the run early; the run's own `finally` still stops every process it started.
+  const stop = new AbortController();
+  for (const name of SIGNALS) process.on(name, () => stop.abort(name));
+  let stack: Stack | undefined;
+  let exitCode = 1;
+  try {
+    const databaseUrl = process.env['DATABASE_URL'];
+    stack = await startStack({
+      durable: false,
+      databaseUrl: databaseUrl === undefined || databaseUrl === '' ? undefined : databaseUrl,
+      report: say,
+    });
+    const started = Date.now();
+    const result = await runChaos(options, stack.connection, say, stop.signal);
+    console.log(`run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    for (const line of result.summary) console.log(line);
+    exitCode = result.violations.length > 0 ? 1 : 0;
+  } catch (error) {
+    console.error(`chaos: ${errorMessage(error)}`);
+  } finally {
+    await stack?.stop({ keepLogs: exitCode !== 0 });
+  }
+  return exitCode;
+}
