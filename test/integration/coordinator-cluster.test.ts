@@ -385,6 +385,19 @@ describe('a three-node coordinator cluster', () => {
     cluster.startNode(oldLeader);
   });
 
+  it('hands leadership to a follower on SIGTERM before it stops', async () => {
+    const oldLeader = await leader();
+    const child = oldLeader.process;
+    if (child === null) throw new Error('leader has no process');
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    await exited;
+    expect(cluster.logTail(oldLeader, 400)).toMatch(/handed leadership to n\d before shutdown/);
+    const newLeader = await leader();
+    expect(newLeader.nodeId).not.toBe(oldLeader.nodeId);
+    cluster.startNode(oldLeader);
+  });
+
   it('ends every transaction of this run the same way at every participant', async () => {
     await leader();
     for (const { txId, participants } of begun) {

@@ -30,6 +30,11 @@ import { TransportModule } from '../transport/transport.module';
 import { CoordinatorHost } from './coordinator-host';
 import { clusterSettings, type ClusterSettings } from './cluster-settings';
 
+/**
+ * A caught-up follower wins within one election round (~100 ms); when the whole cluster stops at
+ * once nobody takes over, and waiting longer would only delay the stop.
+ */
+const SHUTDOWN_TRANSFER_TIMEOUT_MS = 1_500;
 const ENVIRONMENT = Symbol('verdict:CoordinatorEnvironment');
 const SETTINGS = Symbol('verdict:ClusterSettings');
 
@@ -110,7 +115,8 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     this.node = null;
     if (node.status().role === 'leader') {
       try {
-        await this.host.transferLeadership();
+        const status = await this.host.transferLeadership(undefined, SHUTDOWN_TRANSFER_TIMEOUT_MS);
+        this.logger.log(`handed leadership to ${status.leaderId ?? 'nobody'} before shutdown`);
       } catch (error) {
         this.logger.warn(`leadership transfer before shutdown failed: ${(error as Error).message}`);
       }

@@ -643,7 +643,8 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     return Promise.resolve(this.status());
   }
 
-  async transferLeadership(to?: string): Promise<ClusterStatusView> {
+  /** `timeoutMs` is shorter at shutdown, when the chosen follower may be stopping too. */
+  async transferLeadership(to?: string, timeoutMs = TRANSFER_TIMEOUT_MS): Promise<ClusterStatusView> {
     const raft = this.requireLeader();
     const status = raft.status();
     const target = to ?? this.mostCaughtUpFollower();
@@ -665,11 +666,11 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     }
     await this.waitFor(
       () => raft.status().leaderId === target,
-      TRANSFER_TIMEOUT_MS,
+      timeoutMs,
       () =>
         new CoordinatorError(
           { code: 'CLUSTER_CHANGE_REJECTED' },
-          `${target} did not take over leadership within ${TRANSFER_TIMEOUT_MS} ms; it may be lagging, retry`,
+          `${target} did not take over leadership within ${timeoutMs} ms; it may be lagging, retry`,
         ),
     );
     return this.status();
