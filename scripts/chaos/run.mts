@@ -53,8 +53,11 @@ export interface ChaosOptions {
 export interface PlannedFault {
   readonly index: number;
   readonly kind: FaultKind;
-  /** Not before this many ms after the workload starts (faults run one after another). */
-  readonly notBeforeMs: number;
+  /**
+   * Quiet time before it, after the previous fault healed: faults run one after another, so the
+   * system gets to make progress between them however long a restart takes.
+   */
+  readonly quietMs: number;
   /** How long the process stays down or stopped. */
   readonly downMs: number;
   /** Which follower or bank, as a fraction of the candidates (the roles are known only then). */
@@ -128,21 +131,23 @@ export function planFaults(options: ChaosOptions): PlannedFault[] {
   const random = seededRandom(options.seed);
   const [shortestGap, longestGap] = options.faultGapMs;
   const plan: PlannedFault[] = [];
+  // Long enough for any workload: each fault takes at least its quiet time and its downtime.
   let at = 0;
   for (;;) {
-    at += Math.round(shortestGap + random() * (longestGap - shortestGap));
+    const quietMs = Math.round(shortestGap + random() * (longestGap - shortestGap));
     // Drawn even when no fault kind is enabled, so --faults does not shift the other draws.
     const kind = options.faults[Math.floor(random() * options.faults.length)];
     // A pause must outlast the ~1.5 s election timeout to force an election.
     const downMs = Math.round(kind === 'leader-pause' ? 2_000 + random() * 2_000 : 500 + random() * 3_000);
     const pick = random();
+    at += quietMs + downMs;
     if (at >= options.durationSeconds * 1000) return plan;
-    if (kind !== undefined) plan.push({ index: plan.length + 1, kind, notBeforeMs: at, downMs, pick });
+    if (kind !== undefined) plan.push({ index: plan.length + 1, kind, quietMs, downMs, pick });
   }
 }
 
 export function describeFault(fault: PlannedFault): string {
-  return `#${fault.index} ${fault.kind} at >=${(fault.notBeforeMs / 1000).toFixed(1)}s for ${fault.downMs}ms (pick ${fault.pick.toFixed(3)})`;
+  return `#${fault.index} ${fault.kind} after ${fault.quietMs} ms quiet, down ${fault.downMs} ms (pick ${fault.pick.toFixed(3)})`;
 }
 
 /** Starts everything on `stack`, runs the workload and the nemesis, heals, checks; stops it all. */
@@ -182,7 +187,7 @@ export async function runChaos(
         name,
         url: '',
         databaseUrl,
-        observer: new pg.Pool({ connectionString: databaseUrl, max: 2 }),
+        observer: observerPool(databaseUrl),
         coordinatorUrl,
       };
       const started = await startBank(bank, stack);
@@ -233,6 +238,14 @@ export async function runChaos(
     await Promise.all(banks.map((bank) => bank.observer.end()));
     process.off('exit', killAll);
   }
+}
+
+function observerPool(databaseUrl: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  // An idle connection the server ends (it stops at the end of a run) must not crash the run;
+  // queries still fail with their own errors.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 function startBank(bank: Omit<Bank, 'process'>, stack: StackConnection): Promise<DemoProcess> {
@@ -373,7 +386,8 @@ async function runNemesis(
   const live = (except: CoordinatorNode): CoordinatorNode[] =>
     cluster.nodes.filter((node) => node !== except && node.process !== null && !paused.has(node));
   for (const fault of plan) {
-    while (now() < fault.notBeforeMs && !workloadDone()) await sleep(100);
+    const quietUntil = now() + fault.quietMs;
+    while (now() < quietUntil && !workloadDone()) await sleep(100);
     if (workloadDone()) return;
     const leader = await leaderAmong(() => cluster.nodes.filter((node) => node.process !== null), 30_000);
     if (leader === null) throw new Error(`no coordinator leader before fault #${fault.index}`);
@@ -598,6 +612,16 @@ async function checkOutcome(
   return { views, violations, quiescenceMs: Date.now() - healedAt };
 }
 
+/** Why transfers were refused, most frequent first: an outage shows which path it hit. */
+function refusals(attempts: readonly Attempt[]): string {
+  const counts = new Map<string, number>();
+  for (const attempt of attempts) {
+    if (attempt.reported === 'NOT_STARTED') counts.set(attempt.detail, (counts.get(attempt.detail) ?? 0) + 1);
+  }
+  const sorted = [...counts].sort((left, right) => right[1] - left[1]);
+  return sorted.length === 0 ? 'none' : sorted.map(([detail, count]) => `${count}x ${detail}`).join('; ');
+}
+
 function summarize(
   options: ChaosOptions,
   attempts: readonly Attempt[],
@@ -618,6 +642,7 @@ function summarize(
   const lines = [
     `client attempts: ${attempts.length} (bank answered COMMIT ${byReport('COMMIT')}, ABORT ${byReport('ABORT')}, ` +
       `IN_DOUBT ${byReport('IN_DOUBT')}, refused before starting ${byReport('NOT_STARTED')}, no answer ${byReport('NO_ANSWER')})`,
+    `refused before starting: ${refusals(attempts)}`,
     `transactions known to the coordinator or a bank: ${checked.views.size} (committed ${committed}, aborted ${aborted})`,
     `faults: ${faults.length} (${byKind})`,
     `longest leader election: ${elections.length === 0 ? 'none measured' : `${Math.max(...elections)} ms`} ` +
