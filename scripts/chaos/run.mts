@@ -259,12 +259,17 @@ function startBank(bank: Omit<Bank, 'process'>, stack: StackConnection): Promise
   });
 }
 
-async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function post(
+  url: string,
+  body: unknown,
+  stop?: AbortSignal,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    // Ctrl-C must not wait for a transfer stuck behind a fault.
+    signal: AbortSignal.any([AbortSignal.timeout(HTTP_TIMEOUT_MS), ...(stop === undefined ? [] : [stop])]),
   });
   const text = await response.text();
   return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
@@ -305,13 +310,17 @@ async function runWorkload(
       };
       attempts.push(attempt);
       try {
-        const answer = await post(`${from.bank.url}/transfers`, {
-          fromAccount: from.account,
-          toBank: to.bank.name,
-          toAccount: to.account,
-          amount,
-          timeoutMs: TRANSFER_TIMEOUT_MS,
-        });
+        const answer = await post(
+          `${from.bank.url}/transfers`,
+          {
+            fromAccount: from.account,
+            toBank: to.bank.name,
+            toAccount: to.account,
+            amount,
+            timeoutMs: TRANSFER_TIMEOUT_MS,
+          },
+          stop,
+        );
         attempt.txId = typeof answer.body['txId'] === 'string' ? answer.body['txId'] : null;
         const code = typeof answer.body['code'] === 'string' ? answer.body['code'] : '';
         attempt.reported =
