@@ -3,7 +3,8 @@
 // end of every scenario: every participant of a transaction ends with the same outcome, and
 // COMMIT only where every participant voted YES.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, kafkaBrokers, uniqueName, type TestDatabase } from '../support/stack';
+import { DEAD_LETTER_TOPIC, REPLIES_TOPIC } from '@verdict/protocol';
+import { createDatabase, createKafka, kafkaBrokers, uniqueName, type TestDatabase } from '../support/stack';
 import {
   CoordinatorCluster,
   eventually,
@@ -151,6 +152,48 @@ describe('a three-node coordinator cluster', () => {
     expect(committed.status).toBe(200);
     expect(committed.body.decision?.outcome).toBe('COMMIT');
     await expectAtomic(txId, [bankA, bankB], 'COMMIT');
+  });
+
+  it('parks a malformed reply on the dead-letter topic and keeps committing', async () => {
+    const node = await leader();
+    const marker = uniqueName('garbage');
+    const kafka = createKafka('test-garbage');
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: REPLIES_TOPIC,
+      acks: -1,
+      messages: [{ key: marker, value: `{"v":1,"type":"VOTE"` }],
+    });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: uniqueName('dead-letter-reader') });
+    const parkedBy = new Set<string>();
+    await consumer.connect();
+    await consumer.subscribe({ topic: DEAD_LETTER_TOPIC, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const parked = JSON.parse(message.value?.toString('utf8') ?? '{}') as {
+          key?: string;
+          parkedBy?: string;
+        };
+        if (parked.key === marker && parked.parkedBy !== undefined) parkedBy.add(parked.parkedBy);
+        return Promise.resolve();
+      },
+    });
+    try {
+      // Every coordinator node reads the replies topic and parks what it cannot use; one copy proves it.
+      await eventually(
+        () => Promise.resolve(parkedBy.size >= 1 ? true : undefined),
+        20_000,
+        'the malformed reply reaching the dead-letter topic',
+      );
+      const txId = await begin(node);
+      const committed = await cluster.request<TxView>(node, 'POST', `/v1/transactions/${txId}/commit`);
+      expect(committed.body.decision?.outcome).toBe('COMMIT');
+      await expectAtomic(txId, [bankA, bankB], 'COMMIT');
+    } finally {
+      await consumer.disconnect();
+    }
   });
 
   it('answers the outcome endpoint, presuming abort for an unknown id', async () => {
