@@ -6,6 +6,7 @@ import { CoordinatorError } from '../api/coordinator.error';
 import type {
   Actor,
   BeginInput,
+  BreakerState,
   ClusterStatusView,
   CommitWait,
   CoordinatorPort,
@@ -564,6 +565,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       );
     }
     const nowMs = this.options.clock();
+    const breakerOf = this.breakerLookup();
     const live = listTransactions(
       this.state,
       {
@@ -575,7 +577,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         limit: filter.limit,
       },
       nowMs,
-    ).items.map((view) => fromEngineView(view, (participant) => this.breakerOf(participant)));
+    ).items.map((view) => fromEngineView(view, breakerOf));
     // Finished transactions are never stuck and only COMMITTED/ABORTED ones reach history.
     const historyWanted =
       filter.stuck !== true &&
@@ -765,7 +767,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   /** The transaction as the API shows it: live from the engine, else finished from history. */
   private async viewOf(txId: string): Promise<TransactionView> {
     const live = viewTransaction(this.state, txId, this.options.clock());
-    if (live !== null) return fromEngineView(live, (participant) => this.breakerOf(participant));
+    if (live !== null) return fromEngineView(live, this.breakerLookup());
     const finished = await this.options.history.find(txId);
     if (finished !== null) return fromHistory(finished);
     throw new CoordinatorError(
@@ -774,10 +776,12 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     );
   }
 
-  private breakerOf(participant: string): ReturnType<typeof toBreakerState> {
-    return toBreakerState(
-      this.options.breakers.states().find((each) => each.participant === participant)?.state,
+  /** Every breaker's state, read once per response rather than once per participant shown. */
+  private breakerLookup(): (participant: string) => BreakerState {
+    const states = new Map(
+      this.options.breakers.states().map((breaker) => [breaker.participant, breaker.state]),
     );
+    return (participant) => toBreakerState(states.get(participant));
   }
 
   private requireLeader(): ReplicatedLog {
@@ -855,7 +859,6 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   private status(): ClusterStatusView {
     const raft = this.raft;
     const status = raft?.status();
-    const nowMs = this.options.clock();
     const roleOf = (nodeId: string): RaftRole => {
       if (status === undefined) return 'FOLLOWER';
       if (nodeId === status.leaderId) return 'LEADER';
@@ -891,7 +894,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       breakers: this.options.breakers.states().map((breaker) => ({
         participant: breaker.participant,
         state: toBreakerState(breaker.state),
-        since: breaker.openedAt ?? new Date(nowMs).toISOString(),
+        since: breaker.since,
       })),
     };
   }
