@@ -215,6 +215,44 @@ export interface TransactionView {
   readonly stuck: StuckView | null;
   /** Set once every participant acknowledged (COMMITTED or ABORTED). */
   readonly finishedAt: string | null;
+  /**
+   * What happened to it, oldest first. Filled by `get` (and by the calls that change a
+   * transaction); `list` returns it empty. Events only the leader sees (PREPARE_SENT, VOTE,
+   * DECISION_SENT, ACK, RETRY) are kept in the leader's memory, bounded: a new leader starts
+   * from the replicated events and adds RESUMED. A finished transaction's timeline is archived
+   * with it and ends with ARCHIVED.
+   */
+  readonly timeline: readonly TimelineEventView[];
+}
+
+export const TIMELINE_EVENT_KINDS = [
+  'BEGIN',
+  'ENLIST',
+  'PREPARING',
+  'PREPARE_SENT',
+  'VOTE',
+  'DECISION',
+  'DECISION_SENT',
+  'ACK',
+  'RESUMED',
+  'RETRY',
+  'ARCHIVED',
+] as const;
+export type TimelineEventKind = (typeof TIMELINE_EVENT_KINDS)[number];
+
+/** One thing that happened to a transaction, as the console and the CLI show it. */
+export interface TimelineEventView {
+  readonly at: string;
+  readonly kind: TimelineEventKind;
+  /** The participant it concerns; null for events of the whole transaction. */
+  readonly participant: string | null;
+  /** Plain words: "voted NO: insufficient funds", "COMMIT sent, attempt 3". */
+  readonly detail: string;
+  /** Where the replicated entry behind it sits in the Raft log; null for leader-only events. */
+  readonly raftIndex: number | null;
+  readonly raftTerm: number | null;
+  /** The operator, for a RESOLVE (a DECISION with an actor) or a RETRY; null otherwise. */
+  readonly actor: string | null;
 }
 
 export interface TransactionPage {
@@ -239,8 +277,6 @@ export interface MemberView {
   readonly lag: number | null;
   /** Leader only: milliseconds since the member last answered. */
   readonly lastContactMs: number | null;
-  /** Base URL of the member's HTTP API as the replicated configuration records it; null if unknown. */
-  readonly httpUrl: string | null;
 }
 
 export interface BreakerView {
@@ -259,17 +295,4 @@ export interface ClusterStatusView {
   readonly appliedIndex: number;
   readonly members: readonly MemberView[];
   readonly breakers: readonly BreakerView[];
-  readonly stats: ClusterStatsView;
-}
-
-/** Counters for dashboards. A console differences the counters over time for a rate. */
-export interface ClusterStatsView {
-  /** COMMIT decisions applied on this node since it started (any node counts the same log). */
-  readonly committed: number;
-  /** ABORT decisions applied on this node since it started. */
-  readonly aborted: number;
-  /** Live transactions in PREPARING, COMMITTING or ABORTING now, as this node sees them. */
-  readonly inDoubt: number;
-  /** Age of the oldest of those (since it began), in milliseconds; null when there is none. */
-  readonly oldestInDoubtMs: number | null;
 }

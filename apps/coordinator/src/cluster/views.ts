@@ -50,6 +50,7 @@ export function fromEngineView(
     metadata: view.metadata,
     stuck: view.stuck === null ? null : { since: isoTime(view.stuck.sinceMs), reason: view.stuck.reason },
     finishedAt: view.finishedAtMs === null ? null : isoTime(view.finishedAtMs),
+    timeline: [],
   };
 }
 
@@ -73,5 +74,6 @@ export function fromHistory(finished: FinishedTransaction): TransactionView {
     metadata: finished.metadata,
     stuck: null,
     finishedAt: isoTime(finished.finishedAtMs),
+    timeline: [],
   };
 }

@@ -8,6 +8,7 @@ import type {
   ParticipantInput,
   ParticipantView,
   Resolution,
+  TimelineEventView,
   TransactionPage,
   TransactionView,
 } from '../coordinator.port';
@@ -24,6 +25,7 @@ import type {
   DecisionDto,
   OutcomeDto,
   ParticipantStatusDto,
+  TimelineEventDto,
   TransactionDto,
   TransactionPageDto,
 } from './response.dto';
@@ -87,7 +89,20 @@ export function toParticipantStatusDto(view: ParticipantView): ParticipantStatus
   };
 }
 
-export function toTransactionDto(view: TransactionView): TransactionDto {
+export function toTimelineEventDto(view: TimelineEventView): TimelineEventDto {
+  return {
+    at: view.at,
+    kind: view.kind,
+    participant: view.participant,
+    detail: view.detail,
+    raftIndex: view.raftIndex,
+    raftTerm: view.raftTerm,
+    actor: view.actor,
+  };
+}
+
+/** `withTimeline: false` for list items: the timeline is served by the single-transaction GET. */
+export function toTransactionDto(view: TransactionView, withTimeline = true): TransactionDto {
   return {
     id: view.id,
     state: view.state,
@@ -98,11 +113,12 @@ export function toTransactionDto(view: TransactionView): TransactionDto {
     metadata: { ...view.metadata },
     stuck: view.stuck === null ? null : { since: view.stuck.since, reason: view.stuck.reason },
     finishedAt: view.finishedAt,
+    timeline: withTimeline ? view.timeline.map(toTimelineEventDto) : [],
   };
 }
 
 export function toTransactionPageDto(page: TransactionPage): TransactionPageDto {
-  return { items: page.items.map(toTransactionDto), nextCursor: page.nextCursor };
+  return { items: page.items.map((item) => toTransactionDto(item, false)), nextCursor: page.nextCursor };
 }
 
 export function toOutcomeDto(view: OutcomeView): OutcomeDto {
@@ -127,18 +143,11 @@ export function toClusterStatusDto(view: ClusterStatusView): ClusterStatusDto {
       matchIndex: member.matchIndex,
       lag: member.lag,
       lastContactMs: member.lastContactMs,
-      httpUrl: member.httpUrl,
     })),
     breakers: view.breakers.map((breaker) => ({
       participant: breaker.participant,
       state: breaker.state,
       since: breaker.since,
     })),
-    stats: {
-      committed: view.stats.committed,
-      aborted: view.stats.aborted,
-      inDoubt: view.stats.inDoubt,
-      oldestInDoubtMs: view.stats.oldestInDoubtMs,
-    },
   };
 }

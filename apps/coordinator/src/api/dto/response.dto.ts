@@ -2,9 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   BREAKER_STATES,
   RAFT_ROLES,
+  TIMELINE_EVENT_KINDS,
   TX_STATES,
   type BreakerState,
   type RaftRole,
+  type TimelineEventKind,
   type TxState,
 } from '../coordinator.port';
 
@@ -72,6 +74,42 @@ export class StuckDto {
   reason!: string;
 }
 
+export class TimelineEventDto {
+  @ApiProperty({ format: 'date-time' })
+  at!: string;
+
+  @ApiProperty({ enum: TIMELINE_EVENT_KINDS })
+  kind!: TimelineEventKind;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'bank-b',
+    description: 'The participant it concerns; null for events of the whole transaction.',
+  })
+  participant!: string | null;
+
+  @ApiProperty({ example: 'voted NO: insufficient funds', description: 'What happened, in plain words.' })
+  detail!: string;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Raft log index of the replicated entry behind it (BEGIN, ENLIST, PREPARING, DECISION).',
+  })
+  raftIndex!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Raft term of that entry.' })
+  raftTerm!: number | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The operator, for a resolution (DECISION) or a RETRY; null otherwise.',
+  })
+  actor!: string | null;
+}
+
 export class TransactionDto {
   @ApiProperty({ format: 'uuid', description: 'UUIDv7: lists sorted by id are sorted by age.' })
   id!: string;
@@ -99,6 +137,18 @@ export class TransactionDto {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   finishedAt!: string | null;
+
+  @ApiProperty({
+    type: [TimelineEventDto],
+    description:
+      'Everything that happened to the transaction, oldest first. Filled by GET /v1/transactions/{id} ' +
+      'and by the calls that return one transaction; always empty in the list (GET /v1/transactions). ' +
+      'PREPARE_SENT, VOTE, DECISION_SENT, ACK and RETRY are seen by the leader only and kept in its ' +
+      'memory, bounded (repeated sends are coalesced into one event with a count); after a leader ' +
+      'change those of the old leader are gone and the new leader adds RESUMED. A finished ' +
+      'transaction read from history ends with ARCHIVED.',
+  })
+  timeline!: TimelineEventDto[];
 }
 
 export class TransactionPageDto {
@@ -154,35 +204,6 @@ export class MemberDto {
     description: 'Milliseconds since it last answered; leader only.',
   })
   lastContactMs!: number | null;
-
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    description: "Base URL of the member's HTTP API, from the replicated configuration; null if unknown.",
-    example: 'http://10.0.0.4:8080',
-  })
-  httpUrl!: string | null;
-}
-
-export class ClusterStatsDto {
-  @ApiProperty({
-    description:
-      'COMMIT decisions applied on this node since it started. Difference two readings for a rate.',
-  })
-  committed!: number;
-
-  @ApiProperty({ description: 'ABORT decisions applied on this node since it started.' })
-  aborted!: number;
-
-  @ApiProperty({ description: 'Live transactions in PREPARING, COMMITTING or ABORTING now.' })
-  inDoubt!: number;
-
-  @ApiProperty({
-    type: Number,
-    nullable: true,
-    description: 'Milliseconds since the oldest in-doubt transaction began; null when none is in doubt.',
-  })
-  oldestInDoubtMs!: number | null;
 }
 
 export class BreakerDto {
@@ -220,9 +241,6 @@ export class ClusterStatusDto {
 
   @ApiProperty({ type: [BreakerDto] })
   breakers!: BreakerDto[];
-
-  @ApiProperty({ type: ClusterStatsDto })
-  stats!: ClusterStatsDto;
 }
 
 export class FieldErrorDto {

@@ -13,6 +13,8 @@ import type {
   ParticipantInput,
   ParticipantView,
   Resolution,
+  TimelineEventKind,
+  TimelineEventView,
   TransactionPage,
   TransactionView,
   TxState,
@@ -32,7 +34,9 @@ interface Call {
 /**
  * TEST DOUBLE of the coordinator for HTTP edge tests: one process, no Raft, no Kafka. A commit
  * decides at once from scripted participant votes (YES unless scripted), raft indexes are a
- * counter. It keeps the port's contract (states, error codes, idempotency, presumed abort) so
+ * counter that only decisions take, so in its timeline only DECISION carries a raft index; the
+ * timeline is written as the double goes (every PREPARE in one attempt, the archive right after
+ * the last ACK). It keeps the port's contract (states, error codes, idempotency, presumed abort) so
  * the edge can be tested against it; it proves nothing about the real engine.
  */
 export class InMemoryCoordinator implements CoordinatorPort {
@@ -69,6 +73,7 @@ export class InMemoryCoordinator implements CoordinatorPort {
         if (earlier !== undefined) return this.find(earlier.txId);
       }
       const createdAt = this.now();
+      const begun = this.local('BEGIN', null, `began with ${input.participants.length} participant(s)`);
       const tx: TransactionView = {
         id: uuidv7(createdAt.getTime()),
         state: 'ACTIVE',
@@ -79,6 +84,12 @@ export class InMemoryCoordinator implements CoordinatorPort {
         metadata: input.metadata,
         stuck: null,
         finishedAt: null,
+        timeline: [
+          begun,
+          ...input.participants.map((participant) =>
+            this.local('ENLIST', participant.name, `enlisted ${participant.name}`),
+          ),
+        ],
       };
       this.transactions.set(tx.id, tx);
       if (idempotencyKey !== undefined)
@@ -96,7 +107,11 @@ export class InMemoryCoordinator implements CoordinatorPort {
           `${participant.name} is already enlisted in transaction ${txId}`,
         );
       }
-      return this.save({ ...tx, participants: [...tx.participants, newParticipant(participant)] });
+      return this.save({
+        ...tx,
+        participants: [...tx.participants, newParticipant(participant)],
+        timeline: [...tx.timeline, this.local('ENLIST', participant.name, `enlisted ${participant.name}`)],
+      });
     });
   }
 
@@ -111,8 +126,18 @@ export class InMemoryCoordinator implements CoordinatorPort {
         attempts: 1,
       }));
       const no = participants.find((participant) => participant.vote === 'NO');
+      const timeline = [
+        ...tx.timeline,
+        this.local('PREPARING', null, `preparing ${participants.length} participant(s)`),
+        ...participants.map((participant) =>
+          this.local('PREPARE_SENT', participant.name, 'PREPARE sent, attempt 1'),
+        ),
+        ...participants.map((participant) =>
+          this.local('VOTE', participant.name, `voted ${participant.vote}`),
+        ),
+      ];
       const decided = this.decide(
-        { ...tx, participants },
+        { ...tx, participants, timeline },
         no === undefined ? 'COMMIT' : 'ABORT',
         no === undefined ? 'all participants voted YES' : `${no.name} voted NO`,
         null,
@@ -178,13 +203,18 @@ export class InMemoryCoordinator implements CoordinatorPort {
   }
 
   retry(txId: string, actor: Actor): Promise<TransactionView> {
-    return this.leaderOnly('retry', [txId, actor], () =>
-      this.requireState(
+    return this.leaderOnly('retry', [txId, actor], () => {
+      const tx = this.requireState(
         txId,
         ['ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING'],
         'a finished transaction has nothing to retry',
-      ),
-    );
+      );
+      const retried: TimelineEventView = {
+        ...this.local('RETRY', null, `retry requested by ${actor.name}`),
+        actor: actor.name,
+      };
+      return this.save({ ...tx, timeline: [...tx.timeline, retried] });
+    });
   }
 
   clusterStatus(): Promise<ClusterStatusView> {
@@ -203,41 +233,10 @@ export class InMemoryCoordinator implements CoordinatorPort {
       commitIndex: this.raftIndex,
       appliedIndex: this.raftIndex,
       members: [
-        {
-          nodeId: this.nodeId,
-          role: 'LEADER',
-          matchIndex: this.raftIndex,
-          lag: 0,
-          lastContactMs: 0,
-          httpUrl: null,
-        },
+        { nodeId: this.nodeId, role: 'LEADER', matchIndex: this.raftIndex, lag: 0, lastContactMs: 0 },
       ],
       breakers: [],
-      stats: this.stats(),
     });
-  }
-
-  /** Counted from the transactions it holds, which it never forgets. */
-  private stats(): ClusterStatusView['stats'] {
-    const nowMs = this.now().getTime();
-    let committed = 0;
-    let aborted = 0;
-    let inDoubt = 0;
-    let oldestCreatedMs: number | null = null;
-    for (const tx of this.transactions.values()) {
-      if (tx.decision?.outcome === 'COMMIT') committed += 1;
-      if (tx.decision?.outcome === 'ABORT') aborted += 1;
-      if (tx.state !== 'PREPARING' && tx.state !== 'COMMITTING' && tx.state !== 'ABORTING') continue;
-      inDoubt += 1;
-      const createdMs = Date.parse(tx.createdAt);
-      oldestCreatedMs = oldestCreatedMs === null ? createdMs : Math.min(oldestCreatedMs, createdMs);
-    }
-    return {
-      committed,
-      aborted,
-      inDoubt,
-      oldestInDoubtMs: oldestCreatedMs === null ? null : Math.max(0, nowMs - oldestCreatedMs),
-    };
   }
 
   transferLeadership(to?: string): Promise<ClusterStatusView> {
@@ -340,7 +339,24 @@ export class InMemoryCoordinator implements CoordinatorPort {
       resolvedBy,
       decidedAt: this.now().toISOString(),
     };
-    return this.save({ ...tx, state: outcome === 'COMMIT' ? 'COMMITTING' : 'ABORTING', decision });
+    const decided: TimelineEventView = {
+      at: decision.decidedAt,
+      kind: 'DECISION',
+      participant: null,
+      detail: `decided ${outcome}: ${reason}`,
+      raftIndex: decision.raftIndex,
+      raftTerm: decision.raftTerm,
+      actor: resolvedBy,
+    };
+    const sent = tx.participants.map((participant) =>
+      this.local('DECISION_SENT', participant.name, `${outcome} sent, attempt 1`),
+    );
+    return this.save({
+      ...tx,
+      state: outcome === 'COMMIT' ? 'COMMITTING' : 'ABORTING',
+      decision,
+      timeline: [...tx.timeline, decided, ...sent],
+    });
   }
 
   private complete(tx: TransactionView): TransactionView {
@@ -350,7 +366,26 @@ export class InMemoryCoordinator implements CoordinatorPort {
       state: tx.decision?.outcome === 'COMMIT' ? 'COMMITTED' : 'ABORTED',
       participants: tx.participants.map((participant) => ({ ...participant, ack: true, ackedAt: now })),
       finishedAt: now,
+      timeline: [
+        ...tx.timeline,
+        ...tx.participants.map((participant) =>
+          this.local('ACK', participant.name, `acknowledged ${tx.decision?.outcome ?? 'the decision'}`),
+        ),
+        this.local('ARCHIVED', null, 'archived to history'),
+      ],
     });
+  }
+
+  private local(kind: TimelineEventKind, participant: string | null, detail: string): TimelineEventView {
+    return {
+      at: this.now().toISOString(),
+      kind,
+      participant,
+      detail,
+      raftIndex: null,
+      raftTerm: null,
+      actor: null,
+    };
   }
 
   private save(tx: TransactionView): TransactionView {
