@@ -7,6 +7,7 @@ import { ApiKeys } from './auth/api-keys';
 import { ClusterController } from './cluster.controller';
 import { LeaderForwardingInterceptor } from './leader-forwarding.interceptor';
 import { ProblemFilter } from './problem.filter';
+import { SessionController } from './session.controller';
 import { TransactionsController } from './transactions.controller';
 import { createValidationPipe } from './validation';
 
@@ -23,7 +24,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [host],
-      controllers: [TransactionsController, AdminController, ClusterController],
+      controllers: [TransactionsController, AdminController, ClusterController, SessionController],
       providers: [
         { provide: ApiKeys, useValue: apiKeys },
         { provide: API_OPTIONS, useValue: options },

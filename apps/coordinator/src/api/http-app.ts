@@ -11,6 +11,7 @@ import { ApiModule } from './api.module';
 import { BODY_LIMIT_BYTES_DEFAULT, FORWARD_TIMEOUT_MS_DEFAULT, type ApiOptions } from './api.options';
 import { ApiKeys } from './auth/api-keys';
 import type { Role } from './coordinator.port';
+import { defaultConsoleDirectory, serveConsole } from './console.static';
 import { buildOpenApiDocument, serveOpenApi } from './openapi';
 
 type ImportedModule = NonNullable<ModuleMetadata['imports']>[number];
@@ -26,6 +27,8 @@ export interface HttpAppOptions {
   readonly forwardTimeoutMs?: number;
   /** The host may build the metrics first to hand them to components created outside Nest. */
   readonly metrics?: CoordinatorMetrics;
+  /** The built operator console (`dist/console` by default); a missing folder serves a 404 page. */
+  readonly consoleDirectory?: string;
 }
 
 /** Root of every HTTP app; its imports are given per call, so two apps in one process share no providers. */
@@ -34,9 +37,9 @@ class HttpAppModule {}
 
 /**
  * Builds the coordinator's HTTP app on Fastify: REST API, auth, problem responses, leader
- * forwarding, OpenAPI (`/openapi.json`, `/docs`), health, `/metrics` and JSON logs. `host` is the
- * cluster host's module; it must export COORDINATOR (CoordinatorPort) and READINESS
- * (ReadinessPort). The app is initialized, not listening:
+ * forwarding, OpenAPI (`/openapi.json`, `/docs`), the operator console (`/console`), health,
+ * `/metrics` and JSON logs. `host` is the cluster host's module; it must export COORDINATOR
+ * (CoordinatorPort) and READINESS (ReadinessPort). The app is initialized, not listening:
  *
  *   const env = loadEnvironment(); // config/environment.ts
  *   const app = await createHttpApp(ClusterHostModule, { nodeId: env.nodeId, apiKeys: env.apiKeys, logLevel: env.logLevel });
@@ -99,6 +102,7 @@ export async function createHttpApp(
     );
   });
   serveOpenApi(app, fastify, buildOpenApiDocument(app));
+  serveConsole(fastify, options.consoleDirectory ?? defaultConsoleDirectory());
   await app.init();
   return app;
 }

@@ -35,6 +35,7 @@ const ROUTES = [
   ['post', '/v1/cluster/leadership-transfer'],
   ['post', '/v1/cluster/members'],
   ['delete', '/v1/cluster/members/{nodeId}'],
+  ['get', '/v1/session'],
   ['get', '/health/live'],
   ['get', '/health/ready'],
   ['get', '/metrics'],
