@@ -1,11 +1,16 @@
 import { assert } from './assert';
 import type { Membership, NodeId } from './types';
 
-/** A single-node membership change: the only kind the core accepts, one at a time. */
-export type MembershipChange =
-  | { readonly kind: 'addLearner'; readonly nodeId: NodeId }
+/**
+ * A single-node membership change: the only kind the core accepts, one at a time. `address` is
+ * recorded for an added learner (where to reach it); any change may pass `addresses` to refresh
+ * the recorded addresses of the other members (entries for non-members are dropped).
+ */
+export type MembershipChange = (
+  | { readonly kind: 'addLearner'; readonly nodeId: NodeId; readonly address?: string }
   | { readonly kind: 'promoteLearner'; readonly nodeId: NodeId }
-  | { readonly kind: 'removeNode'; readonly nodeId: NodeId };
+  | { readonly kind: 'removeNode'; readonly nodeId: NodeId }
+) & { readonly addresses?: Readonly<Record<NodeId, string>> };
 
 export function isVoter(membership: Membership, nodeId: NodeId): boolean {
   return membership.voters.includes(nodeId);
@@ -22,6 +27,14 @@ export function members(membership: Membership): NodeId[] {
 
 /** The membership after `change`, or a sentence saying why the change does not apply. */
 export function applyMembershipChange(membership: Membership, change: MembershipChange): Membership | string {
+  const next = changedMembers(membership, change);
+  if (typeof next === 'string') return next;
+  const addresses: Record<NodeId, string> = { ...membership.addresses, ...change.addresses };
+  if (change.kind === 'addLearner' && change.address !== undefined) addresses[change.nodeId] = change.address;
+  return withAddresses(next, addresses);
+}
+
+function changedMembers(membership: Membership, change: MembershipChange): Membership | string {
   const { nodeId } = change;
   switch (change.kind) {
     case 'addLearner':
@@ -44,12 +57,32 @@ export function applyMembershipChange(membership: Membership, change: Membership
   }
 }
 
+/** `membership` with the addresses of its members only; no `addresses` field when none is known. */
+export function withAddresses(
+  membership: Membership,
+  addresses: Readonly<Record<NodeId, string>> | undefined,
+): Membership {
+  const kept: Record<NodeId, string> = {};
+  for (const nodeId of members(membership)) {
+    const address = addresses?.[nodeId];
+    if (address !== undefined) kept[nodeId] = address;
+  }
+  const base = { voters: membership.voters, learners: membership.learners };
+  return Object.keys(kept).length === 0 ? base : { ...base, addresses: kept };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Config entries carry their Membership as UTF-8 JSON: small, rare, and readable in a log dump. */
 export function encodeMembership(membership: Membership): Uint8Array {
-  return encoder.encode(JSON.stringify({ voters: membership.voters, learners: membership.learners }));
+  return encoder.encode(
+    JSON.stringify({
+      voters: membership.voters,
+      learners: membership.learners,
+      ...(membership.addresses !== undefined && { addresses: membership.addresses }),
+    }),
+  );
 }
 
 export function decodeMembership(data: Uint8Array): Membership {
@@ -63,9 +96,23 @@ export function decodeMembership(data: Uint8Array): Membership {
       isStringArray(parsed.learners),
     `config entry does not hold a membership: ${decoder.decode(data)}`,
   );
-  return { voters: parsed.voters, learners: parsed.learners };
+  const addresses = 'addresses' in parsed ? parsed.addresses : undefined;
+  assert(
+    addresses === undefined || isStringRecord(addresses),
+    `config entry has addresses that are not a map of node id to string: ${decoder.decode(data)}`,
+  );
+  return withAddresses({ voters: parsed.voters, learners: parsed.learners }, addresses);
 }
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((item) => typeof item === 'string')
+  );
 }

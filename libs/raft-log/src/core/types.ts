@@ -31,6 +31,13 @@ export interface Membership {
   readonly voters: readonly NodeId[];
   /** Members that receive the log but neither grant ballots nor count until promoted. */
   readonly learners: readonly NodeId[];
+  /**
+   * Where each member is reached, as the host writes it (opaque to Raft; Verdict keeps its Raft
+   * and HTTP addresses there). Replicated in config entries and snapshots, so a new leader and a
+   * restarted node know how to reach members added at run time. Keys are members only; absent in
+   * logs written before addresses were recorded.
+   */
+  readonly addresses?: Readonly<Record<NodeId, string>>;
 }
 
 export interface SnapshotMetadata {

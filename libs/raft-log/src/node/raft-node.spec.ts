@@ -204,6 +204,114 @@ describe('RaftNode over MemoryNetwork', () => {
   });
 });
 
+describe('RaftNode: membership at run time and follower contact', () => {
+  it('the leader reports how long ago each follower answered; a cut-off follower falls behind', async () => {
+    const network = new MemoryNetwork();
+    const members: Member[] = [];
+    for (const nodeId of IDS) {
+      const medium = new MemoryLogMedium();
+      const snapshots = new MemorySnapshotStore();
+      const machine = new ListMachine();
+      const node = await startNode(nodeId, {
+        logStore: new MemoryLogStore(medium),
+        snapshotStore: snapshots,
+        transport: network.connect(nodeId),
+        machine,
+      });
+      members.push({ nodeId, node, machine, medium, snapshots });
+    }
+    const leader = await leaderOf(members);
+    await leader.node.propose(encoder.encode('sync'));
+    const [cut, connected] = members.filter((member) => member !== leader) as [Member, Member];
+    await waitFor(() => leader.node.status().lastContactMs.has(cut.nodeId), 'a response from each follower');
+    network.cut(leader.nodeId, cut.nodeId);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const contact = leader.node.status().lastContactMs;
+    expect(contact.get(cut.nodeId)).toBeGreaterThanOrEqual(450);
+    expect(contact.get(connected.nodeId)).toBeLessThan((contact.get(cut.nodeId) ?? 0) - 200);
+    expect(contact.has(leader.nodeId)).toBe(false);
+  });
+
+  it('a node that starts with an empty membership joins as a learner, is promoted, and keeps the replicated addresses across a restart', async () => {
+    const addresses = { n1: 'addr-1', n2: 'addr-2', n3: 'addr-3' };
+    const network = new MemoryNetwork();
+    const start = (
+      nodeId: NodeId,
+      bootstrap: { voters: string[]; learners: string[]; addresses?: Record<string, string> },
+      medium: MemoryLogMedium,
+      snapshots: MemorySnapshotStore,
+      machine: ListMachine,
+    ): Promise<RaftNode> =>
+      RaftNode.start({
+        raft: { nodeId, rng: new Xoshiro128(nodeId.charCodeAt(1) * 104_729) },
+        bootstrapMembership: bootstrap,
+        logStore: new MemoryLogStore(medium),
+        snapshotStore: snapshots,
+        transport: network.connect(nodeId),
+        stateMachine: machine,
+        logger: silentLogger,
+        tickIntervalMs: 10,
+        snapshotEveryEntries: 1000,
+      }).then((node) => {
+        running.push(node);
+        return node;
+      });
+    const founders: Member[] = [];
+    for (const nodeId of IDS) {
+      const medium = new MemoryLogMedium();
+      const snapshots = new MemorySnapshotStore();
+      const machine = new ListMachine();
+      const node = await start(nodeId, { ...MEMBERSHIP, voters: IDS, addresses }, medium, snapshots, machine);
+      founders.push({ nodeId, node, machine, medium, snapshots });
+    }
+    const leader = await leaderOf(founders);
+    await leader.node.propose(encoder.encode('before'));
+
+    const joinerMedium = new MemoryLogMedium();
+    const joinerSnapshots = new MemorySnapshotStore();
+    let joinerMachine = new ListMachine();
+    let joiner = await start(
+      'n4',
+      { voters: [], learners: [] },
+      joinerMedium,
+      joinerSnapshots,
+      joinerMachine,
+    );
+    const seen: string[][] = [];
+    joiner.onMembershipChange((membership) => seen.push([...membership.voters, ...membership.learners]));
+    expect(joiner.status().role).toBe('follower');
+    expect(seen).toEqual([[]]);
+
+    await leader.node.proposeMembership({ kind: 'addLearner', nodeId: 'n4', address: 'addr-4' });
+    await waitFor(() => joinerMachine.applied.length === 1, 'the learner to catch up');
+    expect(joiner.status().role).toBe('learner');
+    await leader.node.proposeMembership({ kind: 'promoteLearner', nodeId: 'n4' });
+    await leader.node.propose(encoder.encode('after'));
+    await waitFor(() => joinerMachine.applied.length === 2, 'the new voter to apply');
+    expect(joiner.status().membership).toEqual({
+      voters: ['n1', 'n2', 'n3', 'n4'],
+      learners: [],
+      addresses: { ...addresses, n4: 'addr-4' },
+    });
+    expect(seen).toEqual([[], ['n1', 'n2', 'n3', 'n4'], ['n1', 'n2', 'n3', 'n4']]);
+    for (const founder of founders) {
+      await waitFor(
+        () => founder.node.status().membership.addresses?.['n4'] === 'addr-4',
+        `${founder.nodeId} to record n4's address`,
+      );
+    }
+
+    await joiner.close();
+    running.splice(running.indexOf(joiner), 1);
+    joinerMachine = new ListMachine();
+    joiner = await start('n4', { voters: [], learners: [] }, joinerMedium, joinerSnapshots, joinerMachine);
+    expect(joiner.status().membership.voters).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(joiner.status().membership.addresses?.['n1']).toBe('addr-1');
+    await waitFor(() => joinerMachine.applied.length === 2, 'the restarted member to re-apply its log');
+    expect(joinerMachine.applied).toEqual(['before', 'after']);
+  });
+});
+
 describe('RaftNode over TCP with segmented logs', () => {
   it('replicates, and a whole-cluster restart keeps every acknowledged command', async () => {
     const secret = encoder.encode('a cluster secret of 32 bytes....');

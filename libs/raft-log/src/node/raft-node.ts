@@ -1,6 +1,6 @@
 import { assert } from '../core/assert';
 import type { RaftConfigInput } from '../core/config';
-import { decodeMembership, type MembershipChange } from '../core/membership';
+import { decodeMembership, encodeMembership, type MembershipChange } from '../core/membership';
 import {
   RaftCore,
   type ProposeRejection,
@@ -9,7 +9,7 @@ import {
   type RequestResult,
 } from '../core/raft';
 import { sendableBeforePersist, type Ready, type RoleState } from '../core/ready';
-import type { Entry, Index, Membership, NodeId, Snapshot, Term } from '../core/types';
+import type { Entry, Index, Membership, NodeId, RaftMessage, Snapshot, Term } from '../core/types';
 import { deferred, type Deferred } from '../support/deferred';
 import type { RaftLogLogger } from '../support/logger';
 import { LogCorruptionError, type LogStore } from '../storage/log-store';
@@ -43,7 +43,25 @@ export interface RaftNodeOptions {
   readonly snapshotEveryEntries: number;
   /** Client-facing address of each node, reported in NotLeaderError so callers can redirect. */
   readonly nodeAddresses?: Readonly<Record<NodeId, string>>;
+  /** Wall clock in epoch milliseconds, for `lastContactMs`; Date.now when absent. */
+  readonly clock?: () => number;
 }
+
+/** The core's status plus what only the host knows: time. */
+export interface RaftNodeStatus extends RaftStatus {
+  /**
+   * Milliseconds since each peer last answered this node (an appendEntries, installSnapshot or
+   * RequestVote response). On the leader that is each follower's liveness; peers never heard
+   * from are absent.
+   */
+  readonly lastContactMs: ReadonlyMap<NodeId, number>;
+}
+
+const RESPONSE_KINDS: ReadonlySet<RaftMessage['kind']> = new Set([
+  'appendEntriesResponse',
+  'installSnapshotResponse',
+  'requestVoteResponse',
+]);
 
 /** This node does not lead; retry on `leaderAddress` (null while no leader is known). */
 export class NotLeaderError extends Error {
@@ -111,6 +129,11 @@ export class RaftNode {
   private confirmedReads: { index: Index; done: Deferred<Index> }[] = [];
   private readonly reads = new Map<string, Deferred<Index>>();
   private readonly roleListeners = new Set<(state: RoleState) => void>();
+  private readonly membershipListeners = new Set<(membership: Membership) => void>();
+  /** The membership last reported to membershipListeners, and its encoding to compare by value. */
+  private reportedMembership: { readonly membership: Membership; readonly key: string } | null = null;
+  private readonly lastResponseAtMs = new Map<NodeId, number>();
+  private readonly clock: () => number;
   private nextReadId = 0;
   // Invariant: appliedIndex is the index of the last entry applied (or restored from a snapshot).
   private appliedIndex: Index;
@@ -130,6 +153,7 @@ export class RaftNode {
     durableTerm: Term,
   ) {
     this.core = new RaftCore(options.raft);
+    this.clock = options.clock ?? Date.now;
     this.durableTerm = durableTerm;
     this.appliedIndex = snapshot.metadata.index;
     this.appliedTerm = snapshot.metadata.term;
@@ -160,6 +184,7 @@ export class RaftNode {
     if (snapshot.metadata.index > 0) options.stateMachine.restore(snapshot);
     options.transport.onMessage((message) => {
       if (node.stopped !== null) return;
+      if (RESPONSE_KINDS.has(message.kind)) node.lastResponseAtMs.set(message.from, node.clock());
       node.core.step(message);
       node.kick();
     });
@@ -215,8 +240,23 @@ export class RaftNode {
     this.kick();
   }
 
-  status(): RaftStatus {
-    return this.core.status();
+  status(): RaftNodeStatus {
+    const nowMs = this.clock();
+    const lastContactMs = new Map<NodeId, number>();
+    for (const [nodeId, atMs] of this.lastResponseAtMs) lastContactMs.set(nodeId, Math.max(0, nowMs - atMs));
+    return { ...this.core.status(), lastContactMs };
+  }
+
+  /**
+   * Called with the membership in force now and again whenever it changes, including the member
+   * addresses. A change takes effect when its config entry is appended (not committed), and the
+   * listener runs before any message of that Ready leaves, so a transport told here can already
+   * reach a member just added. Returns an unsubscribe function.
+   */
+  onMembershipChange(listener: (membership: Membership) => void): () => void {
+    this.membershipListeners.add(listener);
+    listener(this.core.status().membership);
+    return () => this.membershipListeners.delete(listener);
   }
 
   /** Called with every change of role, term or known leader; returns an unsubscribe function. */
@@ -275,6 +315,7 @@ export class RaftNode {
 
   private async handleReady(ready: Ready): Promise<void> {
     const { logStore, snapshotStore, transport, stateMachine } = this.options;
+    this.reportMembership();
     // The leader's appends leave before its own write (see sendableBeforePersist): one fsync
     // latency less per commit.
     const durableTerm = this.durableTerm;
@@ -336,6 +377,16 @@ export class RaftNode {
       for (const listener of this.roleListeners) listener(roleState);
     }
     this.core.advance(ready);
+  }
+
+  private reportMembership(): void {
+    const membership = this.core.status().membership;
+    if (this.reportedMembership?.membership === membership) return;
+    const key = new TextDecoder().decode(encodeMembership(membership));
+    const changed = this.reportedMembership?.key !== key;
+    this.reportedMembership = { membership, key };
+    if (!changed) return;
+    for (const listener of this.membershipListeners) listener(membership);
   }
 
   private apply(entry: Entry): void {
