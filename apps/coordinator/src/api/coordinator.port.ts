@@ -277,6 +277,8 @@ export interface MemberView {
   readonly lag: number | null;
   /** Leader only: milliseconds since the member last answered. */
   readonly lastContactMs: number | null;
+  /** Base URL of the member's HTTP API as the replicated configuration records it; null if unknown. */
+  readonly httpUrl: string | null;
 }
 
 export interface BreakerView {
@@ -295,4 +297,17 @@ export interface ClusterStatusView {
   readonly appliedIndex: number;
   readonly members: readonly MemberView[];
   readonly breakers: readonly BreakerView[];
+  readonly stats: ClusterStatsView;
+}
+
+/** Counters for dashboards. A console differences the counters over time for a rate. */
+export interface ClusterStatsView {
+  /** COMMIT decisions applied on this node since it started (any node counts the same log). */
+  readonly committed: number;
+  /** ABORT decisions applied on this node since it started. */
+  readonly aborted: number;
+  /** Live transactions in PREPARING, COMMITTING or ABORTING now, as this node sees them. */
+  readonly inDoubt: number;
+  /** Age of the oldest of those (since it began), in milliseconds; null when there is none. */
+  readonly oldestInDoubtMs: number | null;
 }

@@ -7,6 +7,7 @@ import type {
   Actor,
   BeginInput,
   BreakerState,
+  ClusterStatsView,
   ClusterStatusView,
   CommitWait,
   CoordinatorPort,
@@ -26,6 +27,7 @@ import {
   encodeSnapshot,
   listTransactions,
   transition,
+  txState,
   viewTransaction,
   type Command,
   type Effect,
@@ -115,6 +117,8 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   private caughtUpIndex: number | null = null;
   /** When each transaction this leader saw start preparing did so; dropped at its decision. */
   private readonly preparingSinceMs = new Map<string, number>();
+  /** Decisions applied on this node since it started (a restored snapshot's are not counted). */
+  private readonly decisionsApplied: Record<Outcome, number> = { COMMIT: 0, ABORT: 0 };
 
   constructor(private readonly options: CoordinatorHostOptions) {}
 
@@ -165,6 +169,9 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     for (const [position, txEntry] of decodeEntryBatch(entry.data).entries()) {
       const silent = this.leading && txEntry.kind === 'DECISION' && txEntry.cause === 'DEADLINE';
       const waitedFor = silent ? this.participantsWithoutVote(txEntry.txId) : [];
+      const undecided =
+        txEntry.kind === 'DECISION' &&
+        this.state.replicated.transactions.get(txEntry.txId)?.decision === null;
       this.execute({
         kind: 'entryCommitted',
         entry: txEntry,
@@ -173,6 +180,9 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         term: entry.term,
       });
       if (this.leading) this.observePhases(txEntry);
+      // Only the first DECISION of a transaction counts; a later one is void at apply time.
+      const decision = undecided ? this.state.replicated.transactions.get(txEntry.txId)?.decision : null;
+      if (decision !== null && decision !== undefined) this.decisionsApplied[decision.outcome] += 1;
       // A prepare deadline that passed without a vote counts against that participant's breaker.
       for (const participant of waitedFor) this.options.breakers.recordPrepareTimeout(participant);
     }
@@ -889,6 +899,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
                   ? null
                   : Math.max(0, status.lastIndex - progress.matchIndex),
           lastContactMs: null,
+          httpUrl: this.options.httpUrls[nodeId] ?? null,
         };
       }),
       breakers: this.options.breakers.states().map((breaker) => ({
@@ -896,6 +907,30 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         state: toBreakerState(breaker.state),
         since: breaker.since,
       })),
+      stats: this.stats(),
+    };
+  }
+
+  /**
+   * In doubt: prepared or decided but not acknowledged by everyone. A follower has no ACKs, so it
+   * counts a decided transaction until its END is applied; the leader stops at the last ACK.
+   */
+  private stats(): ClusterStatsView {
+    const nowMs = this.options.clock();
+    const leaderTransactions = this.state.leader?.transactions;
+    let inDoubt = 0;
+    let oldestCreatedMs: number | null = null;
+    for (const tx of this.state.replicated.transactions.values()) {
+      const state = txState(tx, leaderTransactions?.get(tx.txId));
+      if (state !== 'PREPARING' && state !== 'COMMITTING' && state !== 'ABORTING') continue;
+      inDoubt += 1;
+      oldestCreatedMs = oldestCreatedMs === null ? tx.createdAtMs : Math.min(oldestCreatedMs, tx.createdAtMs);
+    }
+    return {
+      committed: this.decisionsApplied.COMMIT,
+      aborted: this.decisionsApplied.ABORT,
+      inDoubt,
+      oldestInDoubtMs: oldestCreatedMs === null ? null : Math.max(0, nowMs - oldestCreatedMs),
     };
   }
 

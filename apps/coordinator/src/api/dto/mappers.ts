@@ -143,11 +143,18 @@ export function toClusterStatusDto(view: ClusterStatusView): ClusterStatusDto {
       matchIndex: member.matchIndex,
       lag: member.lag,
       lastContactMs: member.lastContactMs,
+      httpUrl: member.httpUrl,
     })),
     breakers: view.breakers.map((breaker) => ({
       participant: breaker.participant,
       state: breaker.state,
       since: breaker.since,
     })),
+    stats: {
+      committed: view.stats.committed,
+      aborted: view.stats.aborted,
+      inDoubt: view.stats.inDoubt,
+      oldestInDoubtMs: view.stats.oldestInDoubtMs,
+    },
   };
 }

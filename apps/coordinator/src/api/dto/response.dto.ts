@@ -204,6 +204,35 @@ export class MemberDto {
     description: 'Milliseconds since it last answered; leader only.',
   })
   lastContactMs!: number | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "Base URL of the member's HTTP API, from the replicated configuration; null if unknown.",
+    example: 'http://10.0.0.4:8080',
+  })
+  httpUrl!: string | null;
+}
+
+export class ClusterStatsDto {
+  @ApiProperty({
+    description:
+      'COMMIT decisions applied on this node since it started. Difference two readings for a rate.',
+  })
+  committed!: number;
+
+  @ApiProperty({ description: 'ABORT decisions applied on this node since it started.' })
+  aborted!: number;
+
+  @ApiProperty({ description: 'Live transactions in PREPARING, COMMITTING or ABORTING now.' })
+  inDoubt!: number;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Milliseconds since the oldest in-doubt transaction began; null when none is in doubt.',
+  })
+  oldestInDoubtMs!: number | null;
 }
 
 export class BreakerDto {
@@ -241,6 +270,9 @@ export class ClusterStatusDto {
 
   @ApiProperty({ type: [BreakerDto] })
   breakers!: BreakerDto[];
+
+  @ApiProperty({ type: ClusterStatsDto })
+  stats!: ClusterStatsDto;
 }
 
 export class FieldErrorDto {

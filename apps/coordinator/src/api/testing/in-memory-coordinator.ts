@@ -233,10 +233,41 @@ export class InMemoryCoordinator implements CoordinatorPort {
       commitIndex: this.raftIndex,
       appliedIndex: this.raftIndex,
       members: [
-        { nodeId: this.nodeId, role: 'LEADER', matchIndex: this.raftIndex, lag: 0, lastContactMs: 0 },
+        {
+          nodeId: this.nodeId,
+          role: 'LEADER',
+          matchIndex: this.raftIndex,
+          lag: 0,
+          lastContactMs: 0,
+          httpUrl: null,
+        },
       ],
       breakers: [],
+      stats: this.stats(),
     });
+  }
+
+  /** Counted from the transactions it holds, which it never forgets. */
+  private stats(): ClusterStatusView['stats'] {
+    const nowMs = this.now().getTime();
+    let committed = 0;
+    let aborted = 0;
+    let inDoubt = 0;
+    let oldestCreatedMs: number | null = null;
+    for (const tx of this.transactions.values()) {
+      if (tx.decision?.outcome === 'COMMIT') committed += 1;
+      if (tx.decision?.outcome === 'ABORT') aborted += 1;
+      if (tx.state !== 'PREPARING' && tx.state !== 'COMMITTING' && tx.state !== 'ABORTING') continue;
+      inDoubt += 1;
+      const createdMs = Date.parse(tx.createdAt);
+      oldestCreatedMs = oldestCreatedMs === null ? createdMs : Math.min(oldestCreatedMs, createdMs);
+    }
+    return {
+      committed,
+      aborted,
+      inDoubt,
+      oldestInDoubtMs: oldestCreatedMs === null ? null : Math.max(0, nowMs - oldestCreatedMs),
+    };
   }
 
   transferLeadership(to?: string): Promise<ClusterStatusView> {
