@@ -1,7 +1,10 @@
 // `npm run build`: compile apps/ and libs/ with SWC into dist/, mirroring the source tree, so a
-// service runs as `node dist/apps/<app>/src/main.js`. Type checking is a separate step
-// (`npm run typecheck`): SWC only strips types, which keeps the build a few seconds long.
+// service runs as `node dist/apps/<app>/src/main.js`; then build the operator console with Vite
+// into dist/console, which every coordinator node serves at /console. Type checking is a separate
+// step (`npm run typecheck`): SWC and Vite only strip types, which keeps the build a few seconds long.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -10,11 +13,66 @@ const root = new URL('..', import.meta.url).pathname;
 
 const run = spawnSync(
   'npx',
-  ['swc', 'apps', 'libs', '-d', 'dist', '--config-file', '.swcrc', '--ignore', '**/*.spec.ts,**/*.test.ts'],
+  [
+    'swc',
+    'apps',
+    'libs',
+    '-d',
+    'dist',
+    '--config-file',
+    '.swcrc',
+    '--ignore',
+    '**/*.spec.ts,**/*.test.ts,apps/console/**',
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 if (run.error) {
   console.error(`build: could not start swc: ${run.error.message}`);
   process.exit(1);
 }
-process.exit(run.status ?? 1);
+if (run.status !== 0) process.exit(run.status ?? 1);
+
+await buildConsole();
+
+/**
+ * The console is rebuilt only when a file under apps/console (or the lock file) is newer than the
+ * last build, so the integration tests, which build before they start coordinators, stay fast.
+ * Vite writes into a fresh folder that then replaces dist/console by rename: a coordinator
+ * serving the console meanwhile never sees a half-written folder.
+ */
+async function buildConsole() {
+  const source = join(root, 'apps', 'console');
+  const target = join(root, 'dist', 'console');
+  const builtAtMs = existsSync(join(target, 'index.html')) ? statSync(join(target, 'index.html')).mtimeMs : 0;
+  const changedAtMs = Math.max(newestMtimeMs(source), statSync(join(root, 'package-lock.json')).mtimeMs);
+  if (changedAtMs < builtAtMs) return;
+
+  const { build } = await import('vite');
+  const fresh = join(root, 'dist', `.console-${process.pid}`);
+  const stale = join(root, 'dist', `.console-old-${process.pid}`);
+  try {
+    await build({
+      configFile: join(source, 'vite.config.mts'),
+      build: { outDir: fresh, emptyOutDir: true },
+    });
+  } catch (error) {
+    rmSync(fresh, { recursive: true, force: true });
+    console.error(
+      `build: the console did not build: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exit(1);
+  }
+  if (existsSync(target)) renameSync(target, stale);
+  renameSync(fresh, target);
+  rmSync(stale, { recursive: true, force: true });
+  console.log('build: console written to dist/console');
+}
+
+function newestMtimeMs(directory) {
+  let newest = statSync(directory).mtimeMs;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}

@@ -26,6 +26,8 @@ const vitest = (project) => ({
 
 const steps = [
   { name: 'type-check', command: ['npx', 'tsc', '--noEmit', '-p', 'tsconfig.json'] },
+  // The console runs in a browser (DOM types, JSX): its own tsconfig.
+  { name: 'type-check console', command: ['npx', 'tsc', '--noEmit', '-p', 'apps/console/tsconfig.json'] },
   { name: 'lint', command: ['npx', 'eslint', '--max-warnings', '0', '.'] },
   { name: 'format', command: ['npx', 'prettier', '--check', '.'] },
   vitest('unit'),
