@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { truncateReason } from './dead-letter';
 import {
   MESSAGE_BYTES_MAX,
   ParticipantCommandSchema,
@@ -25,7 +26,7 @@ function decode<T>(value: Buffer | null, schema: z.ZodType<T>, expected: string)
   try {
     body = JSON.parse(value.toString('utf8'));
   } catch (error) {
-    return { ok: false, reason: `body is not JSON: ${(error as Error).message}` };
+    return { ok: false, reason: truncateReason(`body is not JSON: ${(error as Error).message}`) };
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, reason: 'body is not a JSON object' };
@@ -34,14 +35,19 @@ function decode<T>(value: Buffer | null, schema: z.ZodType<T>, expected: string)
   if (version !== PROTOCOL_VERSION) {
     return {
       ok: false,
-      reason: `unsupported protocol version ${JSON.stringify(version)}; this consumer speaks v${PROTOCOL_VERSION}`,
+      reason: truncateReason(
+        `unsupported protocol version ${JSON.stringify(version)}; this consumer speaks v${PROTOCOL_VERSION}`,
+      ),
     };
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     return {
       ok: false,
-      reason: `not a valid ${expected}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
+      // A huge object can yield a reason as long as itself; logs and dead letters get a bounded one.
+      reason: truncateReason(
+        `not a valid ${expected}: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
+      ),
     };
   }
   return { ok: true, message: parsed.data };

@@ -1,3 +1,4 @@
+export * from './asyncapi';
 export * from './codec';
 export * from './dead-letter';
 export * from './ids';

@@ -13,6 +13,8 @@ export const MESSAGE_BYTES_MAX = 1 << 20;
 /** Kafka headers every message carries besides the body. */
 export const HEADER_TRACEPARENT = 'traceparent';
 export const HEADER_MESSAGE_TYPE = 'verdict-type';
+/** W3C trace context, version 00: `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`. */
+export const TRACEPARENT_PATTERN = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export const TxIdSchema = z.uuid().describe('Transaction id: a UUIDv7, time-ordered');
 export const ParticipantNameSchema = z

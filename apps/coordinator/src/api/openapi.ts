@@ -3,11 +3,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { PROTOCOL_VERSION } from '@verdict/protocol';
+import { buildAsyncApiDocument, PROTOCOL_VERSION } from '@verdict/protocol';
 import type { FastifyInstance } from 'fastify';
 import { PROBLEM_KINDS, problemType, type ProblemCode } from './problem';
 
 export const OPENAPI_PATH = '/openapi.json';
+/** The Kafka side of the contract (libs/protocol), served beside the REST side and, like it, without a key. */
+export const ASYNCAPI_PATH = '/asyncapi.json';
 export const DOCS_PATH = '/docs';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -43,13 +45,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /**
- * `/openapi.json` through SwaggerModule, and the Swagger UI at `/docs` served here from the
+ * `/openapi.json` through SwaggerModule, `/asyncapi.json` (built once: it depends on nothing at
+ * run time), and the Swagger UI at `/docs` served here from the
  * swagger-ui-dist files that @nestjs/swagger ships. SwaggerModule's own UI on Fastify needs
  * @fastify/static, which is not installed (and it exits the process when it is missing); the
  * UI must also work without internet access, so nothing is loaded from a CDN.
  */
 export function serveOpenApi(app: INestApplication, fastify: FastifyInstance, document: OpenAPIObject): void {
   SwaggerModule.setup(DOCS_PATH, app, document, { ui: false, raw: ['json'], jsonDocumentUrl: OPENAPI_PATH });
+  const asyncApi = JSON.stringify(buildAsyncApiDocument());
+  fastify.get(ASYNCAPI_PATH, (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(asyncApi),
+  );
   const assets = swaggerUiAssets();
   for (const path of [DOCS_PATH, `${DOCS_PATH}/`]) {
     fastify.get(path, (_request, reply) => reply.type('text/html; charset=utf-8').send(DOCS_HTML));
