@@ -15,6 +15,11 @@ export class FrameReader {
     assert(frameBytesMax <= FRAME_BYTES_MAX, `frameBytesMax ${frameBytesMax} exceeds FRAME_BYTES_MAX`);
   }
 
+  /** Bytes received but not yet returned as a frame: a frame still arriving, or cut short. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
   /** Returns every complete frame (without its length prefix); throws CodecError on a bad length. */
   push(chunk: Buffer): Buffer[] {
     this.chunks.push(chunk);

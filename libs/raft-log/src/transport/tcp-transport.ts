@@ -68,7 +68,7 @@ export interface PeerLinkStats {
 export interface TcpTransportStats {
   readonly peers: Readonly<Record<NodeId, PeerLinkStats>>;
   readonly receivedMessages: number;
-  /** Inbound connections dropped for a failed handshake, a garbage or oversized frame. */
+  /** Inbound connections dropped for a failed handshake, a garbage, oversized or truncated frame. */
   readonly rejectedConnections: number;
   readonly unknownPeerDrops: number;
 }
@@ -225,6 +225,10 @@ export class TcpTransport implements PeerTransport {
     socket.on('close', () => {
       clearTimeout(handshakeTimer);
       this.inbound.delete(socket);
+      // A peer that hangs up mid-frame sent a truncated frame: say so, like any other bad frame.
+      if (!rejected && reader.pendingBytes > 0) {
+        reject(`connection closed in the middle of a frame (${reader.pendingBytes} bytes unread)`);
+      }
     });
     socket.on('error', () => undefined); // 'close' follows; resets from departing peers are normal.
     socket.write(encodeFrame(FrameType.challenge, { nodeId, nonce: serverNonce }));
