@@ -640,7 +640,12 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
 
   async retry(txId: string, actor: Actor): Promise<TransactionView> {
     this.options.logger.log(`operator ${actor.name} re-drives ${txId}`, { txId });
-    const reply = await this.request((requestId) => ({ kind: 'retryPhaseTwo', requestId, txId }));
+    const reply = await this.request((requestId) => ({
+      kind: 'retryPhaseTwo',
+      requestId,
+      txId,
+      requestedBy: actor.name,
+    }));
     const finished = await this.finishedIfGone(reply);
     if (finished !== null) {
       throw new CoordinatorError(

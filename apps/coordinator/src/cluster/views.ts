@@ -1,6 +1,17 @@
-import type { BreakerState, DecisionView, ParticipantView, TransactionView } from '../api/coordinator.port';
-import { isoTime, type DecisionRecord, type TransactionView as EngineTransactionView } from '../engine';
-import type { FinishedTransaction } from '../history/finished-transaction';
+import type {
+  BreakerState,
+  DecisionView,
+  ParticipantView,
+  TimelineEventView,
+  TransactionView,
+} from '../api/coordinator.port';
+import {
+  isoTime,
+  type DecisionRecord,
+  type TimelineEvent,
+  type TransactionView as EngineTransactionView,
+} from '../engine';
+import type { FinishedTimelineEvent, FinishedTransaction } from '../history/finished-transaction';
 import type { BreakerStateName } from '../transport/participant-breakers';
 
 // Mappers between the engine's records (epoch milliseconds, live progress), the history's rows
@@ -50,7 +61,7 @@ export function fromEngineView(
     metadata: view.metadata,
     stuck: view.stuck === null ? null : { since: isoTime(view.stuck.sinceMs), reason: view.stuck.reason },
     finishedAt: view.finishedAtMs === null ? null : isoTime(view.finishedAtMs),
-    timeline: [],
+    timeline: view.timeline.map(toTimelineEventView),
   };
 }
 
@@ -74,6 +85,18 @@ export function fromHistory(finished: FinishedTransaction): TransactionView {
     metadata: finished.metadata,
     stuck: null,
     finishedAt: isoTime(finished.finishedAtMs),
-    timeline: [],
+    timeline: finished.timeline.map(toTimelineEventView),
+  };
+}
+
+export function toTimelineEventView(event: TimelineEvent | FinishedTimelineEvent): TimelineEventView {
+  return {
+    at: isoTime(event.atMs),
+    kind: event.kind,
+    participant: event.participant,
+    detail: event.detail,
+    raftIndex: event.raftIndex,
+    raftTerm: event.raftTerm,
+    actor: event.actor,
   };
 }

@@ -40,6 +40,7 @@ const entry: fc.Arbitrary<TxLogEntry> = fc.oneof(
     kind: fc.constant('ENLIST' as const),
     txId,
     participant: fc.record({ name, work: jsonValue }),
+    atMs: fc.option(epochMs, { nil: null }),
   }),
   fc.record({ kind: fc.constant('PREPARING' as const), txId, atMs: epochMs }),
   fc.record({

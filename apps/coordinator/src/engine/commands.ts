@@ -148,6 +148,8 @@ export interface RetryPhaseTwoCommand {
   readonly kind: 'retryPhaseTwo';
   readonly requestId: RequestId;
   readonly txId: TxId;
+  /** The operator, shown on the RETRY event of the timeline. */
+  readonly requestedBy: string;
 }
 
 /** The host wrote the finished transaction (from an `archive` effect) to history, durably. */

@@ -3,6 +3,7 @@ import type { TxLogEntry } from './entries';
 import type {
   DecisionCause,
   Index,
+  TimelineEvent,
   Outcome,
   ParticipantName,
   ParticipantVote,
@@ -194,6 +195,8 @@ export interface FinishedTransactionRecord {
   readonly finishedAtMs: number;
   readonly metadata: Readonly<Record<string, string>>;
   readonly idempotencyKey: string | null;
+  /** What happened to it, oldest first, as the finishing leader knows it (ARCHIVED is added by history). */
+  readonly timeline: readonly TimelineEvent[];
 }
 
 export interface FinishedParticipantRecord {

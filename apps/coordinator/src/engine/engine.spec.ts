@@ -5,7 +5,7 @@ import { transition } from './engine';
 import { IDEMPOTENCY_KEY_TTL_MS, PARTICIPANTS_PER_TX_MAX, RETRY_DELAY_MS_MAX, retryDelayMs } from './limits';
 import { createEngineState } from './state';
 import { itAuditedEveryEffectList } from './test/audit';
-import { Harness, T0, txIdOf } from './test/harness';
+import { describeTimeline, Harness, T0, txIdOf } from './test/harness';
 
 // Tables: commands in, effects out, one scenario per test. Traces show one effect per line with
 // txIds by alias (tx1, tx2, …); see test/harness.ts for the format.
@@ -188,9 +188,11 @@ describe('happy paths', () => {
     h.tick(50);
     h.ack('tx1', 'bank-a', 'COMMIT');
     h.tick(1000);
-    const record = archiveOf(
+    const { timeline, ...record } = archiveOf(
       h.step({ kind: 'ack', txId: txIdOf('tx1'), participant: 'bank-b', outcome: 'COMMIT', term: 1 }),
     );
+    // Event by event in timeline.spec.ts; here: it runs up to the acknowledgement that finished it.
+    expect(describeTimeline(timeline).at(-1)).toBe('+1350 ACK bank-b: acknowledged COMMIT');
     expect(record).toEqual({
       txId: txIdOf('tx1'),
       state: 'COMMITTED',
@@ -864,10 +866,9 @@ describe('retryPhaseTwo', () => {
     h.tick(200);
     h.tick(400);
     h.tick(800);
-    expect(h.trace({ kind: 'retryPhaseTwo', requestId: 'op1', txId: txIdOf('tx1') })).toEqual([
-      'send bank-b COMMIT tx1 term=1 attempt=5',
-      'reply op1 retried tx1 DECISION bank-b',
-    ]);
+    expect(
+      h.trace({ kind: 'retryPhaseTwo', requestId: 'op1', txId: txIdOf('tx1'), requestedBy: 'operator:ada' }),
+    ).toEqual(['send bank-b COMMIT tx1 term=1 attempt=5', 'reply op1 retried tx1 DECISION bank-b']);
     expect(h.tick(200)).toEqual(['send bank-b COMMIT tx1 term=1 attempt=6']);
   });
 
@@ -876,10 +877,9 @@ describe('retryPhaseTwo', () => {
     h.lead();
     h.preparing('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-a', 'YES');
-    expect(h.trace({ kind: 'retryPhaseTwo', requestId: 'op1', txId: txIdOf('tx1') })).toEqual([
-      'send bank-b PREPARE tx1 term=1 attempt=2',
-      'reply op1 retried tx1 PREPARE bank-b',
-    ]);
+    expect(
+      h.trace({ kind: 'retryPhaseTwo', requestId: 'op1', txId: txIdOf('tx1'), requestedBy: 'operator:ada' }),
+    ).toEqual(['send bank-b PREPARE tx1 term=1 attempt=2', 'reply op1 retried tx1 PREPARE bank-b']);
   });
 
   it('on a finished transaction there is nothing to retry: TX_NOT_ACTIVE', () => {
@@ -887,9 +887,9 @@ describe('retryPhaseTwo', () => {
     h.lead();
     h.committing('tx1', ['bank-a']);
     h.ack('tx1', 'bank-a', 'COMMIT');
-    expect(h.trace({ kind: 'retryPhaseTwo', requestId: 'op1', txId: txIdOf('tx1') })).toEqual([
-      'reply op1 TX_NOT_ACTIVE',
-    ]);
+    expect(
+      h.trace({ kind: 'retryPhaseTwo', requestId: 'op1', txId: txIdOf('tx1'), requestedBy: 'operator:ada' }),
+    ).toEqual(['reply op1 TX_NOT_ACTIVE']);
     expect(errorOf(h, 'op1')).toMatchObject({ state: 'COMMITTED' });
   });
 });

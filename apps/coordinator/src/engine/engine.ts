@@ -49,6 +49,7 @@ import {
   type LeaderTx,
   type TxRecord,
 } from './state';
+import { recordLeaderEvent, transactionTimeline } from './timeline';
 import type {
   DecisionCause,
   Index,
@@ -153,10 +154,10 @@ function onEntryCommitted(
   replicated.appliedTerm = term;
   switch (entry.kind) {
     case 'BEGIN':
-      applyBegin(state, entry, out);
+      applyBegin(state, entry, index, term, out);
       break;
     case 'ENLIST':
-      applyEnlist(state, entry, out);
+      applyEnlist(state, entry, index, term, out);
       break;
     case 'PREPARING':
       applyPreparing(state, entry, index, term, out);
@@ -170,7 +171,7 @@ function onEntryCommitted(
   }
 }
 
-function applyBegin(state: EngineState, entry: BeginEntry, out: Effect[]): void {
+function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: Term, out: Effect[]): void {
   const { transactions, idempotencyKeys } = state.replicated;
   const leader = state.leader;
   const pending = leader?.pendingBegins.get(entry.txId);
@@ -216,6 +217,8 @@ function applyBegin(state: EngineState, entry: BeginEntry, out: Effect[]): void 
     deadlineMs: entry.deadlineMs,
     metadata: entry.metadata,
     idempotencyKey: entry.idempotency?.key ?? null,
+    begun: { index, term },
+    enlistments: entry.participants.map(() => ({ index, term, atMs: entry.createdAtMs })),
     prepare: null,
     decision: null,
   };
@@ -253,7 +256,7 @@ function evictIdempotencyKeys(state: EngineState, entryCreatedAtMs: number): voi
   );
 }
 
-function applyEnlist(state: EngineState, entry: EnlistEntry, out: Effect[]): void {
+function applyEnlist(state: EngineState, entry: EnlistEntry, index: Index, term: Term, out: Effect[]): void {
   const tx = state.replicated.transactions.get(entry.txId);
   const leaderTx = state.leader?.transactions.get(entry.txId);
   const name = entry.participant.name;
@@ -265,6 +268,7 @@ function applyEnlist(state: EngineState, entry: EnlistEntry, out: Effect[]): voi
   const result = enlistRule(tx, entry.participant, leaderTx ?? null);
   if (result === null) {
     tx.participants.push(entry.participant);
+    tx.enlistments.push({ index, term, atMs: entry.atMs });
     leaderTx?.progress.push(createProgress());
   }
   if (requestId === null) return;
@@ -525,6 +529,13 @@ function sendRecordedDecision(
   const progress = leaderTx.progress[position];
   assert(participant !== undefined && progress !== undefined, `no participant ${position} in ${tx.txId}`);
   progress.decisionAttempts += 1;
+  recordLeaderEvent(
+    state,
+    leaderTx,
+    'DECISION_SENT',
+    participant.name,
+    `${decision.outcome} sent, attempt ${progress.decisionAttempts}`,
+  );
   const envelope = {
     v: PROTOCOL_VERSION,
     txId: tx.txId,
@@ -553,6 +564,13 @@ function sendPrepare(
   const progress = leaderTx.progress[position];
   assert(participant !== undefined && progress !== undefined, `no participant ${position} in ${tx.txId}`);
   progress.prepareAttempts += 1;
+  recordLeaderEvent(
+    state,
+    leaderTx,
+    'PREPARE_SENT',
+    participant.name,
+    `PREPARE sent, attempt ${progress.prepareAttempts}`,
+  );
   out.push({
     kind: 'send',
     participant: participant.name,
@@ -640,6 +658,7 @@ function finishedRecord(tx: TxRecord, leaderTx: LeaderTx): FinishedTransactionRe
     finishedAtMs: leaderTx.finishedAtMs,
     metadata: tx.metadata,
     idempotencyKey: tx.idempotencyKey,
+    timeline: transactionTimeline(tx, leaderTx),
   };
 }
 
@@ -791,6 +810,7 @@ function becomeLeader(state: EngineState, command: BecameLeaderCommand, out: Eff
   for (const tx of state.replicated.transactions.values()) {
     const leaderTx = createLeaderTx(tx.participants.length);
     leader.transactions.set(tx.txId, leaderTx);
+    recordLeaderEvent(state, leaderTx, 'RESUMED', null, resumedDetail(tx, command.term));
     switch (tx.phase) {
       case 'ACTIVE':
         if (state.nowMs >= tx.deadlineMs) {
@@ -986,7 +1006,10 @@ function onEnlist(state: EngineState, command: EnlistCommand, out: Effect[]): vo
   const waiters = leaderTx.enlistWaiters.get(command.participant.name) ?? [];
   waiters.push(command.requestId);
   leaderTx.enlistWaiters.set(command.participant.name, waiters);
-  out.push({ kind: 'propose', entry: { kind: 'ENLIST', txId: tx.txId, participant: command.participant } });
+  out.push({
+    kind: 'propose',
+    entry: { kind: 'ENLIST', txId: tx.txId, participant: command.participant, atMs: state.nowMs },
+  });
 }
 
 function onCommitRequested(state: EngineState, command: CommitRequestedCommand, out: Effect[]): void {
@@ -1128,6 +1151,14 @@ function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out:
       );
       return;
     }
+    recordLeaderEvent(
+      state,
+      leaderTx,
+      'RETRY',
+      null,
+      `retry requested: ${tx.decision.outcome} re-sent to every participant that has not acknowledged`,
+      command.requestedBy,
+    );
     leaderTx.retryRound = 0;
     const participants = resendDecision(state, leader, tx, leaderTx, out);
     leaderTx.retryRound = 0;
@@ -1148,6 +1179,14 @@ function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out:
     );
     return;
   }
+  recordLeaderEvent(
+    state,
+    leaderTx,
+    'RETRY',
+    null,
+    'retry requested: PREPARE re-sent to every participant that has not voted',
+    command.requestedBy,
+  );
   const participants = resendPrepare(state, leader, tx, leaderTx, out);
   leaderTx.retryRound = 0;
   leaderTx.nextRetryAtMs = state.nowMs + retryDelayMs(0);
@@ -1180,6 +1219,7 @@ function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, 
       `voted ${command.vote} (term ${command.term}) after voting ${progress.vote}: a participant's vote is ` +
       'durable and must not change; its state is suspect';
     progress.lastError = message;
+    recordLeaderEvent(state, leaderTx, 'VOTE', command.participant, message);
     out.push(notice('error', 'VOTE_CONTRADICTS', tx.txId, command.participant, message));
     // Keep the first vote on record, but take the safe direction while undecided: any NO aborts.
     if (command.vote === 'NO' && tx.decision === null && !leaderTx.decisionProposed) {
@@ -1190,6 +1230,13 @@ function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, 
   progress.vote = command.vote;
   progress.voteReason = command.reason;
   progress.votedAtMs = state.nowMs;
+  recordLeaderEvent(
+    state,
+    leaderTx,
+    'VOTE',
+    command.participant,
+    command.reason === null ? `voted ${command.vote}` : `voted ${command.vote}: ${command.reason}`,
+  );
   // Votes are facts about the participant, whichever leader asked: one answering an older term's
   // PREPARE counts. After the decision it is kept for the record only.
   if (tx.decision !== null || leaderTx.decisionProposed) return;
@@ -1227,11 +1274,13 @@ function onAck(state: EngineState, command: AckCommand, out: Effect[]): void {
       `acknowledged ${command.outcome} but the decision is ${tx.decision.outcome} ` +
       `(index ${tx.decision.raftIndex}): an operator must repair this participant`;
     progress.lastError = message;
+    recordLeaderEvent(state, leaderTx, 'ACK', command.participant, message);
     out.push(notice('error', 'ACK_OUTCOME_MISMATCH', tx.txId, command.participant, message));
     return;
   }
   if (progress.ackedAtMs !== null) return; // duplicate
   progress.ackedAtMs = state.nowMs;
+  recordLeaderEvent(state, leaderTx, 'ACK', command.participant, `acknowledged ${command.outcome}`);
   finishIfComplete(state, tx, leaderTx, out);
   schedule(leader, tx, leaderTx);
 }
@@ -1325,6 +1374,7 @@ function onArchived(state: EngineState, txId: TxId, out: Effect[]): void {
   }
   if (leaderTx.endRequested) return;
   leaderTx.endRequested = true;
+  recordLeaderEvent(state, leaderTx, 'ARCHIVED', null, 'archived to history');
   leader.endBatch.push(txId);
   if (leader.endBatch.length >= END_BATCH_TX_MAX) flushEndBatch(leader, out);
 }
@@ -1415,6 +1465,16 @@ function deadlineReason(tx: TxRecord, leaderTx: LeaderTx): string {
     .filter((_participant, position) => leaderTx.progress[position]?.vote === null)
     .map((participant) => participant.name);
   return `prepare deadline ${isoTime(tx.deadlineMs)} passed with no vote from ${missing.join(', ')}`;
+}
+
+function resumedDetail(tx: TxRecord, term: Term): string {
+  const next =
+    tx.decision !== null
+      ? `re-sending ${tx.decision.outcome} to every participant that may be prepared`
+      : tx.phase === 'PREPARING'
+        ? 'asking every participant to prepare again'
+        : 'waiting for commit or abort';
+  return `a new leader (term ${term}) took over: ${next}; what earlier leaders sent and heard is not kept`;
 }
 
 function votesReason(leaderTx: LeaderTx): string {

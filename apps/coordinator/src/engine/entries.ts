@@ -26,6 +26,11 @@ export interface EnlistEntry {
   readonly kind: 'ENLIST';
   readonly txId: TxId;
   readonly participant: ParticipantSpec;
+  /**
+   * The proposing leader's clock, for the timeline. Null only in ENLIST entries written before
+   * the field existed (it is optional on decode, so their logs still replay).
+   */
+  readonly atMs: number | null;
 }
 
 /** Commit was requested: the prepare round starts once this is applied. */
@@ -102,12 +107,15 @@ export function entryFromJson(body: Readonly<Record<string, unknown>>): TxLogEnt
         idempotency: idempotency === null ? null : idempotencySpec(idempotency, 'BEGIN.idempotency'),
       };
     }
-    case 'ENLIST':
+    case 'ENLIST': {
+      const atMs = body['atMs'];
       return {
         kind,
         txId: string(body['txId'], 'ENLIST.txId'),
         participant: participantSpec(body['participant'], 'ENLIST.participant'),
+        atMs: atMs === undefined || atMs === null ? null : epochMs(atMs, 'ENLIST.atMs'),
       };
+    }
     case 'PREPARING':
       return {
         kind,

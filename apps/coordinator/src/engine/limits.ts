@@ -46,6 +46,20 @@ export const RESOLVED_BY_CHARS_MAX = 200;
 /** txIds dropped by one END entry. END entries are flushed on `tick` or when a batch is full. */
 export const END_BATCH_TX_MAX = 1024;
 
+/**
+ * The leader's timeline of one transaction (sends, votes, acks, retries) keeps, per kind and
+ * participant, the first `TIMELINE_EVENTS_KEPT_FIRST` events one by one; later ones of the same
+ * kind and participant are folded into one event that shows the latest and how many it stands
+ * for. A transaction re-sent to a dead participant for hours keeps a timeline of fixed size.
+ */
+export const TIMELINE_EVENTS_KEPT_FIRST = 3;
+/**
+ * Leader events per transaction: the folding above bounds them by this (per participant: sends
+ * of PREPARE and of the decision, votes, acks; per transaction: RESUMED, RETRY, ARCHIVED).
+ */
+export const TIMELINE_LEADER_EVENTS_PER_TX_MAX =
+  (PARTICIPANTS_PER_TX_MAX * 4 + 3) * (TIMELINE_EVENTS_KEPT_FIRST + 1);
+
 /** A transaction in PREPARING, COMMITTING or ABORTING for longer than this is shown as stuck. */
 export const STUCK_AFTER_MS_DEFAULT = 60_000;
 
@@ -80,6 +94,10 @@ assert(
   IDEMPOTENCY_KEY_TTL_MS > TX_TIMEOUT_MS_MAX,
   `a key must outlive the longest prepare deadline: IDEMPOTENCY_KEY_TTL_MS ${IDEMPOTENCY_KEY_TTL_MS} <= ` +
     `TX_TIMEOUT_MS_MAX ${TX_TIMEOUT_MS_MAX}`,
+);
+assert(
+  TIMELINE_EVENTS_KEPT_FIRST >= 1,
+  `TIMELINE_EVENTS_KEPT_FIRST must be positive, is ${TIMELINE_EVENTS_KEPT_FIRST}`,
 );
 assert(END_BATCH_TX_MAX >= 1, `END_BATCH_TX_MAX must be positive, is ${END_BATCH_TX_MAX}`);
 assert(

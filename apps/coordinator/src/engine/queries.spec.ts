@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeSnapshot, encodeSnapshot } from './snapshot';
 import { formatDuration, listTransactions, viewTransaction } from './queries';
 import { itAuditedEveryEffectList } from './test/audit';
-import { Harness, T0, txIdOf } from './test/harness';
+import { describeTimeline, Harness, T0, txIdOf } from './test/harness';
 
 describe('transaction view', () => {
   it('on the leader: votes, reasons, attempts and acks per participant; the decision with its Raft position', () => {
@@ -15,7 +15,11 @@ describe('transaction view', () => {
     h.commit();
     h.tick(10);
     h.ack('tx1', 'bank-a', 'ABORT');
-    const view = viewTransaction(h.state, txIdOf('tx1'), h.nowMs);
+    const found = viewTransaction(h.state, txIdOf('tx1'), h.nowMs);
+    if (found === null) throw new Error('tx1 is not live');
+    const { timeline, ...view } = found;
+    // Event by event in timeline.spec.ts; here: the leader's view runs up to the latest ACK.
+    expect(describeTimeline(timeline).at(-1)).toBe('+310 ACK bank-a: acknowledged ABORT');
     expect(view).toEqual({
       txId: txIdOf('tx1'),
       state: 'ABORTED',

@@ -3,7 +3,8 @@ import type { DecisionRecord } from './effects';
 import { txState } from './engine';
 import { LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, STUCK_AFTER_MS_DEFAULT } from './limits';
 import type { EngineState, LeaderTx, TxRecord } from './state';
-import type { ParticipantName, ParticipantVote, TxId, TxState } from './types';
+import { transactionTimeline } from './timeline';
+import type { ParticipantName, ParticipantVote, TimelineEvent, TxId, TxState } from './types';
 
 // Read-only views of the engine state for the API: pure functions of the state and a time.
 // Votes, acknowledgements and attempts live in the leader's memory: on a follower (or a leader
@@ -23,6 +24,11 @@ export interface TransactionView {
   readonly stuck: StuckView | null;
   /** Whether the per-participant progress below is this node's (leader) knowledge. */
   readonly progressKnown: boolean;
+  /**
+   * Oldest first. On a follower only the replicated events (BEGIN, ENLIST, PREPARING, DECISION);
+   * on the leader also what it saw and did since it took over.
+   */
+  readonly timeline: readonly TimelineEvent[];
 }
 
 export interface ParticipantView {
@@ -144,6 +150,7 @@ function view(state: EngineState, tx: TxRecord, nowMs: number, stuckAfterMs: num
     finishedAtMs: leaderTx?.finishedAtMs ?? null,
     stuck: stuck(tx, leaderTx, nowMs, stuckAfterMs),
     progressKnown: leaderTx !== undefined,
+    timeline: transactionTimeline(tx, leaderTx),
   };
 }
 

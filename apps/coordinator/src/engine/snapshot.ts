@@ -3,13 +3,24 @@ import { decodeJson, encodeCanonical } from './canonical-json';
 import type { DecisionRecord } from './effects';
 import { array, entryFromJson, epochMs, integer, record, string } from './entries';
 import { IDEMPOTENCY_KEYS_MAX, LIVE_TRANSACTIONS_MAX, PARTICIPANTS_PER_TX_MAX } from './limits';
-import { createEngineState, type EngineState, type IdempotencyRecord, type TxRecord } from './state';
+import {
+  createEngineState,
+  type EngineState,
+  type EnlistmentRecord,
+  type IdempotencyRecord,
+  type TxRecord,
+} from './state';
 
 // Raft snapshots of the engine: the replicated part only (leader memory is rebuilt by
 // `becameLeader`). Canonical JSON, so two nodes at the same applied index produce the same bytes,
 // which the property tests use to check that replicas agree.
+//
+// v2 adds to each transaction where its BEGIN and ENLIST entries sit in the log (`begun`,
+// `enlistments`), for the timeline. v1 snapshots (written before) still decode, with those
+// positions unknown (null), so a node restarting on an old snapshot keeps working.
 
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export const SNAPSHOT_FORMAT_VERSION = 2;
+const SNAPSHOT_FORMAT_VERSIONS_READ: readonly unknown[] = [1, SNAPSHOT_FORMAT_VERSION];
 
 export function encodeSnapshot(state: EngineState): Uint8Array {
   const replicated = state.replicated;
@@ -26,9 +37,10 @@ export function encodeSnapshot(state: EngineState): Uint8Array {
 /** A follower's engine state at the snapshot's index. Corrupt input is an InvariantViolation. */
 export function decodeSnapshot(bytes: Uint8Array): EngineState {
   const body = record(decodeJson(bytes, 'snapshot'), 'snapshot');
+  const version = body['v'];
   assert(
-    body['v'] === SNAPSHOT_FORMAT_VERSION,
-    `snapshot format v${String(body['v'])}; this engine reads v${SNAPSHOT_FORMAT_VERSION}`,
+    SNAPSHOT_FORMAT_VERSIONS_READ.includes(version),
+    `snapshot format v${String(version)}; this engine reads v${SNAPSHOT_FORMAT_VERSIONS_READ.join(', v')}`,
   );
   const state = createEngineState();
   const replicated = state.replicated;
@@ -40,7 +52,7 @@ export function decodeSnapshot(bytes: Uint8Array): EngineState {
     `snapshot has ${transactions.length} live transactions; at most ${LIVE_TRANSACTIONS_MAX}`,
   );
   transactions.forEach((item, position) => {
-    const tx = txFromJson(item, `snapshot.transactions[${position}]`);
+    const tx = txFromJson(item, `snapshot.transactions[${position}]`, version === 1);
     assert(!replicated.transactions.has(tx.txId), `snapshot lists transaction ${tx.txId} twice`);
     replicated.transactions.set(tx.txId, tx);
   });
@@ -64,7 +76,7 @@ export function decodeSnapshot(bytes: Uint8Array): EngineState {
   return state;
 }
 
-function txFromJson(value: unknown, what: string): TxRecord {
+function txFromJson(value: unknown, what: string, v1: boolean): TxRecord {
   const body = record(value, what);
   // The fields BEGIN carries are checked by the entry decoder.
   const begin = entryFromJson({
@@ -97,6 +109,22 @@ function txFromJson(value: unknown, what: string): TxRecord {
         })();
   const decisionJson = body['decision'];
   const decision = decisionJson === null ? null : decisionFromJson(decisionJson, `${what}.decision`);
+  const begunJson = body['begun'];
+  const begun =
+    v1 || begunJson === null
+      ? null
+      : (() => {
+          const fields = record(begunJson, `${what}.begun`);
+          return {
+            index: integer(fields['index'], `${what}.begun.index`),
+            term: integer(fields['term'], `${what}.begun.term`),
+          };
+        })();
+  const enlistments = v1
+    ? begin.participants.map((): EnlistmentRecord => ({ index: null, term: null, atMs: null }))
+    : array(body['enlistments'], `${what}.enlistments`).map((item, position) =>
+        enlistmentFromJson(item, `${what}.enlistments[${position}]`),
+      );
   const tx: TxRecord = {
     txId: begin.txId,
     phase,
@@ -105,6 +133,8 @@ function txFromJson(value: unknown, what: string): TxRecord {
     deadlineMs: begin.deadlineMs,
     metadata: begin.metadata,
     idempotencyKey: idempotencyKey === null ? null : string(idempotencyKey, `${what}.idempotencyKey`),
+    begun,
+    enlistments,
     prepare,
     decision,
   };
@@ -121,9 +151,24 @@ function txFromJson(value: unknown, what: string): TxRecord {
     (tx.decision !== null) === (tx.phase === 'DECIDED'),
     `${what} is ${tx.phase} with decision ${JSON.stringify(tx.decision)}`,
   );
+  assert(
+    tx.enlistments.length === tx.participants.length,
+    `${what} has ${tx.enlistments.length} enlistments for ${tx.participants.length} participants`,
+  );
   assert(tx.phase !== 'PREPARING' || tx.prepare !== null, `${what} is PREPARING without a prepare record`);
   assert(tx.phase !== 'ACTIVE' || tx.prepare === null, `${what} is ACTIVE with a prepare record`);
   return tx;
+}
+
+function enlistmentFromJson(value: unknown, what: string): EnlistmentRecord {
+  const body = record(value, what);
+  const nullOr = <T>(field: unknown, read: (present: unknown) => T): T | null =>
+    field === null ? null : read(field);
+  return {
+    index: nullOr(body['index'], (index) => integer(index, `${what}.index`)),
+    term: nullOr(body['term'], (term) => integer(term, `${what}.term`)),
+    atMs: nullOr(body['atMs'], (atMs) => epochMs(atMs, `${what}.atMs`)),
+  };
 }
 
 function decisionFromJson(value: unknown, what: string): DecisionRecord {

@@ -8,6 +8,7 @@ import type {
   ParticipantVote,
   RequestId,
   Term,
+  TimelineEventKind,
   TxId,
   TxPhase,
 } from './types';
@@ -62,6 +63,16 @@ export interface TxRecord {
   readonly metadata: Readonly<Record<string, string>>;
   readonly idempotencyKey: string | null;
   /**
+   * Where the BEGIN entry sits in the Raft log, for the timeline. Null only in records restored
+   * from a v1 snapshot, which did not carry it.
+   */
+  readonly begun: { readonly index: Index; readonly term: Term } | null;
+  /**
+   * How each participant joined, for the timeline. Invariant: aligned with `participants` by
+   * position (same length); those named at BEGIN share the BEGIN entry's index.
+   */
+  readonly enlistments: EnlistmentRecord[];
+  /**
    * Set when PREPARING was applied while ACTIVE. Invariant: null while ACTIVE. A transaction
    * decided with `prepare` null never had a PREPARE sent by anyone (PREPARE goes out only after
    * this entry is applied), so it needs no phase-two messages.
@@ -69,6 +80,14 @@ export interface TxRecord {
   prepare: { readonly index: Index; readonly term: Term; readonly atMs: number } | null;
   /** Invariant: non-null exactly when phase is DECIDED; never changes once set. */
   decision: DecisionRecord | null;
+}
+
+export interface EnlistmentRecord {
+  /** Null only in records restored from a v1 snapshot. */
+  readonly index: Index | null;
+  readonly term: Term | null;
+  /** The proposing leader's clock; null for ENLIST entries written before they carried it. */
+  readonly atMs: number | null;
 }
 
 export interface LeaderState {
@@ -120,6 +139,38 @@ export interface LeaderTx {
   endRequested: boolean;
   /** The deadline as ISO 8601 for PREPARE messages, formatted on first use. */
   deadlineIso: string | null;
+  /** What this leader saw and did: sends, votes, acks, retries. See timeline.ts. */
+  readonly timeline: LeaderTimeline;
+}
+
+/**
+ * Leader-only events of one transaction. Invariant: `events.length` <=
+ * TIMELINE_LEADER_EVENTS_PER_TX_MAX, because each (kind, participant) keeps at most
+ * TIMELINE_EVENTS_KEPT_FIRST events plus one folded event.
+ */
+export interface LeaderTimeline {
+  readonly events: LeaderTimelineEvent[];
+  /** Per (kind, participant): how many happened, and the event later ones fold into. */
+  readonly keys: Map<string, { count: number; folded: LeaderTimelineEvent | null }>;
+  nextSequence: number;
+}
+
+export interface LeaderTimelineEvent {
+  readonly kind: TimelineEventKind;
+  readonly participant: ParticipantName | null;
+  readonly actor: string | null;
+  atMs: number;
+  /** Without the folding note; queries add it. */
+  detail: string;
+  /** How many events this one stands for: 1, or more once later ones fold into it. */
+  folded: number;
+  /**
+   * `appliedIndex` when it happened: it sorts after the replicated entries applied by then and
+   * before later ones, which is the order things happened in on this leader.
+   */
+  afterIndex: Index;
+  /** Order among this transaction's leader events. */
+  sequence: number;
 }
 
 export interface DecisionWaiter {
@@ -186,6 +237,7 @@ export function createLeaderTx(participantCount: number): LeaderTx {
     finishedAtMs: null,
     endRequested: false,
     deadlineIso: null,
+    timeline: { events: [], keys: new Map(), nextSequence: 0 },
   };
 }
 

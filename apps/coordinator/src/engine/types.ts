@@ -44,6 +44,40 @@ export type DecisionCause =
   /** An operator resolved the transaction; `resolvedBy` names who. */
   | 'OPERATOR';
 
+/**
+ * What the timeline of a transaction shows. BEGIN, ENLIST, PREPARING and DECISION come from its
+ * replicated record (every node knows them); the others are what the leader saw and did.
+ */
+export const TIMELINE_EVENT_KINDS = [
+  'BEGIN',
+  'ENLIST',
+  'PREPARING',
+  'PREPARE_SENT',
+  'VOTE',
+  'DECISION',
+  'DECISION_SENT',
+  'ACK',
+  'RESUMED',
+  'RETRY',
+  'ARCHIVED',
+] as const;
+export type TimelineEventKind = (typeof TIMELINE_EVENT_KINDS)[number];
+
+/** One thing that happened to a transaction, for operators. */
+export interface TimelineEvent {
+  readonly atMs: number;
+  readonly kind: TimelineEventKind;
+  /** The participant it concerns; null for events of the whole transaction. */
+  readonly participant: ParticipantName | null;
+  /** Plain words: "voted NO: insufficient funds", "COMMIT sent, attempt 3". */
+  readonly detail: string;
+  /** The replicated entry behind it; null for leader-only events (and for records older than v2 snapshots). */
+  readonly raftIndex: Index | null;
+  readonly raftTerm: Term | null;
+  /** The operator, for an operator's DECISION or a RETRY; null otherwise. */
+  readonly actor: string | null;
+}
+
 export interface ParticipantSpec {
   readonly name: ParticipantName;
   /** What the service asked this participant to do; sent with PREPARE exactly as given. */

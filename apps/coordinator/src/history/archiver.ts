@@ -111,7 +111,8 @@ export class Archiver implements OnModuleDestroy {
       const batch = [...this.queue.values()].slice(0, this.options.batchSizeMax).map((entry) => entry.record);
       this.writing = batch.length;
       try {
-        await this.store.archive(batch);
+        const archivedAtMs = Date.now();
+        await this.store.archive(batch.map((record) => withArchivedEvent(record, archivedAtMs)));
       } catch (error) {
         this.writing = 0;
         this.consecutiveFailures += 1;
@@ -173,4 +174,21 @@ export function validateArchiverOptions(options: ArchiverOptions): void {
       `archiver option retryDelayMsMax (${options.retryDelayMsMax}) is below retryDelayMs (${options.retryDelayMs})`,
     );
   }
+}
+
+/**
+ * The timeline as history keeps it ends with ARCHIVED, stamped when the write starts: the engine
+ * hands over the timeline up to the last acknowledgement, and only the archiver knows this moment.
+ */
+function withArchivedEvent(record: FinishedTransaction, archivedAtMs: number): FinishedTransaction {
+  const archived = {
+    atMs: archivedAtMs,
+    kind: 'ARCHIVED',
+    participant: null,
+    detail: 'archived to history',
+    raftIndex: null,
+    raftTerm: null,
+    actor: null,
+  } as const;
+  return { ...record, timeline: [...record.timeline, archived] };
 }

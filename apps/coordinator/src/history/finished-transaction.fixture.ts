@@ -1,5 +1,5 @@
 import { uuidv7 } from '@verdict/protocol';
-import type { FinishedTransaction } from './finished-transaction';
+import type { FinishedTimelineEvent, FinishedTransaction } from './finished-transaction';
 
 /** A committed two-participant transaction, for tests; override what the test is about. */
 export function finishedTransaction(
@@ -42,6 +42,22 @@ export function finishedTransaction(
     finishedAtMs: createdAtMs + 45,
     metadata: { order: 'o-17', channel: 'web' },
     idempotencyKey: null,
+    timeline: [
+      event(createdAtMs, 'BEGIN', null, 'began with 2 participants named', 40),
+      event(createdAtMs, 'ENLIST', 'bank-a', 'enlisted at begin', 40),
+      event(createdAtMs, 'ENLIST', 'bank-b', 'enlisted at begin', 40),
+      event(createdAtMs + 5, 'PREPARING', null, 'commit requested: asking 2 participants to prepare', 41),
+      event(createdAtMs + 5, 'PREPARE_SENT', 'bank-a', 'PREPARE sent, attempt 1'),
+      event(createdAtMs + 5, 'PREPARE_SENT', 'bank-b', 'PREPARE sent, attempt 1'),
+      event(createdAtMs + 10, 'VOTE', 'bank-a', 'voted YES'),
+      event(createdAtMs + 12, 'VOTE', 'bank-b', 'voted YES'),
+      event(createdAtMs + 20, 'DECISION', null, 'decided COMMIT: every participant voted YES', 42),
+      event(createdAtMs + 20, 'DECISION_SENT', 'bank-a', 'COMMIT sent, attempt 1'),
+      event(createdAtMs + 20, 'DECISION_SENT', 'bank-b', 'COMMIT sent, attempt 1'),
+      event(createdAtMs + 30, 'ACK', 'bank-a', 'acknowledged COMMIT'),
+      event(createdAtMs + 35, 'DECISION_SENT', 'bank-b', 'COMMIT sent, attempt 2'),
+      event(createdAtMs + 45, 'ACK', 'bank-b', 'acknowledged COMMIT'),
+    ],
     ...overrides,
     createdAtMs,
   };
@@ -79,5 +95,24 @@ export function abortedTransaction(createdAtMs: number): FinishedTransaction {
         lastError: null,
       },
     ],
+  };
+}
+
+/** A timeline event; `raftIndex` for the replicated kinds (term 3, as the fixture's decision). */
+function event(
+  atMs: number,
+  kind: FinishedTimelineEvent['kind'],
+  participant: string | null,
+  detail: string,
+  raftIndex: number | null = null,
+): FinishedTimelineEvent {
+  return {
+    atMs,
+    kind,
+    participant,
+    detail,
+    raftIndex,
+    raftTerm: raftIndex === null ? null : 3,
+    actor: null,
   };
 }

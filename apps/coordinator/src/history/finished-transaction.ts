@@ -25,6 +25,39 @@ export interface FinishedTransaction {
   readonly metadata: Readonly<Record<string, string>>;
   /** The `Idempotency-Key` the transaction was begun with, if any. */
   readonly idempotencyKey: string | null;
+  /**
+   * What happened to it, oldest first: written as the finishing leader knew it; read back with an
+   * ARCHIVED event at the end (when its row was written). Rows archived before timelines were
+   * kept read back with a timeline rebuilt from their columns (BEGIN, DECISION, ACKs, ARCHIVED).
+   */
+  readonly timeline: readonly FinishedTimelineEvent[];
+}
+
+export const FINISHED_TIMELINE_EVENT_KINDS = [
+  'BEGIN',
+  'ENLIST',
+  'PREPARING',
+  'PREPARE_SENT',
+  'VOTE',
+  'DECISION',
+  'DECISION_SENT',
+  'ACK',
+  'RESUMED',
+  'RETRY',
+  'ARCHIVED',
+] as const;
+export type FinishedTimelineEventKind = (typeof FINISHED_TIMELINE_EVENT_KINDS)[number];
+
+/** One event of a transaction's timeline, as stored (the `timeline` jsonb column). */
+export interface FinishedTimelineEvent {
+  readonly atMs: number;
+  readonly kind: FinishedTimelineEventKind;
+  readonly participant: string | null;
+  readonly detail: string;
+  readonly raftIndex: number | null;
+  readonly raftTerm: number | null;
+  /** The operator, for a resolution or a retry. */
+  readonly actor: string | null;
 }
 
 export interface FinishedDecision {

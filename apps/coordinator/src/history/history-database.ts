@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { HistoryUnavailableError } from './history-store';
 import { HISTORY_ENTITIES } from './history.entities';
 import { CreateHistory1764064800000 } from './migrations/1764064800000-create-history';
+import { AddTimeline1764072000000 } from './migrations/1764072000000-add-timeline';
 
 export interface HistoryDatabaseOptions {
   /** `postgres://user:password@127.0.0.1:5432/verdict` */
@@ -17,7 +18,7 @@ export interface HistoryDatabaseOptions {
   readonly applicationName: string;
 }
 
-export const HISTORY_MIGRATIONS = [CreateHistory1764064800000];
+export const HISTORY_MIGRATIONS = [CreateHistory1764064800000, AddTimeline1764072000000];
 
 /**
  * Owns the TypeORM `DataSource` of the history. It connects in the background and keeps trying

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
 import type { Outcome, ParticipantVote } from '@verdict/protocol';
-import type { FinishedState } from './finished-transaction';
+import type { FinishedState, FinishedTimelineEvent } from './finished-transaction';
 
 /**
  * PostgreSQL returns `bigint` as a string so that no precision is lost. Raft indexes and terms
@@ -63,6 +63,10 @@ export class FinishedTransactionRow {
 
   @Column({ name: 'idempotency_key', type: 'text', nullable: true })
   idempotencyKey!: string | null;
+
+  /** jsonb holds whatever was written into it: the store checks it when it reads it. */
+  @Column({ type: 'jsonb' })
+  timeline!: FinishedTimelineEvent[];
 }
 
 @Entity({ name: 'transaction_branches' })

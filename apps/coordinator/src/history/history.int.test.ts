@@ -66,7 +66,10 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
       'transaction_branches',
     ]);
     const migrations = await inspector.query<{ name: string }[]>('SELECT name FROM migrations');
-    expect(migrations.map((migration) => migration.name)).toEqual(['CreateHistory1764064800000']);
+    expect(migrations.map((migration) => migration.name)).toEqual([
+      'CreateHistory1764064800000',
+      'AddTimeline1764072000000',
+    ]);
     // The schema itself refuses a state that contradicts the outcome.
     await expect(
       inspector.query(
@@ -85,6 +88,92 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
     expect(await count('SELECT count(*) FROM finished_transactions WHERE tx_id = $1', [record.txId])).toBe(1);
     expect(await count('SELECT count(*) FROM transaction_branches WHERE tx_id = $1', [record.txId])).toBe(2);
     expect(await store.find(record.txId)).toEqual(record);
+  });
+
+  it('the archiver stores the timeline and ends it with ARCHIVED, stamped when it wrote the row', async () => {
+    const archiver = new Archiver(store, {
+      capacity: 10,
+      batchSizeMax: 10,
+      retryDelayMs: 50,
+      retryDelayMsMax: 200,
+    });
+    const archived: string[] = [];
+    archiver.onArchived((txId) => archived.push(txId));
+    const record = finishedTransaction({ createdAtMs: Date.UTC(2026, 0, 4) });
+    const beforeMs = Date.now();
+    try {
+      expect(archiver.offer(record)).toBe('queued');
+      await waitFor(() => archived.length === 1, 'the archive write');
+    } finally {
+      await archiver.close();
+    }
+    const afterMs = Date.now();
+
+    const found = await store.find(record.txId);
+    expect(found?.timeline.slice(0, -1)).toEqual(record.timeline);
+    const last = found?.timeline.at(-1);
+    expect(last).toMatchObject({
+      kind: 'ARCHIVED',
+      participant: null,
+      detail: 'archived to history',
+      actor: null,
+    });
+    expect(last?.atMs).toBeGreaterThanOrEqual(beforeMs);
+    expect(last?.atMs).toBeLessThanOrEqual(afterMs);
+    // The DECISION keeps its Raft position through jsonb.
+    expect(found?.timeline.find((event) => event.kind === 'DECISION')).toMatchObject({
+      raftIndex: 42,
+      raftTerm: 3,
+    });
+  });
+
+  it('a row archived before timelines were kept reads back with a timeline rebuilt from its columns', async () => {
+    const createdAtMs = Date.UTC(2026, 0, 5);
+    const txId = finishedTransaction({ createdAtMs }).txId;
+    // As the first migration's schema wrote rows: no timeline column in the INSERT.
+    await inspector.query(
+      `INSERT INTO finished_transactions (tx_id, outcome, state, cause, reason, resolved_by, created_at, decided_at, finished_at, deadline, metadata, decision_raft_index, decision_raft_term)
+       VALUES ($1, 'ABORT', 'ABORTED', 'OPERATOR', 'bank-b is gone', 'operator:ada', $2, $3, $4, $5, '{}', 9, 2)`,
+      [
+        txId,
+        new Date(createdAtMs),
+        new Date(createdAtMs + 60_000),
+        new Date(createdAtMs + 61_000),
+        new Date(createdAtMs + 5_000),
+      ],
+    );
+    await inspector.query(
+      `INSERT INTO transaction_branches (tx_id, participant, vote, vote_reason, voted_at, acked_at, attempts)
+       VALUES ($1, 'bank-a', 'YES', NULL, $2, $3, 2)`,
+      [txId, new Date(createdAtMs + 10), new Date(createdAtMs + 61_000)],
+    );
+
+    const found = await store.find(txId);
+    expect(
+      found?.timeline.map((event) => [event.atMs - createdAtMs, event.kind, event.participant, event.detail]),
+    ).toEqual([
+      [0, 'BEGIN', null, 'began (archived before timelines were kept)'],
+      [10, 'VOTE', 'bank-a', 'voted YES'],
+      [60_000, 'DECISION', null, 'resolved ABORT by an operator: bank-b is gone'],
+      [61_000, 'ACK', 'bank-a', 'acknowledged ABORT'],
+      [61_000, 'ARCHIVED', null, 'archived to history'],
+    ]);
+    expect(found?.timeline[2]).toMatchObject({ raftIndex: 9, raftTerm: 2, actor: 'operator:ada' });
+  });
+
+  it('refuses a timeline that is not what the coordinator writes, naming the transaction', async () => {
+    const record = finishedTransaction({ createdAtMs: Date.UTC(2026, 0, 6) });
+    await store.archive([record]);
+    await inspector.query(
+      `UPDATE finished_transactions SET timeline = '[{"kind":"REWOUND","atMs":1,"detail":"x"}]' WHERE tx_id = $1`,
+      [record.txId],
+    );
+    await expect(store.find(record.txId)).rejects.toThrow(
+      `transaction ${record.txId} has a corrupt timeline: event 0 has kind REWOUND`,
+    );
+    await expect(
+      inspector.query(`UPDATE finished_transactions SET timeline = '{}' WHERE tx_id = $1`, [record.txId]),
+    ).rejects.toThrow(/finished_transactions_timeline_is_array/);
   });
 
   it('answers outcome look-ups: COMMIT, ABORT, and null for an unknown transaction', async () => {

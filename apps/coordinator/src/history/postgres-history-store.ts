@@ -1,6 +1,11 @@
 import { In } from 'typeorm';
 import { isParticipantName, type Outcome } from '@verdict/protocol';
-import type { FinishedBranch, FinishedTransaction } from './finished-transaction';
+import {
+  FINISHED_TIMELINE_EVENT_KINDS,
+  type FinishedBranch,
+  type FinishedTimelineEvent,
+  type FinishedTransaction,
+} from './finished-transaction';
 import type { HistoryDatabase } from './history-database';
 import {
   decodeHistoryCursor,
@@ -193,6 +198,7 @@ function toTransactionRow(record: FinishedTransaction): FinishedTransactionRow {
   row.decisionRaftIndex = record.decision.raftIndex;
   row.decisionRaftTerm = record.decision.raftTerm;
   row.idempotencyKey = record.idempotencyKey;
+  row.timeline = record.timeline.map((event) => ({ ...event }));
   return row;
 }
 
@@ -215,7 +221,7 @@ function fromRows(
   row: FinishedTransactionRow,
   branches: readonly TransactionBranchRow[],
 ): FinishedTransaction {
-  return {
+  const finished = {
     txId: row.txId,
     state: row.state,
     decision: {
@@ -242,6 +248,100 @@ function fromRows(
     metadata: row.metadata,
     idempotencyKey: row.idempotencyKey,
   };
+  const stored = timelineFromJson(row.timeline, row.txId);
+  return { ...finished, timeline: stored.length > 0 ? stored : rebuiltTimeline(finished) };
+}
+
+const TIMELINE_KINDS: ReadonlySet<unknown> = new Set(FINISHED_TIMELINE_EVENT_KINDS);
+
+/** The stored timeline, checked: a malformed one is a corrupt row, said with its txId. */
+function timelineFromJson(value: unknown, txId: string): FinishedTimelineEvent[] {
+  const corrupt = (why: string): Error => new Error(`transaction ${txId} has a corrupt timeline: ${why}`);
+  if (!Array.isArray(value)) throw corrupt('not an array');
+  return value.map((item: unknown, position): FinishedTimelineEvent => {
+    if (typeof item !== 'object' || item === null) throw corrupt(`event ${position} is not an object`);
+    const event = item as Record<string, unknown>;
+    const nullableInteger = (field: string): number | null => {
+      const found = event[field];
+      if (found === null) return null;
+      if (!Number.isSafeInteger(found))
+        throw corrupt(`event ${position} has ${field} ${JSON.stringify(found)}`);
+      return found as number;
+    };
+    const nullableString = (field: string): string | null => {
+      const found = event[field];
+      if (found === null || typeof found === 'string') return found;
+      throw corrupt(`event ${position} has ${field} ${JSON.stringify(found)}`);
+    };
+    const kind = event['kind'];
+    if (!TIMELINE_KINDS.has(kind)) throw corrupt(`event ${position} has kind ${String(kind)}`);
+    const atMs = nullableInteger('atMs');
+    const detail = nullableString('detail');
+    if (atMs === null || detail === null) throw corrupt(`event ${position} lacks atMs or detail`);
+    return {
+      atMs,
+      kind: kind as FinishedTimelineEvent['kind'],
+      participant: nullableString('participant'),
+      detail,
+      raftIndex: nullableInteger('raftIndex'),
+      raftTerm: nullableInteger('raftTerm'),
+      actor: nullableString('actor'),
+    };
+  });
+}
+
+/**
+ * For rows archived before timelines were kept: what the columns still tell, oldest first. The
+ * sends, retries and leader changes of those transactions are not known any more.
+ */
+function rebuiltTimeline(finished: Omit<FinishedTransaction, 'timeline'>): FinishedTimelineEvent[] {
+  const event = (
+    atMs: number,
+    kind: FinishedTimelineEvent['kind'],
+    participant: string | null,
+    detail: string,
+  ): FinishedTimelineEvent => ({
+    atMs,
+    kind,
+    participant,
+    detail,
+    raftIndex: null,
+    raftTerm: null,
+    actor: null,
+  });
+  const { decision } = finished;
+  const votes = finished.participants.flatMap((branch) => {
+    if (branch.vote === null || branch.votedAtMs === null) return [];
+    const why = branch.voteReason === null ? '' : `: ${branch.voteReason}`;
+    return [event(branch.votedAtMs, 'VOTE', branch.name, `voted ${branch.vote}${why}`)];
+  });
+  const acks = finished.participants.flatMap((branch) =>
+    branch.ackedAtMs === null
+      ? []
+      : [event(branch.ackedAtMs, 'ACK', branch.name, `acknowledged ${decision.outcome}`)],
+  );
+  const events: FinishedTimelineEvent[] = [
+    event(finished.createdAtMs, 'BEGIN', null, 'began (archived before timelines were kept)'),
+    ...votes,
+    {
+      ...event(
+        decision.decidedAtMs,
+        'DECISION',
+        null,
+        decision.resolvedBy === null
+          ? `decided ${decision.outcome}: ${decision.reason}`
+          : `resolved ${decision.outcome} by an operator: ${decision.reason}`,
+      ),
+      raftIndex: decision.raftIndex,
+      raftTerm: decision.raftTerm,
+      actor: decision.resolvedBy,
+    },
+    ...acks,
+  ];
+  // Stable: at equal times the causal order above stays.
+  events.sort((left, right) => left.atMs - right.atMs);
+  events.push(event(finished.finishedAtMs, 'ARCHIVED', null, 'archived to history'));
+  return events;
 }
 
 function dateOrNull(ms: number | null): Date | null {

@@ -4,7 +4,8 @@ import { transition } from '../engine';
 import type { TxLogEntry } from '../entries';
 import { decodeSnapshot, encodeSnapshot } from '../snapshot';
 import { createEngineState, type EngineState } from '../state';
-import type { CommitWait, JsonValue, Outcome, ParticipantVote, Term, TxId } from '../types';
+import { viewTransaction } from '../queries';
+import type { CommitWait, JsonValue, Outcome, ParticipantVote, Term, TimelineEvent, TxId } from '../types';
 import { CommitPointAudit } from './audit';
 
 /** 2026-11-25T10:00:00.000Z: every table test starts here. */
@@ -208,6 +209,25 @@ export class Harness {
   alias(txId: TxId): string {
     return aliasOf(txId);
   }
+
+  /** The transaction's timeline as this node shows it, one line per event (see describeTimeline). */
+  timeline(alias: string): string[] {
+    const view = viewTransaction(this.state, txIdOf(alias), this.nowMs);
+    if (view === null) throw new Error(`${alias} is not live`);
+    return describeTimeline(view.timeline);
+  }
+}
+
+/**
+ * One line per event: `+ms KIND participant: detail [index/term] by actor`, times relative to T0,
+ * `-` for a transaction-wide event; the Raft position and actor only where there is one.
+ */
+export function describeTimeline(events: readonly TimelineEvent[]): string[] {
+  return events.map((event) => {
+    const position = event.raftIndex === null ? '' : ` [${event.raftIndex}/${event.raftTerm}]`;
+    const actor = event.actor === null ? '' : ` by ${event.actor}`;
+    return `+${event.atMs - T0} ${event.kind} ${event.participant ?? '-'}: ${event.detail}${position}${actor}`;
+  });
 }
 
 export function aliasOf(txId: TxId): string {

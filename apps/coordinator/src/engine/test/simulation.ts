@@ -474,7 +474,10 @@ export class Cluster {
       case 'retry': {
         const txId = this.pickTx(action.tx);
         if (txId !== null)
-          this.request({ kind: 'retryPhaseTwo', requestId: this.nextRequestId(), txId }, txId);
+          this.request(
+            { kind: 'retryPhaseTwo', requestId: this.nextRequestId(), txId, requestedBy: 'operator:sim' },
+            txId,
+          );
         return;
       }
       case 'outcomeOverRest': {
