@@ -66,6 +66,17 @@ describe('protocol codec', () => {
     ['a negative term', Buffer.from(JSON.stringify({ ...prepare, term: -1 })), /term/],
     ['a bad participant', Buffer.from(JSON.stringify({ ...prepare, participant: 'Bank A' })), /participant/],
     ['an oversized body', Buffer.alloc(MESSAGE_BYTES_MAX + 1, 32), /limit is/],
+    // Found by the Kafka fuzz test: printing this `v` overflowed the stack and the consumer re-read it forever.
+    [
+      'a version nested 50,000 deep',
+      Buffer.from(`${'{"v":'.repeat(50_000)}1${'}'.repeat(50_000)}`),
+      /unsupported protocol version \(an object\)/,
+    ],
+    [
+      'an array version',
+      Buffer.from(JSON.stringify({ ...prepare, v: [1] })),
+      /unsupported protocol version \(an array\)/,
+    ],
   ])('parks %s with a reason', (_name, value, reason) => {
     expect(reasonOf(decodeCommand(value))).toMatch(reason);
   });

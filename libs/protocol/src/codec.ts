@@ -17,7 +17,26 @@ export function encodeMessage(message: ProtocolMessage): Buffer {
   return Buffer.from(JSON.stringify(message), 'utf8');
 }
 
+/**
+ * Never throws: a consumer parks what this refuses and reads on. Anything unforeseen that a
+ * hostile body makes the parser or the schema throw (a stack overflow on deep nesting, say)
+ * becomes a reason too, instead of an exception that would make the consumer re-read the same
+ * batch forever.
+ */
 function decode<T>(value: Buffer | null, schema: z.ZodType<T>, expected: string): DecodeResult<T> {
+  try {
+    return decodeOrThrow(value, schema, expected);
+  } catch (error) {
+    return {
+      ok: false,
+      reason: truncateReason(
+        `could not be decoded: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    };
+  }
+}
+
+function decodeOrThrow<T>(value: Buffer | null, schema: z.ZodType<T>, expected: string): DecodeResult<T> {
   if (value === null || value.length === 0) return { ok: false, reason: 'empty message body' };
   if (value.length > MESSAGE_BYTES_MAX) {
     return { ok: false, reason: `message is ${value.length} bytes; the limit is ${MESSAGE_BYTES_MAX}` };
@@ -36,7 +55,7 @@ function decode<T>(value: Buffer | null, schema: z.ZodType<T>, expected: string)
     return {
       ok: false,
       reason: truncateReason(
-        `unsupported protocol version ${JSON.stringify(version)}; this consumer speaks v${PROTOCOL_VERSION}`,
+        `unsupported protocol version ${describeVersion(version)}; this consumer speaks v${PROTOCOL_VERSION}`,
       ),
     };
   }
@@ -51,6 +70,14 @@ function decode<T>(value: Buffer | null, schema: z.ZodType<T>, expected: string)
     };
   }
   return { ok: true, message: parsed.data };
+}
+
+/** A `v` as the reason shows it; an object or array is named, not printed (it may be nested 50,000 deep). */
+function describeVersion(version: unknown): string {
+  if (version === undefined) return 'undefined';
+  if (typeof version === 'object' && version !== null)
+    return Array.isArray(version) ? '(an array)' : '(an object)';
+  return JSON.stringify(version);
 }
 
 /** For participants: a PREPARE, COMMIT or ABORT read from their command topic. */
