@@ -9,6 +9,7 @@ import {
   participantTopic,
   PROTOCOL_VERSION,
   REPLIES_TOPIC,
+  TRACEPARENT_PATTERN,
   type OutcomeQuery,
   type ParticipantReply,
 } from '@verdict/protocol';
@@ -284,7 +285,8 @@ export class Participant implements ParticipantHandle {
       reason,
       `participant ${this.name}`,
     );
-    return { key: message.key, value: JSON.stringify(letter) };
+    // The letter's own key is the parked key as far as the letter keeps it: a huge key stays behind.
+    return { key: letter.key, value: JSON.stringify(letter) };
   }
 
   private replyMessage(reply: ParticipantReply, traceparent: string | null): Message {
@@ -392,9 +394,15 @@ export class Participant implements ParticipantHandle {
   }
 }
 
-function traceparentOf(headers: IHeaders | undefined): string | null {
-  const value = headers?.[HEADER_TRACEPARENT];
-  if (value === undefined) return null;
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? null : first.toString();
+/**
+ * The command's trace context, when it is a valid one. Kafka lets a header value be null, bytes or
+ * repeated; anything but one well-formed traceparent is ignored (as W3C Trace Context says), since a
+ * broken trace header must neither stall the command nor travel on in the reply.
+ */
+export function traceparentOf(headers: IHeaders | undefined): string | null {
+  const value: unknown = headers?.[HEADER_TRACEPARENT];
+  const first: unknown = Array.isArray(value) ? value[0] : value;
+  if (typeof first !== 'string' && !Buffer.isBuffer(first)) return null;
+  const text = first.toString();
+  return TRACEPARENT_PATTERN.test(text) ? text : null;
 }
