@@ -60,6 +60,10 @@ func NewParticipant(ctx context.Context, config Config, ledger *Ledger, log *slo
 		// acks=-1 with the idempotent producer (franz-go's default), as the contract asks.
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
+		// franz-go compresses batches with snappy by default, which kafkajs (the coordinator's
+		// client) cannot read: its replies consumer stops on the first such batch. Plain batches
+		// are readable by every client.
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
