@@ -51,11 +51,46 @@ export interface ClusterOptions {
 }
 
 export class CoordinatorCluster {
+  /** Environment of nodes added with `addNode`, over everything else. */
+  private readonly addedEnvironment = new Map<string, Readonly<Record<string, string>>>();
+
   private constructor(
-    readonly nodes: readonly CoordinatorNode[],
+    private readonly members: CoordinatorNode[],
     private readonly environment: Readonly<Record<string, string>>,
     private readonly directory: string,
   ) {}
+
+  /** Every node: the founding ones, then those added with `addNode`. */
+  get nodes(): readonly CoordinatorNode[] {
+    return this.members;
+  }
+
+  /**
+   * A new node on free ports with its own data directory, not started: `startNode` it. It gets
+   * the cluster's environment (so VERDICT_PEERS names the founding nodes) plus `environment`,
+   * e.g. `{ VERDICT_JOIN: 'true' }` to join the running cluster.
+   */
+  async addNode(
+    nodeId: string,
+    environment: Readonly<Record<string, string>> = {},
+  ): Promise<CoordinatorNode> {
+    if (this.members.some((node) => node.nodeId === nodeId)) throw new Error(`${nodeId} already exists`);
+    const [httpPort = 0, raftPort = 0] = await freePorts(2);
+    const dataDirectory = join(this.directory, nodeId);
+    mkdirSync(dataDirectory, { recursive: true });
+    const node: CoordinatorNode = {
+      nodeId,
+      httpPort,
+      raftPort,
+      url: `http://127.0.0.1:${httpPort}`,
+      dataDirectory,
+      logFile: join(this.directory, `${nodeId}.log`),
+      process: null,
+    };
+    this.members.push(node);
+    this.addedEnvironment.set(nodeId, environment);
+    return node;
+  }
 
   static async start(options: ClusterOptions): Promise<CoordinatorCluster> {
     buildOnce();
@@ -110,6 +145,7 @@ export class CoordinatorCluster {
       env: {
         ...process.env,
         ...this.environment,
+        ...this.addedEnvironment.get(node.nodeId),
         VERDICT_NODE_ID: node.nodeId,
         VERDICT_HTTP_PORT: String(node.httpPort),
         VERDICT_RAFT_PORT: String(node.raftPort),

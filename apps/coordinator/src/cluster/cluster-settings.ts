@@ -1,6 +1,7 @@
 import type { CoordinatorEnvironment } from '../config/environment';
 import type { HistoryModuleOptions } from '../history/history.module';
 import type { TransportOptions } from '../transport/transport-options';
+import type { StartupAddresses } from './member-addresses';
 
 /**
  * Every timing and size the coordinator runs with, derived from its environment in one place so
@@ -9,6 +10,8 @@ import type { TransportOptions } from '../transport/transport-options';
 export interface ClusterSettings {
   /** Base URL of every member's HTTP API, for forwarding requests to the leader. */
   readonly httpUrls: Readonly<Record<string, string>>;
+  /** Raft and HTTP addresses of the nodes VERDICT_PEERS names; see resolveAddresses. */
+  readonly startupAddresses: StartupAddresses;
   readonly raftListenHost: string;
   /** One Raft tick. Election timeout = electionTicks ticks (randomised up to twice that). */
   readonly tickIntervalMs: number;
@@ -27,8 +30,16 @@ export function clusterSettings(environment: CoordinatorEnvironment): ClusterSet
     httpUrls[peer.nodeId] =
       environment.peerHttpUrls[peer.nodeId] ?? `http://${peer.host}:${environment.httpPort}`;
   }
+  const startupAddresses: Record<string, { raftAddress: string; httpUrl: string }> = {};
+  for (const peer of environment.peers) {
+    startupAddresses[peer.nodeId] = {
+      raftAddress: `${peer.host}:${peer.raftPort}`,
+      httpUrl: httpUrls[peer.nodeId] ?? `http://${peer.host}:${environment.httpPort}`,
+    };
+  }
   return {
     httpUrls,
+    startupAddresses,
     raftListenHost: '0.0.0.0',
     // 50 ms ticks, elections after 500–1000 ms of silence, heartbeats every 100 ms: fast failover
     // while a loaded 2-core machine still delivers heartbeats well inside the timeout.

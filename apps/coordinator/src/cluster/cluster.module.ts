@@ -15,6 +15,7 @@ import {
   SegmentedLogStore,
   TcpTransport,
   Xoshiro128,
+  type Membership,
   type RaftLogLogger,
 } from '@verdict/raft-log';
 import { COORDINATOR } from '../api/coordinator.port';
@@ -29,6 +30,7 @@ import { PARTICIPANT_CHANNEL, type ParticipantChannel } from '../transport/parti
 import { TransportModule } from '../transport/transport.module';
 import { CoordinatorHost } from './coordinator-host';
 import { clusterSettings, type ClusterSettings } from './cluster-settings';
+import { raftPeers, recordableAddresses, resolveAddresses } from './member-addresses';
 
 /**
  * A caught-up follower wins within one election round (~100 ms); when the whole cluster stops at
@@ -65,15 +67,23 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     const logger = raftLogger(this.logger);
     const clusterId = createHash('sha256').update(environment.clusterSecret).digest('hex').slice(0, 16);
     const voters = environment.peers.map((peer) => peer.nodeId);
-    const peers: Record<string, string> = {};
-    for (const peer of environment.peers) {
-      if (peer.nodeId !== environment.nodeId) peers[peer.nodeId] = `${peer.host}:${peer.raftPort}`;
-    }
+    // A founding node starts from the configured voters and their addresses; a joining one from
+    // nothing: it never campaigns and waits for the leader's configuration (README of raft-log's
+    // core). Either way, once the log holds a configuration, that is what counts.
+    const bootstrapMembership: Membership = environment.join
+      ? { voters: [], learners: [] }
+      : {
+          voters,
+          learners: [],
+          addresses: recordableAddresses(
+            resolveAddresses({ voters, learners: [] }, settings.startupAddresses),
+          ),
+        };
     const transport = await TcpTransport.start({
       nodeId: environment.nodeId,
       listenHost: settings.raftListenHost,
       listenPort: environment.raftPort,
-      peers,
+      peers: raftPeers(resolveAddresses(bootstrapMembership, settings.startupAddresses), environment.nodeId),
       clusterSecret: Buffer.from(environment.clusterSecret, 'utf8'),
       logger,
     });
@@ -87,7 +97,7 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
         electionTicks: settings.electionTicks,
         heartbeatTicks: settings.heartbeatTicks,
       },
-      bootstrapMembership: { voters, learners: [] },
+      bootstrapMembership,
       logStore: new SegmentedLogStore({
         directory: join(environment.dataDirectory, 'log'),
         nodeId: environment.nodeId,
@@ -105,8 +115,14 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       snapshotEveryEntries: settings.snapshotEveryEntries,
       nodeAddresses: settings.httpUrls,
     });
+    this.node.onMembershipChange((membership) => transport.setPeers(this.host.membershipChanged(membership)));
     await this.host.attach(this.node);
-    this.logger.log(`raft member ${environment.nodeId} started; voters ${voters.join(', ')}`);
+    const { membership } = this.node.status();
+    this.logger.log(
+      membership.voters.length === 0
+        ? `raft member ${environment.nodeId} started to join: waiting for the leader to add it (POST /v1/cluster/members)`
+        : `raft member ${environment.nodeId} started; voters ${membership.voters.join(', ')}`,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -153,7 +169,7 @@ export class ClusterModule {
             const logger = new Logger('Coordinator');
             return new CoordinatorHost({
               nodeId: environment.nodeId,
-              httpUrls: settings.httpUrls,
+              startupAddresses: settings.startupAddresses,
               channel,
               breakers,
               archiver,

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { Entry, NodeId, RaftNode, RaftStateMachine, RoleState, Snapshot } from '@verdict/raft-log';
-import { NotLeaderError } from '@verdict/raft-log';
+import type {
+  Entry,
+  Membership,
+  MembershipChange,
+  NodeId,
+  RaftNode,
+  RaftStateMachine,
+  RoleState,
+  Snapshot,
+} from '@verdict/raft-log';
+import { NotLeaderError, ProposalRejectedError } from '@verdict/raft-log';
 import { type Outcome, type ParticipantCommand, type ParticipantReply, uuidv7 } from '@verdict/protocol';
 import { CoordinatorError } from '../api/coordinator.error';
 import type {
@@ -47,6 +56,14 @@ import type { ReadinessPort, ReadinessView } from '../observability/readiness.po
 import type { ParticipantBreakers } from '../transport/participant-breakers';
 import type { OutboundCommand, ParticipantChannel } from '../transport/participant-channel';
 import { decodeEntryBatch, encodeEntryBatch } from './entry-batch';
+import {
+  encodeMemberAddress,
+  raftPeers,
+  recordableAddresses,
+  resolveAddresses,
+  type MemberAddress,
+  type StartupAddresses,
+} from './member-addresses';
 import { fromEngineView, fromHistory, toBreakerState, toDecisionView } from './views';
 
 /** What the host needs of a Raft node: RaftNode in production, the same class in tests. */
@@ -63,8 +80,11 @@ export interface HostLogger {
 
 export interface CoordinatorHostOptions {
   readonly nodeId: NodeId;
-  /** Base URL of every member's HTTP API (this node's included), for forwarding to the leader. */
-  readonly httpUrls: Readonly<Record<NodeId, string>>;
+  /**
+   * Where the environment says the members are (VERDICT_PEERS, VERDICT_PEER_HTTP_URLS); the
+   * replicated configuration adds the members it does not name.
+   */
+  readonly startupAddresses: StartupAddresses;
   readonly channel: ParticipantChannel;
   readonly breakers: ParticipantBreakers;
   readonly archiver: Archiver;
@@ -82,6 +102,21 @@ const NO_LEADER_RETRY_AFTER_MS = 500;
 const TRANSFER_TIMEOUT_MS = 5_000;
 /** How often metrics that summarise the live table are refreshed. */
 const METRICS_INTERVAL_MS = 1_000;
+/** A configuration entry not committed by then points at an unreachable majority. */
+const CONFIG_COMMIT_TIMEOUT_MS = 10_000;
+/** A new member that has not answered the leader by then is taken out again. */
+const LEARNER_CONTACT_TIMEOUT_MS = 10_000;
+/** A learner still behind by then stays a learner; the operator repeats the call or removes it. */
+const LEARNER_CATCH_UP_TIMEOUT_MS = 60_000;
+/**
+ * Caught up: at most this many entries behind the leader's last one. Promotion then cannot stall
+ * commits for long: each entry is a group-committed batch, a few milliseconds' worth of work.
+ */
+const LEARNER_LAG_MAX = 64;
+/** A voter that answered the leader this recently counts as up when a removal is checked for quorum. */
+const VOTER_RECENT_CONTACT_MS = 2_000;
+/** How often a running membership change looks at the learner's progress. */
+const MEMBERSHIP_POLL_MS = 50;
 
 type PendingRequest =
   | { readonly kind: 'engine'; readonly settle: (reply: Reply) => void }
@@ -117,6 +152,13 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   private caughtUpIndex: number | null = null;
   /** When each transaction this leader saw start preparing did so; dropped at its decision. */
   private readonly preparingSinceMs = new Map<string, number>();
+  /** Members' addresses as this node resolves them now; every member, this node included. */
+  private addresses = new Map<NodeId, Partial<MemberAddress>>();
+  /** Whether this node was in the last membership it saw: leaving it means it was removed. */
+  private member = false;
+  private removed = false;
+  /** The membership change this leader is carrying out (an add takes several steps); null when none. */
+  private membershipChange: string | null = null;
   /** Decisions applied on this node since it started (a restored snapshot's are not counted). */
   private readonly decisionsApplied: Record<Outcome, number> = { COMMIT: 0, ABORT: 0 };
 
@@ -161,6 +203,28 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     this.timers.length = 0;
     this.unsubscribers.length = 0;
     if (this.leading) this.loseLeadership();
+  }
+
+  /**
+   * The membership in force changed (a config entry was appended, truncated, or came with a
+   * snapshot). Returns the Raft transport's new peer table.
+   */
+  membershipChanged(membership: Membership): Record<NodeId, string> {
+    this.addresses = resolveAddresses(membership, this.options.startupAddresses);
+    const nodeId = this.options.nodeId;
+    const member = membership.voters.includes(nodeId) || membership.learners.includes(nodeId);
+    if (this.member && !member) {
+      this.removed = true;
+      this.options.logger.warn(
+        `${nodeId} was removed from the cluster: it no longer votes or receives the log; stop this process (a node id is never reused)`,
+      );
+    } else if (!this.member && member) {
+      this.removed = false;
+      const role = membership.voters.includes(nodeId) ? 'a voter' : 'a learner';
+      this.options.logger.log(`${nodeId} is ${role} of the cluster (${membership.voters.join(', ')})`);
+    }
+    this.member = member;
+    return raftPeers(this.addresses, nodeId);
   }
 
   // ---- RaftStateMachine: runs on every node, in log order ------------------------------------
@@ -693,22 +757,198 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     return this.status();
   }
 
-  addMember(member: MemberInput): Promise<ClusterStatusView> {
-    return Promise.reject(
-      new CoordinatorError(
-        { code: 'CLUSTER_CHANGE_REJECTED' },
-        `adding ${member.nodeId} at run time is not available yet: membership is fixed by VERDICT_PEERS at start`,
-      ),
-    );
+  /**
+   * Learner first, then voter (Raft thesis §4.2.1): the new node copies the log without counting
+   * towards any quorum, so a slow or unreachable newcomer cannot stall commits; once it is caught
+   * up, one more single-server change makes it a voter. A learner left behind by a failed call is
+   * finished by repeating the call.
+   */
+  async addMember(member: MemberInput): Promise<ClusterStatusView> {
+    const raft = this.requireLeader();
+    const { nodeId } = member;
+    this.claimMembershipChange(`adding ${nodeId}`);
+    try {
+      const { membership } = raft.status();
+      if (membership.voters.includes(nodeId)) {
+        throw new CoordinatorError(
+          { code: 'CLUSTER_CHANGE_REJECTED' },
+          `${nodeId} is already a voter of this cluster; nothing to add`,
+        );
+      }
+      if (membership.learners.includes(nodeId)) {
+        const recorded = this.addresses.get(nodeId);
+        if (recorded?.raftAddress !== member.raftAddress || recorded.httpUrl !== member.httpUrl) {
+          throw new CoordinatorError(
+            { code: 'CLUSTER_CHANGE_REJECTED' },
+            `${nodeId} is already a learner at ${recorded?.raftAddress ?? 'an unknown address'} (${recorded?.httpUrl ?? 'no HTTP URL'}); remove it first to add it elsewhere`,
+          );
+        }
+        this.options.logger.log(
+          `${nodeId} is already a learner: waiting for it to catch up, then promoting it`,
+        );
+      } else {
+        this.options.logger.log(
+          `adding ${nodeId} (raft ${member.raftAddress}, http ${member.httpUrl}) as a learner`,
+        );
+        await this.changeMembership(
+          {
+            kind: 'addLearner',
+            nodeId,
+            address: encodeMemberAddress(member),
+            // Records the other members' addresses too, for clusters founded before they were.
+            addresses: recordableAddresses(this.addresses),
+          },
+          `adding ${nodeId} as a learner`,
+        );
+      }
+      await this.waitForLearner(member);
+      await this.changeMembership({ kind: 'promoteLearner', nodeId }, `promoting ${nodeId} to voter`);
+      this.options.logger.log(`${nodeId} is a voter now`);
+      return this.status();
+    } finally {
+      this.membershipChange = null;
+    }
   }
 
-  removeMember(nodeId: string): Promise<ClusterStatusView> {
-    return Promise.reject(
-      new CoordinatorError(
+  /**
+   * Removing a voter is refused when the voters left could not commit it (fewer than a majority
+   * of them answered recently). Removing the leader itself is allowed: it commits the change
+   * with the remaining voters, steps down and tells the most caught-up one to campaign at once.
+   */
+  async removeMember(nodeId: string): Promise<ClusterStatusView> {
+    const raft = this.requireLeader();
+    this.claimMembershipChange(`removing ${nodeId}`);
+    try {
+      const status = raft.status();
+      const { voters, learners } = status.membership;
+      if (!voters.includes(nodeId) && !learners.includes(nodeId)) {
+        throw new CoordinatorError(
+          { code: 'MEMBER_NOT_FOUND', nodeId },
+          `${nodeId} is not a member of this cluster (members: ${[...voters, ...learners].join(', ')})`,
+        );
+      }
+      if (voters.includes(nodeId)) {
+        const remaining = voters.filter((voter) => voter !== nodeId);
+        if (remaining.length === 0) {
+          throw new CoordinatorError(
+            { code: 'CLUSTER_CHANGE_REJECTED' },
+            `${nodeId} is the last voter; a cluster cannot remove its last voter`,
+          );
+        }
+        const answering = remaining.filter(
+          (voter) =>
+            voter === this.options.nodeId ||
+            (status.lastContactMs.get(voter) ?? Number.POSITIVE_INFINITY) <= VOTER_RECENT_CONTACT_MS,
+        );
+        const quorum = Math.floor(remaining.length / 2) + 1;
+        if (answering.length < quorum) {
+          throw new CoordinatorError(
+            { code: 'CLUSTER_CHANGE_REJECTED' },
+            `removing ${nodeId} would leave voters ${remaining.join(', ')}, of which only ${answering.length} ` +
+              `answered in the last ${VOTER_RECENT_CONTACT_MS} ms (${quorum} needed to commit the change); bring the others back first`,
+          );
+        }
+      }
+      this.options.logger.log(`removing ${nodeId} from the cluster`);
+      await this.changeMembership({ kind: 'removeNode', nodeId }, `removing ${nodeId}`);
+      this.options.logger.log(`${nodeId} is no longer a member`);
+      return this.status();
+    } finally {
+      this.membershipChange = null;
+    }
+  }
+
+  private claimMembershipChange(what: string): void {
+    if (this.membershipChange !== null) {
+      throw new CoordinatorError(
         { code: 'CLUSTER_CHANGE_REJECTED' },
-        `removing ${nodeId} at run time is not available yet: membership is fixed by VERDICT_PEERS at start`,
-      ),
-    );
+        `cannot start ${what}: ${this.membershipChange} is in progress (one membership change at a time); retry when it finished`,
+      );
+    }
+    this.membershipChange = what;
+  }
+
+  /** Proposes one configuration entry and waits until it is committed and applied here. */
+  private async changeMembership(change: MembershipChange, what: string): Promise<void> {
+    const raft = this.requireLeader();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new CoordinatorError(
+              { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+              `${what} was not committed within ${CONFIG_COMMIT_TIMEOUT_MS} ms (is a majority of the new configuration reachable?); GET /v1/cluster shows whether it took effect`,
+            ),
+          ),
+        CONFIG_COMMIT_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([raft.proposeMembership(change), timeout]);
+    } catch (error) {
+      if (error instanceof CoordinatorError) throw error;
+      if (error instanceof ProposalRejectedError) {
+        throw new CoordinatorError(
+          { code: 'CLUSTER_CHANGE_REJECTED' },
+          error.reason === 'membershipChangePending'
+            ? `${what} refused: the previous configuration change is not committed yet; retry in a moment`
+            : `${what} refused: ${error.message}`,
+        );
+      }
+      if (error instanceof NotLeaderError) throw this.fromRaftError(error);
+      throw new CoordinatorError(
+        { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+        `${what} did not complete (${error instanceof Error ? error.message : String(error)}); GET /v1/cluster shows whether it took effect, then retry`,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Until the learner answered and holds everything committed when it was added, nearly all the log. */
+  private async waitForLearner(member: MemberInput): Promise<void> {
+    const { nodeId } = member;
+    const startedAtMs = this.options.clock();
+    const committedWhenAdded = this.requireLeader().status().commitIndex;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, MEMBERSHIP_POLL_MS));
+      const raft = this.raft;
+      const status = raft?.status();
+      if (raft === null || status?.role !== 'leader' || !this.leading) {
+        throw new CoordinatorError(
+          { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+          `leadership moved while ${nodeId} was catching up; it stays a learner: repeat the call to finish adding it`,
+        );
+      }
+      if (!status.membership.learners.includes(nodeId)) {
+        throw new CoordinatorError(
+          { code: 'CLUSTER_CHANGE_REJECTED' },
+          `${nodeId} stopped being a learner while it was catching up (removed by another change)`,
+        );
+      }
+      const elapsedMs = this.options.clock() - startedAtMs;
+      const contactMs = status.lastContactMs.get(nodeId);
+      const answered = contactMs !== undefined && contactMs <= elapsedMs;
+      const matchIndex = status.progress.get(nodeId)?.matchIndex ?? 0;
+      const lag = status.lastIndex - matchIndex;
+      if (answered && matchIndex >= committedWhenAdded && lag <= LEARNER_LAG_MAX) return;
+      if (!answered && elapsedMs > LEARNER_CONTACT_TIMEOUT_MS) {
+        await this.changeMembership({ kind: 'removeNode', nodeId }, `taking unreachable ${nodeId} out again`);
+        throw new CoordinatorError(
+          { code: 'CLUSTER_CHANGE_REJECTED' },
+          `${nodeId} did not answer at ${member.raftAddress} within ${LEARNER_CONTACT_TIMEOUT_MS} ms, so it was taken out again; ` +
+            'check that it runs with VERDICT_JOIN=true, the same VERDICT_CLUSTER_SECRET and that address, then retry',
+        );
+      }
+      if (elapsedMs > LEARNER_CATCH_UP_TIMEOUT_MS) {
+        throw new CoordinatorError(
+          { code: 'CLUSTER_CHANGE_REJECTED' },
+          `${nodeId} is still ${lag} entries behind after ${LEARNER_CATCH_UP_TIMEOUT_MS} ms; it stays a learner ` +
+            '(it receives the log but does not vote): repeat the call to finish, or remove it',
+        );
+      }
+    }
   }
 
   // ---- ReadinessPort --------------------------------------------------------------------------
@@ -804,9 +1044,15 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     if (raft !== null && this.leading) return raft;
     const status = raft?.status();
     const leaderId = status?.leaderId ?? null;
+    if (this.removed) {
+      throw new CoordinatorError(
+        { code: 'NO_LEADER', retryAfterMs: NO_LEADER_RETRY_AFTER_MS },
+        `${this.options.nodeId} was removed from the cluster; send requests to a member (GET /v1/cluster on one lists them)`,
+      );
+    }
     if (leaderId !== null && leaderId !== this.options.nodeId) {
-      const leaderUrl = this.options.httpUrls[leaderId];
-      if (leaderUrl !== undefined) {
+      const leaderUrl = this.httpUrlOf(leaderId);
+      if (leaderUrl !== null) {
         throw new CoordinatorError(
           { code: 'NOT_LEADER', leaderId, leaderUrl },
           `${leaderId} leads the cluster`,
@@ -903,8 +1149,9 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
                 : progress === undefined
                   ? null
                   : Math.max(0, status.lastIndex - progress.matchIndex),
-          lastContactMs: null,
-          httpUrl: this.options.httpUrls[nodeId] ?? null,
+          lastContactMs:
+            status?.role !== 'leader' ? null : self ? 0 : (status.lastContactMs.get(nodeId) ?? null),
+          httpUrl: this.httpUrlOf(nodeId),
         };
       }),
       breakers: this.options.breakers.states().map((breaker) => ({
@@ -937,6 +1184,10 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       inDoubt,
       oldestInDoubtMs: oldestCreatedMs === null ? null : Math.max(0, nowMs - oldestCreatedMs),
     };
+  }
+
+  private httpUrlOf(nodeId: NodeId): string | null {
+    return this.addresses.get(nodeId)?.httpUrl ?? this.options.startupAddresses[nodeId]?.httpUrl ?? null;
   }
 
   private mostCaughtUpFollower(): string | null {

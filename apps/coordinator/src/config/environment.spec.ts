@@ -31,6 +31,7 @@ describe('coordinator environment', () => {
         { nodeId: 'n2', host: 'coordinator-2', raftPort: 7000 },
         { nodeId: 'n3', host: '10.0.0.3', raftPort: 7001 },
       ],
+      join: false,
       peerHttpUrls: {},
       httpPort: 8080,
       raftPort: 7000,
@@ -44,6 +45,15 @@ describe('coordinator environment', () => {
       databaseUrl: 'postgres://verdict:s3cret@postgres:5432/verdict',
       logLevel: 'info',
     });
+  });
+
+  it('VERDICT_JOIN=true lets a node absent from VERDICT_PEERS start, to be added at run time', () => {
+    const joining = { ...valid, VERDICT_NODE_ID: 'n4', VERDICT_RAFT_PORT: '7004' };
+    expect(errorOf(joining)).toContain('or set VERDICT_JOIN=true to join a running cluster');
+    expect(loadEnvironment({ ...joining, VERDICT_JOIN: 'true' })).toMatchObject({ nodeId: 'n4', join: true });
+    expect(errorOf({ ...joining, VERDICT_JOIN: 'yes' })).toContain(
+      'VERDICT_JOIN="yes": must be true (start empty',
+    );
   });
 
   it('takes peer HTTP URLs for nodes that share a host, and only for known peers', () => {

@@ -26,8 +26,16 @@ export interface Peer {
 
 export interface CoordinatorEnvironment {
   readonly nodeId: string;
-  /** Every voter of the cluster, this node included. */
+  /**
+   * Founding the cluster: every voter, this node included. Joining (`join`): the members to reach
+   * until the leader's configuration arrives; this node need not be listed.
+   */
   readonly peers: readonly Peer[];
+  /**
+   * Start as a new member of a running cluster: empty log, no election, wait for the leader (an
+   * operator's POST /v1/cluster/members) to add it. A restart keeps the replicated configuration.
+   */
+  readonly join: boolean;
   /**
    * Base URL of a peer's HTTP API where it differs from `http://<peer host>:<VERDICT_HTTP_PORT>`
    * (several nodes on one host); followers forward writes there when that peer leads.
@@ -98,6 +106,8 @@ const BROKERS_RULE = 'a comma-separated list of host:port, e.g. kafka:9092';
 const PEERS_RULE = `a comma-separated list of 1 to ${VOTERS_MAX} <nodeId>=<host>:<raftPort>, e.g. n1=coordinator-1:7000,n2=coordinator-2:7000`;
 const PEER_HTTP_URLS_RULE =
   'a comma-separated list of <nodeId>=<http URL>, e.g. n1=http://127.0.0.1:8081,n2=http://127.0.0.1:8082';
+const JOIN_RULE =
+  'true (start empty and wait to be added to a running cluster) or false (found or rejoin the cluster in VERDICT_PEERS)';
 const API_KEYS_RULE = `a comma-separated list of <key>:<role> with role ${API_KEY_ROLES.join(' or ')} and keys of at least ${SECRET_LENGTH_MIN} characters`;
 const DATABASE_URL_RULE = 'a URL like postgres://user:password@host:5432/database';
 
@@ -128,6 +138,10 @@ export const coordinatorEnvironmentSchema = z
         ? [nodeId, url.replace(/\/+$/, '')]
         : undefined;
     }).optional(),
+    VERDICT_JOIN: z
+      .enum(['true', 'false'], { error: `must be ${JOIN_RULE}` })
+      .default('false')
+      .transform((text) => text === 'true'),
     VERDICT_HTTP_PORT: port(PORT_RULE),
     VERDICT_RAFT_PORT: port(PORT_RULE),
     VERDICT_DATA_DIR: required('a directory for the Raft log and snapshots of this node').min(1, {
@@ -164,11 +178,11 @@ export const coordinatorEnvironmentSchema = z
         message: `lists node ${repeated.join(', ')} more than once; each voter once`,
       });
     }
-    if (!ids.includes(environment.VERDICT_NODE_ID)) {
+    if (!environment.VERDICT_JOIN && !ids.includes(environment.VERDICT_NODE_ID)) {
       context.addIssue({
         code: 'custom',
         path: ['VERDICT_NODE_ID'],
-        message: `must be one of the voters in VERDICT_PEERS (${ids.join(', ')})`,
+        message: `must be one of the voters in VERDICT_PEERS (${ids.join(', ')}), or set VERDICT_JOIN=true to join a running cluster`,
       });
     }
     const unknownPeers = (environment.VERDICT_PEER_HTTP_URLS ?? [])
@@ -192,6 +206,7 @@ export const coordinatorEnvironmentSchema = z
   .transform((environment): CoordinatorEnvironment => ({
     nodeId: environment.VERDICT_NODE_ID,
     peers: environment.VERDICT_PEERS,
+    join: environment.VERDICT_JOIN,
     peerHttpUrls: Object.fromEntries(environment.VERDICT_PEER_HTTP_URLS ?? []),
     httpPort: environment.VERDICT_HTTP_PORT,
     raftPort: environment.VERDICT_RAFT_PORT,
