@@ -4,7 +4,10 @@ import { startStack, type Stack } from '../stack/stack.mjs';
 import { errorMessage } from '../stack/support.mjs';
 import { FAULT_KINDS, runChaos, type ChaosOptions, type FaultKind } from './run.mjs';
 
-export const USAGE = `usage: npm run chaos -- [--transactions N] [--clients C] [--seed S] [--faults LIST] [--duration SECONDS]
+/** With a fixed number of faults, the run lasts as long as they take; this only stops a hang. */
+const SOAK_DURATION_SECONDS = 4 * 3600;
+
+export const USAGE = `usage: npm run chaos -- [--transactions N] [--clients C] [--seed S] [--faults LIST] [--faults-per-kind K] [--duration SECONDS] [--fault-gap MIN-MAX]
 
 Starts Kafka, PostgreSQL, three coordinator nodes and three demo banks, makes N random transfers
 between banks from C concurrent clients while a nemesis seeded with S injects faults, heals
@@ -14,7 +17,10 @@ everything and checks atomicity, conservation of money and agreement with the co
   --clients C        concurrent clients (default 4)
   --seed S           seed of the fault schedule and the workload (default: from the clock)
   --faults LIST      comma-separated, from ${FAULT_KINDS.join(', ')} (default: all)
-  --duration SECONDS upper bound on the workload; the schedule covers it (default 300)`;
+  --faults-per-kind K exactly K faults of each kind, in a seeded order; the transfers go on
+                     until the last one has run (default: kinds at random while the workload runs)
+  --duration SECONDS upper bound on the workload (default 300, or ${SOAK_DURATION_SECONDS} with --faults-per-kind)
+  --fault-gap MIN-MAX quiet seconds between one fault's end and the next one's start (default 3-6)`;
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -24,12 +30,24 @@ function positiveInteger(name: string, value: string | undefined): number {
   return parsed;
 }
 
+function faultGap(value: string | undefined): [number, number] {
+  const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(value ?? '');
+  const shortest = Number(match?.[1]);
+  const longest = Number(match?.[2]);
+  if (match === null || shortest > longest) {
+    throw new Error('--fault-gap needs MIN-MAX seconds with MIN <= MAX, e.g. 1-3');
+  }
+  return [Math.round(shortest * 1000), Math.round(longest * 1000)];
+}
+
 export function parseChaosArguments(argv: readonly string[]): ChaosOptions | 'help' {
   let transactions = 200;
   let clients = 4;
   let seed = Date.now() % 2 ** 31;
   let faults: FaultKind[] = [...FAULT_KINDS];
-  let durationSeconds = 300;
+  let faultsPerKind: number | undefined;
+  let durationSeconds: number | undefined;
+  let faultGapMs: [number, number] = [3_000, 6_000];
   for (let index = 0; index < argv.length; index += 1) {
     const flag = argv[index];
     const value = argv[index + 1];
@@ -39,6 +57,8 @@ export function parseChaosArguments(argv: readonly string[]): ChaosOptions | 'he
     else if (flag === '--clients') clients = positiveInteger(flag, value);
     else if (flag === '--seed') seed = positiveInteger(flag, value);
     else if (flag === '--duration') durationSeconds = positiveInteger(flag, value);
+    else if (flag === '--faults-per-kind') faultsPerKind = positiveInteger(flag, value);
+    else if (flag === '--fault-gap') faultGapMs = faultGap(value);
     else if (flag === '--faults') {
       const names = (value ?? '').split(',').filter((name) => name !== '');
       const unknown = names.filter((name) => !FAULT_KINDS.some((kind) => kind === name));
@@ -51,8 +71,9 @@ export function parseChaosArguments(argv: readonly string[]): ChaosOptions | 'he
     clients,
     seed,
     faults,
-    durationSeconds,
-    faultGapMs: [3_000, 6_000],
+    faultsPerKind,
+    durationSeconds: durationSeconds ?? (faultsPerKind === undefined ? 300 : SOAK_DURATION_SECONDS),
+    faultGapMs,
     bankNames: ['bank-a', 'bank-b', 'bank-c'],
   };
 }
@@ -73,7 +94,8 @@ export async function runChaosCli(argv: readonly string[]): Promise<number> {
   console.log(`SEED=${options.seed}`);
   console.log(
     `options: --transactions ${options.transactions} --clients ${options.clients} --faults ${options.faults.join(',')} ` +
-      `--duration ${options.durationSeconds} (a fault every ${options.faultGapMs[0] / 1000}-${options.faultGapMs[1] / 1000} s)`,
+      (options.faultsPerKind === undefined ? '' : `--faults-per-kind ${options.faultsPerKind} `) +
+      `--duration ${options.durationSeconds} --fault-gap ${options.faultGapMs[0] / 1000}-${options.faultGapMs[1] / 1000}`,
   );
   const say = (line: string): void => console.log(`chaos: ${line}`);
   // Ctrl-C ends the run early; the run's own `finally` still stops every process it started.
@@ -89,7 +111,7 @@ export async function runChaosCli(argv: readonly string[]): Promise<number> {
       report: say,
     });
     const started = Date.now();
-    const result = await runChaos(options, stack.connection, say, stop.signal);
+    const result = await runChaos(options, stack, say, stop.signal);
     console.log(`run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     for (const line of result.summary) console.log(line);
     exitCode = result.violations.length > 0 ? 1 : 0;

@@ -1,5 +1,6 @@
 // One chaos run: three coordinator processes and three demo banks on a given stack, C clients
-// making random transfers between banks while a seeded nemesis kills and pauses processes; then
+// making random transfers between banks while a seeded nemesis kills, pauses and partitions
+// coordinator nodes, kills banks at aimed moments and restarts Kafka and PostgreSQL; then
 // everything is healed and the outcome is checked from the bank databases and the coordinator's
 // API (never from logs). Shared by `npm run chaos` (scripts/chaos/cli.mts) and
 // test/integration/chaos.test.ts.
@@ -11,14 +12,28 @@ import {
   type CoordinatorNode,
 } from '../../test/support/coordinator-cluster.js';
 import { DemoProcess } from '../../test/integration/participant/demo-process.js';
-import { createDatabase } from '../stack/databases.mjs';
-import type { StackConnection } from '../stack/stack.mjs';
+import { createDatabase, withClient } from '../stack/databases.mjs';
+import type { Stack } from '../stack/stack.mjs';
 import { errorMessage, sleep } from '../stack/support.mjs';
+import { PeerNetwork, type CutMode } from './peer-network.mjs';
 
 /** CoordinatorCluster builds dist/; the banks run from the same build. */
 const DIST = fileURLToPath(new URL('../../dist', import.meta.url));
-export const FAULT_KINDS = ['leader-kill', 'follower-kill', 'leader-pause', 'bank-kill'] as const;
+export const FAULT_KINDS = [
+  'leader-kill',
+  'follower-kill',
+  'two-nodes-kill',
+  'leader-pause',
+  'partition',
+  'partition-oneway',
+  'bank-kill',
+  'bank-kill-after-decision',
+  'kafka-restart',
+  'postgres-restart',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** What a run needs of the stack: where it is, and the power to restart its servers. */
+export type ChaosStack = Pick<Stack, 'connection' | 'kafka' | 'postgres'>;
 const ACCOUNTS_PER_BANK = 2;
 const OPENING_BALANCE = 100_000;
 /** More than all the money there is: the debited bank must vote NO. */
@@ -31,11 +46,27 @@ const PROBE_TIMEOUT_MS = 1_000;
 /** A client's pause after a failed transfer, so an outage is not a busy loop. */
 const RETRY_PAUSE_MS = 500;
 const READY_TIMEOUT_MS = 120_000;
+/**
+ * A restarted bank serves HTTP only once its consumer rejoined the group, after Kafka gave up on
+ * the killed instance; on a loaded 2-core machine that can take a minute.
+ */
+const BANK_READY_TIMEOUT_MS = 180_000;
 /** Healing: every decision delivered, every prepared transaction resolved. */
 const QUIESCENCE_TIMEOUT_MS = 120_000;
 const PREPARED_SAMPLE_MS = 500;
 /** A fault is named next to a violating transaction when it ran this close to it. */
 const FAULT_CONTEXT_MS = 10_000;
+/** How long an aimed bank kill looks for its moment before it kills the bank anyway. */
+const AIM_TIMEOUT_MS = 15_000;
+const AIM_POLL_MS = 20;
+/** A bank frozen with a transaction prepared: the coordinator decides it by its deadline. */
+const DECISION_WAIT_MS = TRANSFER_TIMEOUT_MS + 5_000;
+const KAFKA_READY_TIMEOUT_MS = 120_000;
+/** Before each fault: the cluster has a leader again after the previous one. */
+const LEADER_BEFORE_FAULT_MS = 180_000;
+const NODES_BACK_TIMEOUT_MS = 60_000;
+/** How long after a fault healed a new leader is still waited for. */
+const ELECTION_WAIT_MS = 10_000;
 
 export interface ChaosOptions {
   readonly transactions: number;
@@ -44,6 +75,12 @@ export interface ChaosOptions {
   readonly faults: readonly FaultKind[];
   /** Upper bound on the workload, in seconds; the fault schedule covers it. */
   readonly durationSeconds: number;
+  /**
+   * Exactly this many faults of every chosen kind, in a seeded order; the workload then goes on
+   * past `transactions` until the last one has run. Undefined: kinds drawn at random until the
+   * duration is covered.
+   */
+  readonly faultsPerKind: number | undefined;
   /** Shortest and longest pause between the end of one fault and the start of the next. */
   readonly faultGapMs: readonly [number, number];
   /** Participant (and Kafka topic) names: unique per run when runs share a broker. */
@@ -62,13 +99,22 @@ export interface PlannedFault {
   readonly downMs: number;
   /** Which follower or bank, as a fraction of the candidates (the roles are known only then). */
   readonly pick: number;
+  /** Which shape: which links a partition cuts, which nodes survive two-nodes-kill. */
+  readonly variant: number;
+  /** SIGKILL (not SIGTERM) of Kafka, immediate (not fast) PostgreSQL shutdown, dropped (not stalled) links. */
+  readonly hard: boolean;
 }
 
 interface ExecutedFault extends PlannedFault {
   target: string;
   startedMs: number;
   endedMs: number;
-  electionMs: number | null;
+  /** From the fault (for two-nodes-kill: from the restart) until a leader was there again. */
+  election: Election | null;
+  /** When every coordinator node answered again after it: the next fault waits for that. */
+  healedMs: number;
+  /** Aimed bank kills: whether the moment aimed at was found before AIM_TIMEOUT_MS. */
+  aimed: boolean | null;
 }
 
 type Reported = 'COMMIT' | 'ABORT' | 'IN_DOUBT' | 'NOT_STARTED' | 'NO_ANSWER';
@@ -88,12 +134,15 @@ interface Attempt {
 interface TransactionView {
   readonly state: string;
   readonly decision: { readonly outcome: string } | null;
-  readonly participants: readonly { readonly name: string }[];
+  readonly participants: readonly {
+    readonly name: string;
+    readonly vote: string | null;
+    readonly ack: boolean;
+  }[];
 }
 
 interface Bank {
   readonly name: string;
-  readonly url: string;
   readonly databaseUrl: string;
   readonly observer: pg.Pool;
   readonly coordinatorUrl: string;
@@ -129,43 +178,102 @@ export function seededRandom(seed: number): () => number {
 /** The whole fault schedule, from the seed alone: what replays when the seed is given again. */
 export function planFaults(options: ChaosOptions): PlannedFault[] {
   const random = seededRandom(options.seed);
-  const [shortestGap, longestGap] = options.faultGapMs;
   const plan: PlannedFault[] = [];
+  const draw = (kind: FaultKind): PlannedFault => {
+    const [shortestGap, longestGap] = options.faultGapMs;
+    const quietMs = Math.round(shortestGap + random() * (longestGap - shortestGap));
+    const [shortestDown, longestDown] = DOWN_MS[kind];
+    const downMs = Math.round(shortestDown + random() * (longestDown - shortestDown));
+    return {
+      index: plan.length + 1,
+      kind,
+      quietMs,
+      downMs,
+      pick: random(),
+      variant: random(),
+      hard: random() < 0.5,
+    };
+  };
+  if (options.faultsPerKind !== undefined) {
+    const kinds = options.faults.flatMap((kind) =>
+      Array.from({ length: options.faultsPerKind ?? 0 }, () => kind),
+    );
+    // Fisher-Yates: every order equally likely, so each kind meets every other kind before and after it.
+    for (let index = kinds.length - 1; index > 0; index -= 1) {
+      const other = Math.floor(random() * (index + 1));
+      [kinds[index], kinds[other]] = [kinds[other] as FaultKind, kinds[index] as FaultKind];
+    }
+    for (const kind of kinds) plan.push(draw(kind));
+    return plan;
+  }
   // Long enough for any workload: each fault takes at least its quiet time and its downtime.
   let at = 0;
-  for (;;) {
-    const quietMs = Math.round(shortestGap + random() * (longestGap - shortestGap));
-    // Drawn even when no fault kind is enabled, so --faults does not shift the other draws.
-    const kind = options.faults[Math.floor(random() * options.faults.length)];
-    // A pause must outlast the ~1.5 s election timeout to force an election.
-    const downMs = Math.round(kind === 'leader-pause' ? 2_000 + random() * 2_000 : 500 + random() * 3_000);
-    const pick = random();
-    at += quietMs + downMs;
-    if (at >= options.durationSeconds * 1000) return plan;
-    if (kind !== undefined) plan.push({ index: plan.length + 1, kind, quietMs, downMs, pick });
+  while (options.faults.length > 0) {
+    const kind = options.faults[Math.floor(random() * options.faults.length)] as FaultKind;
+    const fault = draw(kind);
+    at += fault.quietMs + fault.downMs;
+    if (at >= options.durationSeconds * 1000) break;
+    plan.push(fault);
   }
+  return plan;
 }
 
+/**
+ * Shortest and longest downtime of each kind. A pause and a partition outlast the 0.5-1 s
+ * election timeout (cluster-settings.ts) so that they force an election.
+ */
+const DOWN_MS: Readonly<Record<FaultKind, readonly [number, number]>> = {
+  'leader-kill': [500, 3_500],
+  'follower-kill': [500, 3_500],
+  'two-nodes-kill': [1_000, 4_000],
+  'leader-pause': [2_000, 4_000],
+  partition: [2_000, 5_000],
+  'partition-oneway': [2_000, 5_000],
+  'bank-kill': [500, 3_500],
+  'bank-kill-after-decision': [500, 3_500],
+  'kafka-restart': [0, 3_000],
+  'postgres-restart': [500, 3_000],
+};
+
 export function describeFault(fault: PlannedFault): string {
-  return `#${fault.index} ${fault.kind} after ${fault.quietMs} ms quiet, down ${fault.downMs} ms (pick ${fault.pick.toFixed(3)})`;
+  return (
+    `#${fault.index} ${fault.kind} after ${fault.quietMs} ms quiet, down ${fault.downMs} ms ` +
+    `(pick ${fault.pick.toFixed(3)}, variant ${fault.variant.toFixed(3)}${fault.hard ? ', hard' : ''})`
+  );
 }
 
 /** Starts everything on `stack`, runs the workload and the nemesis, heals, checks; stops it all. */
 export async function runChaos(
   options: ChaosOptions,
-  stack: StackConnection,
+  stack: ChaosStack,
   say: (line: string) => void,
   stop: AbortSignal,
 ): Promise<ChaosResult> {
+  if (options.faults.includes('postgres-restart') && stack.postgres.restart === undefined) {
+    throw new Error(
+      'postgres-restart needs the PostgreSQL server the run starts itself: unset DATABASE_URL or leave the fault out',
+    );
+  }
   const plan = planFaults(options);
   say(`fault schedule (${plan.length} planned):`);
   for (const fault of plan) say(`  ${describeFault(fault)}`);
 
+  if (options.faults.includes('postgres-restart')) {
+    // The stack trades durability for speed (fsync off, synchronous_commit off). A crash of the
+    // server process loses nothing with fsync off (the kernel keeps what was written), but with
+    // synchronous_commit off it loses commits already reported: not a fault Verdict can survive.
+    await withClient(stack.connection.databaseUrl, async (client) => {
+      await client.query('ALTER SYSTEM SET synchronous_commit = on');
+      await client.query('SELECT pg_reload_conf()');
+    });
+  }
   const runId = Date.now().toString(36);
-  const historyUrl = await createDatabase(stack.databaseUrl, `chaos_history_${runId}`);
+  const historyUrl = await createDatabase(stack.connection.databaseUrl, `chaos_history_${runId}`);
+  const network = await PeerNetwork.start(['n1', 'n2', 'n3']);
   const cluster = await CoordinatorCluster.start({
-    kafkaBrokers: stack.kafkaBrokers,
+    kafkaBrokers: stack.connection.kafkaBrokers,
     databaseUrl: historyUrl,
+    nodeEnvironment: (node, nodes) => network.nodeEnvironment(node, nodes),
   });
   const banks: Bank[] = [];
   // Children die with us even when we are ended before the `finally` below can stop them.
@@ -178,27 +286,29 @@ export async function runChaos(
   try {
     for (const [position, name] of options.bankNames.entries()) {
       const databaseUrl = await createDatabase(
-        stack.databaseUrl,
+        stack.connection.databaseUrl,
         `chaos_${name.replaceAll('-', '_')}_${runId}`.toLowerCase(),
       );
       // Each bank talks to a different node, so a coordinator fault hits one bank's begin path.
       const coordinatorUrl = cluster.nodes[position % cluster.nodes.length]?.url ?? '';
       const bank: Omit<Bank, 'process'> = {
         name,
-        url: '',
         databaseUrl,
         observer: observerPool(databaseUrl),
         coordinatorUrl,
       };
       const started = await startBank(bank, stack);
-      banks.push({ ...bank, url: started.url, process: started });
+      banks.push({ ...bank, process: started });
     }
     await cluster.waitForLeader(READY_TIMEOUT_MS);
     const accounts: { bank: Bank; account: string }[] = [];
     for (const bank of banks) {
       for (let index = 1; index <= ACCOUNTS_PER_BANK; index += 1) {
         const account = `acct-${index}`;
-        const opened = await post(`${bank.url}/accounts`, { id: account, openingBalance: OPENING_BALANCE });
+        const opened = await post(`${bank.process.url}/accounts`, {
+          id: account,
+          openingBalance: OPENING_BALANCE,
+        });
         if (opened.status !== 201) throw new Error(`opening ${bank.name}/${account}: ${opened.status}`);
         accounts.push({ bank, account });
       }
@@ -208,20 +318,33 @@ export async function runChaos(
     const now = (): number => Date.now() - started;
     const attempts: Attempt[] = [];
     const faults: ExecutedFault[] = [];
+    const exits: string[] = [];
     const prepared = new Map<string, { first: number; last: number }>();
     let workloadDone = false;
+    let nemesisDone = false;
     const sampling = samplePrepared(banks, prepared, () => workloadDone || stop.aborted);
 
     say(`workload: ${options.transactions} transfers by ${options.clients} clients`);
-    const workload = runWorkload(options, accounts, attempts, now, stop).finally(() => {
+    const workload = runWorkload(options, accounts, attempts, now, () => nemesisDone, stop).finally(() => {
       workloadDone = true;
     });
-    const nemesis = runNemesis(plan, cluster, banks, stack, faults, paused, now, () => workloadDone, say);
+    const nemesis = runNemesis(
+      plan,
+      { cluster, banks, stack, network, paused },
+      faults,
+      exits,
+      now,
+      () => workloadDone,
+      say,
+    ).finally(() => {
+      nemesisDone = true;
+    });
     await Promise.all([workload, nemesis]);
     await sampling;
     if (stop.aborted) throw new Error('stopped');
 
-    say('healing: every process running, waiting for quiescence');
+    say('healing: every process running, every link up, waiting for quiescence');
+    network.heal();
     for (const node of paused) node.process?.kill('SIGCONT');
     paused.clear();
     for (const node of cluster.nodes) if (node.process === null) cluster.startNode(node);
@@ -230,11 +353,14 @@ export async function runChaos(
         bank.process = await startBank(bank, stack);
       }
     const check = await checkOutcome(cluster, banks, attempts, say);
-    return summarize(options, attempts, faults, prepared, check);
+    return summarize(options, plan, attempts, faults, exits, prepared, check);
   } finally {
+    network.heal();
     for (const node of paused) node.process?.kill('SIGCONT');
+    for (const bank of banks) bank.process.child.kill('SIGCONT');
     await Promise.all(banks.map((bank) => bank.process.stop()));
     await cluster.stop();
+    await network.close();
     await Promise.all(banks.map((bank) => bank.observer.end()));
     process.off('exit', killAll);
   }
@@ -248,15 +374,19 @@ function observerPool(databaseUrl: string): pg.Pool {
   return pool;
 }
 
-function startBank(bank: Omit<Bank, 'process'>, stack: StackConnection): Promise<DemoProcess> {
-  return DemoProcess.start(DIST, {
-    VERDICT_PARTICIPANT_NAME: bank.name,
-    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-    DATABASE_URL: bank.databaseUrl,
-    VERDICT_COORDINATOR_URL: bank.coordinatorUrl,
-    VERDICT_API_KEY: SERVICE_KEY,
-    LOG_LEVEL: 'warn',
-  });
+function startBank(bank: Omit<Bank, 'process'>, stack: ChaosStack): Promise<DemoProcess> {
+  return DemoProcess.start(
+    DIST,
+    {
+      VERDICT_PARTICIPANT_NAME: bank.name,
+      KAFKA_BROKERS: stack.connection.kafkaBrokers.join(','),
+      DATABASE_URL: bank.databaseUrl,
+      VERDICT_COORDINATOR_URL: bank.coordinatorUrl,
+      VERDICT_API_KEY: SERVICE_KEY,
+      LOG_LEVEL: 'warn',
+    },
+    BANK_READY_TIMEOUT_MS,
+  );
 }
 
 async function post(
@@ -280,6 +410,7 @@ async function runWorkload(
   accounts: readonly { bank: Bank; account: string }[],
   attempts: Attempt[],
   now: () => number,
+  nemesisDone: () => boolean,
   stop: AbortSignal,
 ): Promise<void> {
   // Its own sequence, so the nemesis's draws do not depend on how many transfers were made.
@@ -288,8 +419,11 @@ async function runWorkload(
   // Transfers refused before a transaction began (bank or its coordinator node down) are tried
   // again and not counted: N is the number of transactions the system had to get right.
   let begun = 0;
+  // With a fixed number of faults per kind, every one of them runs under load.
+  const enough = (): boolean =>
+    begun >= options.transactions && (options.faultsPerKind === undefined || nemesisDone());
   const client = async (clientIndex: number): Promise<void> => {
-    while (begun < options.transactions && now() < deadline && !stop.aborted) {
+    while (!enough() && now() < deadline && !stop.aborted) {
       begun += 1;
       const from = accounts[Math.floor(random() * accounts.length)];
       const others = accounts.filter((each) => each.bank !== from?.bank);
@@ -311,7 +445,8 @@ async function runWorkload(
       attempts.push(attempt);
       try {
         const answer = await post(
-          `${from.bank.url}/transfers`,
+          // A restarted bank listens on a new port.
+          `${from.bank.process.url}/transfers`,
           {
             fromAccount: from.account,
             toBank: to.bank.name,
@@ -381,40 +516,155 @@ async function leaderAmong(
   return null;
 }
 
+interface Targets {
+  readonly cluster: CoordinatorCluster;
+  readonly banks: Bank[];
+  readonly stack: ChaosStack;
+  readonly network: PeerNetwork;
+  /** Coordinator nodes under SIGSTOP, to be woken when the run ends early. */
+  readonly paused: Set<CoordinatorNode>;
+}
+
+/** What one fault did: its target, and when a leader was there again if it measured that. */
+interface Outcome {
+  readonly target: string;
+  readonly election: Election | null;
+  readonly aimed: boolean | null;
+}
+
+interface Election {
+  readonly ms: number;
+  readonly leaderId: string;
+}
+
 async function runNemesis(
   plan: readonly PlannedFault[],
-  cluster: CoordinatorCluster,
-  banks: Bank[],
-  stack: StackConnection,
+  targets: Targets,
   faults: ExecutedFault[],
-  paused: Set<CoordinatorNode>,
+  /** Processes that ended without the nemesis ending them. */
+  exits: string[],
   now: () => number,
   workloadDone: () => boolean,
   say: (line: string) => void,
 ): Promise<void> {
-  const live = (except: CoordinatorNode): CoordinatorNode[] =>
-    cluster.nodes.filter((node) => node !== except && node.process !== null && !paused.has(node));
+  const { cluster } = targets;
   for (const fault of plan) {
     const quietUntil = now() + fault.quietMs;
     while (now() < quietUntil && !workloadDone()) await sleep(100);
     if (workloadDone()) return;
-    const leader = await leaderAmong(() => cluster.nodes.filter((node) => node.process !== null), 30_000);
+    const leader = await leaderAmong(
+      () => cluster.nodes.filter((node) => node.process !== null),
+      LEADER_BEFORE_FAULT_MS,
+    );
     if (leader === null) throw new Error(`no coordinator leader before fault #${fault.index}`);
-    const executed: ExecutedFault = { ...fault, target: '', startedMs: now(), endedMs: 0, electionMs: null };
-    const down = sleep(fault.downMs);
-    if (fault.kind === 'bank-kill') {
+    const startedMs = now();
+    const outcome = await injectFault(fault, leader, targets);
+    const endedMs = now();
+    // Every fault restarts what it ended: a process down now ended by itself, which is worth
+    // telling (a crash on a lost connection) and must not leave the rest of the run without it.
+    for (const node of cluster.nodes) {
+      if (node.process !== null) continue;
+      exits.push(`${node.nodeId} after fault #${fault.index}`);
+      say(
+        `${node.nodeId} exited by itself after fault #${fault.index}; restarting it (log: ${node.logFile})`,
+      );
+      cluster.startNode(node);
+    }
+    for (const bank of targets.banks) {
+      if (bank.process.child.exitCode === null && bank.process.child.signalCode === null) continue;
+      exits.push(`${bank.name} after fault #${fault.index}`);
+      say(
+        `${bank.name} exited by itself after fault #${fault.index}; restarting it:\n${bank.process.output.join('').slice(-2_000)}`,
+      );
+      bank.process = await startBank(bank, targets.stack);
+    }
+    // A restarted node takes seconds to boot on a loaded machine: a next fault before it is back
+    // would take the majority away, and its long outage would be two faults', not one's.
+    if (!(await allAnswer(cluster, NODES_BACK_TIMEOUT_MS))) {
+      say(`not every coordinator node answers ${NODES_BACK_TIMEOUT_MS} ms after fault #${fault.index}`);
+    }
+    const executed: ExecutedFault = { ...fault, ...outcome, startedMs, endedMs, healedMs: now() };
+    faults.push(executed);
+    say(
+      `fault ${describeFault(fault)} on ${executed.target}: ${seconds(startedMs)}-${seconds(endedMs)}, ` +
+        `all nodes back at ${seconds(executed.healedMs)}` +
+        (executed.election === null
+          ? ''
+          : `, ${executed.election.leaderId} leader after ${executed.election.ms} ms`),
+    );
+  }
+}
+
+/** Injects one fault, waits its downtime, and heals it. */
+async function injectFault(fault: PlannedFault, leader: CoordinatorNode, targets: Targets): Promise<Outcome> {
+  const { cluster, banks, stack, network, paused } = targets;
+  const followers = cluster.nodes.filter((node) => node !== leader);
+  const others = (except: readonly CoordinatorNode[]) => () =>
+    cluster.nodes.filter((node) => !except.includes(node) && node.process !== null && !paused.has(node));
+  switch (fault.kind) {
+    case 'bank-kill':
+    case 'bank-kill-after-decision': {
       const bank = banks[Math.floor(fault.pick * banks.length)];
       if (bank === undefined) throw new Error('no bank to kill');
-      executed.target = bank.name;
-      await bank.process.kill9();
-      await down;
+      const aim = await killBankAimed(bank, leader, cluster, fault.kind === 'bank-kill-after-decision');
+      await sleep(fault.downMs);
       bank.process = await startBank(bank, stack);
-    } else {
-      const followers = cluster.nodes.filter((node) => node !== leader);
+      return { target: `${bank.name} (${aim.moment})`, election: null, aimed: aim.hit };
+    }
+    case 'kafka-restart':
+      await stack.kafka.restart({
+        hard: fault.hard,
+        downMs: fault.downMs,
+        readyTimeoutMs: KAFKA_READY_TIMEOUT_MS,
+      });
+      return { target: `Kafka (${fault.hard ? 'SIGKILL' : 'SIGTERM'})`, election: null, aimed: null };
+    case 'postgres-restart': {
+      const restart = stack.postgres.restart;
+      if (restart === undefined) throw new Error('this PostgreSQL server cannot be restarted');
+      await restart({ immediate: fault.hard, downMs: fault.downMs });
+      return {
+        target: `PostgreSQL, history and banks (${fault.hard ? 'immediate' : 'fast'} shutdown)`,
+        election: null,
+        aimed: null,
+      };
+    }
+    case 'two-nodes-kill': {
+      // Which node survives: the leader in about a third of the faults, a follower otherwise.
+      const survivor = cluster.nodes[Math.floor(fault.variant * cluster.nodes.length)];
+      const killed = cluster.nodes.filter((node) => node !== survivor);
+      await Promise.all(killed.map((node) => cluster.kill(node)));
+      await sleep(fault.downMs);
+      for (const node of killed) cluster.startNode(node);
+      return {
+        target: killed.map((node) => node.nodeId + (node === leader ? ' (leader)' : '')).join(' and '),
+        election: await measureElection(others([]), Date.now(), 0),
+        aimed: null,
+      };
+    }
+    case 'partition':
+    case 'partition-oneway': {
+      const { links, isolatesLeader } = partitionLinks(fault, leader, followers);
+      const mode: CutMode = fault.hard ? 'drop' : 'stall';
+      const faultedAt = Date.now();
+      for (const [from, to] of links) network.cut(from.nodeId, to.nodeId, mode);
+      // Only a leader cut off from its followers (in either direction) makes way for a new one.
+      const election = isolatesLeader
+        ? measureElection(others([leader]), faultedAt, fault.downMs)
+        : Promise.resolve(null);
+      await sleep(fault.downMs);
+      network.heal();
+      return {
+        target: `${links.map(([from, to]) => `${from.nodeId}->${to.nodeId}`).join(' ')} ${mode} (leader ${leader.nodeId})`,
+        election: await election,
+        aimed: null,
+      };
+    }
+    case 'leader-kill':
+    case 'follower-kill':
+    case 'leader-pause': {
       const target =
         fault.kind === 'follower-kill' ? followers[Math.floor(fault.pick * followers.length)] : leader;
       if (target === undefined) throw new Error('no coordinator node to fault');
-      executed.target = target.nodeId;
       const faultedAt = Date.now();
       if (fault.kind === 'leader-pause') {
         target.process?.kill('SIGSTOP');
@@ -422,28 +672,165 @@ async function runNemesis(
       } else {
         await cluster.kill(target);
       }
-      // Bounded: a short pause may end before anyone else runs for leader.
+      // Any working node counts, the old leader too once it is back: how long the cluster had none.
       const election =
         fault.kind === 'follower-kill'
-          ? Promise.resolve()
-          : leaderAmong(() => live(target), fault.downMs + 10_000).then((elected) => {
-              if (elected !== null) executed.electionMs = Date.now() - faultedAt;
-            });
-      await down;
+          ? Promise.resolve(null)
+          : measureElection(others([]), faultedAt, fault.downMs);
+      await sleep(fault.downMs);
       if (fault.kind === 'leader-pause') {
         target.process?.kill('SIGCONT');
         paused.delete(target);
       } else {
         cluster.startNode(target);
       }
-      await election;
+      return { target: target.nodeId, election: await election, aimed: null };
     }
-    executed.endedMs = now();
-    faults.push(executed);
-    say(
-      `fault ${describeFault(fault)} on ${executed.target}: ${(executed.startedMs / 1000).toFixed(1)}s-${(executed.endedMs / 1000).toFixed(1)}s` +
-        (executed.electionMs === null ? '' : `, new leader after ${executed.electionMs} ms`),
-    );
+  }
+}
+
+/**
+ * Milliseconds from `faultedAt` until one of `candidates` calls itself leader, and which; bounded,
+ * because a short fault may end before anyone else runs for leader.
+ */
+async function measureElection(
+  candidates: () => readonly CoordinatorNode[],
+  faultedAt: number,
+  downMs: number,
+): Promise<Election | null> {
+  const elected = await leaderAmong(candidates, downMs + ELECTION_WAIT_MS);
+  return elected === null ? null : { ms: Date.now() - faultedAt, leaderId: elected.nodeId };
+}
+
+/** Whether every coordinator node answers /v1/cluster within `timeoutMs`. */
+async function allAnswer(cluster: CoordinatorCluster, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const roles = await Promise.all(cluster.nodes.map(clusterRole));
+    if (roles.every((role) => role !== null)) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+
+type Link = readonly [CoordinatorNode, CoordinatorNode];
+
+/**
+ * The directed links a partition cuts. Both ways: the leader alone against the rest, or one pair
+ * of nodes. One way: the leader's links to every follower (it cannot be heard), every
+ * follower's link to the leader (it cannot hear), or one directed link.
+ */
+export function partitionLinks(
+  fault: Pick<PlannedFault, 'kind' | 'pick' | 'variant'>,
+  leader: CoordinatorNode,
+  followers: readonly CoordinatorNode[],
+): { links: Link[]; isolatesLeader: boolean } {
+  const nodes = [leader, ...followers];
+  const pairs: Link[] = nodes.flatMap((from, position) =>
+    nodes.slice(position + 1).map((to): Link => [from, to]),
+  );
+  const pair = pairs[Math.floor(fault.pick * pairs.length)];
+  if (pair === undefined) throw new Error('a partition needs two nodes');
+  if (fault.kind === 'partition') {
+    if (fault.variant < 0.5) {
+      return {
+        links: followers.flatMap((follower): Link[] => [
+          [leader, follower],
+          [follower, leader],
+        ]),
+        isolatesLeader: true,
+      };
+    }
+    return { links: [pair, [pair[1], pair[0]]], isolatesLeader: false };
+  }
+  if (fault.variant < 1 / 3) {
+    return { links: followers.map((follower): Link => [leader, follower]), isolatesLeader: true };
+  }
+  if (fault.variant < 2 / 3) {
+    return { links: followers.map((follower): Link => [follower, leader]), isolatesLeader: true };
+  }
+  return { links: [fault.pick < 0.5 ? pair : [pair[1], pair[0]]], isolatesLeader: false };
+}
+
+/** Where a bank kill landed, as the coordinator saw the transaction aimed at. */
+interface Aim {
+  /** Whether the moment aimed at was found. */
+  readonly hit: boolean;
+  readonly moment: string;
+}
+
+/**
+ * kill -9 of `bank` at an aimed moment. The bank is frozen (SIGSTOP) as soon as it holds a
+ * prepared transaction, so it can neither finish nor acknowledge it, and the coordinator is asked
+ * what it knows: `afterDecision` false kills it while that transaction has no decision yet
+ * (between PREPARE and the decision), true waits until the decision is durable and kills it
+ * before it could acknowledge. When no moment is found in time it is killed anyway.
+ */
+async function killBankAimed(
+  bank: Bank,
+  leader: CoordinatorNode,
+  cluster: CoordinatorCluster,
+  afterDecision: boolean,
+): Promise<Aim> {
+  const deadline = Date.now() + AIM_TIMEOUT_MS;
+  const child = bank.process.child;
+  try {
+    while (Date.now() < deadline) {
+      const gids = await preparedGids(bank).catch(() => []);
+      if (gids.length === 0) {
+        await sleep(AIM_POLL_MS);
+        continue;
+      }
+      child.kill('SIGSTOP');
+      const txIds = gids.map((gid) => gid.slice(-36));
+      const decidedBy = Date.now() + (afterDecision ? DECISION_WAIT_MS : 0);
+      do {
+        const views = await Promise.all(txIds.map((txId) => transactionView(cluster, leader, txId)));
+        for (const [position, view] of views.entries()) {
+          if (view === null) continue;
+          const branch = view.participants.find((participant) => participant.name === bank.name);
+          const outcome = view.decision?.outcome;
+          if (!afterDecision && outcome === undefined) {
+            await bank.process.kill9();
+            return { hit: true, moment: `prepared ${txIds[position] ?? '?'}, undecided` };
+          }
+          if (afterDecision && outcome !== undefined && branch?.ack === false) {
+            await bank.process.kill9();
+            return {
+              hit: true,
+              moment: `prepared ${txIds[position] ?? '?'}, decided ${outcome}, not acknowledged`,
+            };
+          }
+        }
+        if (Date.now() >= decidedBy) break;
+        await sleep(100);
+      } while (Date.now() < decidedBy);
+      child.kill('SIGCONT');
+      await sleep(AIM_POLL_MS);
+    }
+    await bank.process.kill9();
+    return {
+      hit: false,
+      moment: `no ${afterDecision ? 'decided' : 'undecided'} prepared transaction found in time`,
+    };
+  } finally {
+    child.kill('SIGCONT');
+  }
+}
+
+/** The coordinator's view of one transaction, or null when it cannot say right now. */
+async function transactionView(
+  cluster: CoordinatorCluster,
+  node: CoordinatorNode,
+  txId: string,
+): Promise<TransactionView | null> {
+  try {
+    const answer = await cluster.request<TransactionView>(node, 'GET', `/v1/transactions/${txId}`);
+    return answer.status === 200 ? answer.body : null;
+  } catch {
+    return null;
   }
 }
 
@@ -453,7 +840,9 @@ async function samplePrepared(
   done: () => boolean,
 ): Promise<void> {
   while (!done()) {
-    for (const gid of (await Promise.all(banks.map(preparedGids))).flat()) {
+    // The server is down for a moment during a PostgreSQL restart: that sample is skipped.
+    const gids = await Promise.all(banks.map((bank) => preparedGids(bank).catch(() => [])));
+    for (const gid of gids.flat()) {
       const seen = prepared.get(gid);
       if (seen === undefined) prepared.set(gid, { first: Date.now(), last: Date.now() });
       else seen.last = Date.now();
@@ -568,6 +957,15 @@ async function checkOutcome(
         what: `not atomic: ledger rows in ${withRows.map((each) => each.name).join(', ')} only (coordinator: ${view.state}/${outcome})`,
       });
     }
+    const notYes = view.participants.filter(
+      (participant) => !['YES', 'READ_ONLY'].includes(participant.vote ?? ''),
+    );
+    if (outcome === 'COMMIT' && notYes.length > 0) {
+      violations.push({
+        txId,
+        what: `COMMIT without a YES vote from ${notYes.map((each) => `${each.name} (${String(each.vote)})`).join(', ')}`,
+      });
+    }
     if (!['COMMITTED', 'ABORTED'].includes(view.state)) {
       violations.push({ txId, what: `never finished: coordinator state ${view.state}/${outcome}` });
     } else if ((outcome === 'COMMIT') !== withRows.length > 0) {
@@ -633,8 +1031,10 @@ function refusals(attempts: readonly Attempt[]): string {
 
 function summarize(
   options: ChaosOptions,
+  plan: readonly PlannedFault[],
   attempts: readonly Attempt[],
   faults: readonly ExecutedFault[],
+  exits: readonly string[],
   prepared: ReadonlyMap<string, { first: number; last: number }>,
   checked: Checked,
 ): ChaosResult {
@@ -644,21 +1044,32 @@ function summarize(
   const byReport = (reported: Reported): number =>
     attempts.filter((each) => each.reported === reported).length;
   const byKind = FAULT_KINDS.filter((kind) => options.faults.includes(kind))
-    .map((kind) => `${kind} ${faults.filter((fault) => fault.kind === kind).length}`)
+    .map((kind) => {
+      const ofKind = faults.filter((fault) => fault.kind === kind);
+      const aimed = ofKind.filter((fault) => fault.aimed !== null);
+      const hits = aimed.filter((fault) => fault.aimed === true).length;
+      return `${kind} ${ofKind.length}${aimed.length === 0 ? '' : ` (${hits} on target)`}`;
+    })
     .join(', ');
-  const elections = faults.flatMap((fault) => (fault.electionMs === null ? [] : [fault.electionMs]));
+  const elections = faults.filter((fault) => fault.election !== null);
+  const longest = elections.reduce<ExecutedFault | null>(
+    (worst, fault) =>
+      worst === null || (fault.election?.ms ?? 0) > (worst.election?.ms ?? 0) ? fault : worst,
+    null,
+  );
   const inDoubt = Math.max(0, ...[...prepared.values()].map((seen) => seen.last - seen.first));
   const lines = [
     `client attempts: ${attempts.length} (bank answered COMMIT ${byReport('COMMIT')}, ABORT ${byReport('ABORT')}, ` +
       `IN_DOUBT ${byReport('IN_DOUBT')}, refused before starting ${byReport('NOT_STARTED')}, no answer ${byReport('NO_ANSWER')})`,
     `refused before starting: ${refusals(attempts)}`,
     `transactions known to the coordinator or a bank: ${checked.views.size} (committed ${committed}, aborted ${aborted})`,
-    `faults: ${faults.length} (${byKind})`,
-    `longest leader election: ${elections.length === 0 ? 'none measured' : `${Math.max(...elections)} ms`} ` +
-      `(${elections.length} elections; from the fault until another node called itself leader)`,
+    `faults: ${faults.length} of ${plan.length} planned (${byKind})`,
+    `longest leader election: ${longest === null ? 'none measured' : `${longest.election?.ms ?? 0} ms after fault #${longest.index} ${longest.kind} on ${longest.target}`} ` +
+      `(${elections.length} measured; from the fault, or for two-nodes-kill from the restart, until a node called itself leader)`,
     `longest a transaction stayed prepared in a bank: ${prepared.size === 0 ? 'none seen' : `~${inDoubt} ms`} ` +
       `(sampled every ${PREPARED_SAMPLE_MS} ms, ${prepared.size} prepared transactions seen)`,
     `quiescence after healing: ${checked.quiescenceMs} ms`,
+    `processes that ended by themselves: ${exits.length === 0 ? 'none' : exits.join(', ')}`,
   ];
   for (const violation of checked.violations) {
     lines.push(`VIOLATION ${violation.txId ?? '(global)'}: ${violation.what}`);
@@ -666,7 +1077,7 @@ function summarize(
     if (attempt === undefined) continue;
     lines.push(
       `  client ${attempt.client}: ${attempt.from.bank}/${attempt.from.account} -> ${attempt.to.bank}/${attempt.to.account} ` +
-        `${attempt.amount}, ${(attempt.startedMs / 1000).toFixed(1)}s-${(attempt.endedMs / 1000).toFixed(1)}s, ${attempt.detail}`,
+        `${attempt.amount}, ${seconds(attempt.startedMs)}-${seconds(attempt.endedMs)}, ${attempt.detail}`,
     );
     for (const fault of faults) {
       if (
@@ -674,7 +1085,7 @@ function summarize(
         fault.startedMs - FAULT_CONTEXT_MS <= attempt.endedMs
       ) {
         lines.push(
-          `  near fault ${describeFault(fault)} on ${fault.target}: ${(fault.startedMs / 1000).toFixed(1)}s-${(fault.endedMs / 1000).toFixed(1)}s`,
+          `  near fault ${describeFault(fault)} on ${fault.target}: ${seconds(fault.startedMs)}-${seconds(fault.endedMs)}`,
         );
       }
     }

@@ -59,8 +59,21 @@ export interface KafkaBroker {
   /** `host:port` for clients, always 127.0.0.1 (Node may resolve `localhost` to ::1). */
   readonly bootstrapServers: readonly string[];
   readonly logFile: string;
-  /** Settles with how the JVM ended, whether stop() asked it to or not. */
+  /**
+   * Settles with how the JVM ended, whether stop() asked it to or not; a JVM that restart()
+   * ends does not settle it.
+   */
   readonly exited: Promise<string>;
+  /**
+   * Ends the broker (SIGKILL when `hard`, else SIGTERM) and starts it again on the same ports and
+   * the same data, then waits until a message round-trips: a broker restart as clients see it.
+   */
+  restart(options: {
+    readonly hard: boolean;
+    /** How long the broker stays down before it starts again. */
+    readonly downMs: number;
+    readonly readyTimeoutMs: number;
+  }): Promise<void>;
   /** SIGTERM, SIGKILL after `stopTimeoutMs`, then deletes the data. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -230,32 +243,112 @@ async function launch(java: string, libs: string, options: KafkaOptions): Promis
     throw new Error(`formatting KRaft storage failed (exit code ${String(format.code)}), see ${logFile}`);
   }
 
-  const log = await open(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    // Its own process group, so a Ctrl-C in the terminal reaches us and not the broker, and the
-    // stack stops in its own order.
-    child = spawn(
-      java,
-      [
-        '-Xms256m',
-        '-Xmx512m',
-        '-XX:+UseG1GC',
-        '-Djava.awt.headless=true',
-        `-Dkafka.logs.dir=${directory}`,
-        logging,
-        '-cp',
-        classpath,
-        'kafka.Kafka',
-        propertiesFile,
-      ],
-      { detached: true, stdio: ['ignore', log.fd, log.fd] },
-    );
-  } finally {
-    // The child holds its own copy of the descriptor by now.
-    await log.close();
-  }
+  const spawnJvm = async (): Promise<ChildProcess> => {
+    const log = await open(logFile, 'a');
+    try {
+      // Its own process group, so a Ctrl-C in the terminal reaches us and not the broker, and the
+      // stack stops in its own order.
+      return spawn(
+        java,
+        [
+          '-Xms256m',
+          '-Xmx512m',
+          '-XX:+UseG1GC',
+          '-Djava.awt.headless=true',
+          `-Dkafka.logs.dir=${directory}`,
+          logging,
+          '-cp',
+          classpath,
+          'kafka.Kafka',
+          propertiesFile,
+        ],
+        { detached: true, stdio: ['ignore', log.fd, log.fd] },
+      );
+    } finally {
+      // The child holds its own copy of the descriptor by now.
+      await log.close();
+    }
+  };
 
+  let jvm = watchJvm(await spawnJvm());
+  // Invariant: true while restart() replaces the JVM; its end is then no news for `exited`.
+  let restarting = false;
+  let reportExit: (status: string) => void = () => undefined;
+  const exited = new Promise<string>((resolve) => {
+    reportExit = resolve;
+  });
+  const follow = (watched: WatchedJvm): void => {
+    void watched.exited.then((status) => {
+      if (watched === jvm && !restarting) reportExit(status);
+    });
+  };
+  follow(jvm);
+  const signal = (name: NodeJS.Signals): void => jvm.signal(name);
+  // Last resort when our process exits without stop() (an uncaught error, process.exit in a
+  // test runner): never leave a broker running.
+  const killOnExit = (): void => signal('SIGKILL');
+  process.on('exit', killOnExit);
+
+  let stopping: Promise<void> | undefined;
+  let restartDone: Promise<void> = Promise.resolve();
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await restartDone.catch(() => undefined);
+      signal('SIGTERM');
+      if (!(await settlesWithin(jvm.exited, options.stopTimeoutMs))) {
+        options.report(`Kafka did not stop within ${options.stopTimeoutMs} ms of SIGTERM; sending SIGKILL`);
+        signal('SIGKILL');
+      }
+      const status = await jvm.exited;
+      // The JVM answers SIGTERM by running its shutdown hooks and exiting with 128 + 15.
+      if (status !== 'exit code 143' && status !== 'exit code 0') {
+        options.report(`Kafka ended with ${status}; see ${logFile}`);
+      }
+      process.off('exit', killOnExit);
+      await rm(dataDirectory, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  const broker: LaunchedBroker = {
+    version: KAFKA_VERSION,
+    bootstrapServers: [`127.0.0.1:${port}`],
+    logFile,
+    exited,
+    exitStatus: () => jvm.status(),
+    restart: ({ hard, downMs, readyTimeoutMs }) => {
+      if (stopping !== undefined) return Promise.reject(new Error('the Kafka broker is stopping'));
+      restartDone = (async () => {
+        restarting = true;
+        try {
+          signal(hard ? 'SIGKILL' : 'SIGTERM');
+          if (!(await settlesWithin(jvm.exited, options.stopTimeoutMs))) signal('SIGKILL');
+          await jvm.exited;
+          await sleep(downMs);
+          // The same properties: same ports, same data folder (already formatted).
+          jvm = watchJvm(await spawnJvm());
+          follow(jvm);
+        } finally {
+          restarting = false;
+        }
+        await waitUntilReady(broker, readyTimeoutMs);
+      })();
+      return restartDone;
+    },
+    stop,
+  };
+  return broker;
+}
+
+interface WatchedJvm {
+  readonly exited: Promise<string>;
+  /** How the JVM ended, or undefined while it runs. */
+  status(): string | undefined;
+  /** To the JVM's whole process group; nothing once it has ended. */
+  signal(name: NodeJS.Signals): void;
+}
+
+function watchJvm(child: ChildProcess): WatchedJvm {
   let exitStatus: string | undefined;
   const exited = new Promise<string>((resolve) => {
     child.once('error', (error) => {
@@ -267,45 +360,17 @@ async function launch(java: string, libs: string, options: KafkaOptions): Promis
       resolve(exitStatus);
     });
   });
-  const signal = (name: NodeJS.Signals): void => {
-    if (exitStatus !== undefined || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, name);
-    } catch {
-      // The JVM exited between the check and the signal.
-    }
-  };
-  // Last resort when our process exits without stop() (an uncaught error, process.exit in a
-  // test runner): never leave a broker running.
-  const killOnExit = (): void => signal('SIGKILL');
-  process.on('exit', killOnExit);
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      signal('SIGTERM');
-      if (!(await settlesWithin(exited, options.stopTimeoutMs))) {
-        options.report(`Kafka did not stop within ${options.stopTimeoutMs} ms of SIGTERM; sending SIGKILL`);
-        signal('SIGKILL');
-      }
-      const status = await exited;
-      // The JVM answers SIGTERM by running its shutdown hooks and exiting with 128 + 15.
-      if (status !== 'exit code 143' && status !== 'exit code 0') {
-        options.report(`Kafka ended with ${status}; see ${logFile}`);
-      }
-      process.off('exit', killOnExit);
-      await rm(dataDirectory, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-
   return {
-    version: KAFKA_VERSION,
-    bootstrapServers: [`127.0.0.1:${port}`],
-    logFile,
     exited,
-    exitStatus: () => exitStatus,
-    stop,
+    status: () => exitStatus,
+    signal: (name) => {
+      if (exitStatus !== undefined || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, name);
+      } catch {
+        // The JVM exited between the check and the signal.
+      }
+    },
   };
 }
 

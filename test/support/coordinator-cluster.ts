@@ -48,6 +48,11 @@ export interface ClusterOptions {
   readonly databaseUrl: string;
   /** Extra environment for every node. */
   readonly environment?: Readonly<Record<string, string>>;
+  /** Environment of one node, over the rest (e.g. its own VERDICT_PEERS, through proxies). */
+  readonly nodeEnvironment?: (
+    node: CoordinatorNode,
+    nodes: readonly CoordinatorNode[],
+  ) => Readonly<Record<string, string>>;
 }
 
 export class CoordinatorCluster {
@@ -58,6 +63,7 @@ export class CoordinatorCluster {
     private readonly members: CoordinatorNode[],
     private readonly environment: Readonly<Record<string, string>>,
     private readonly directory: string,
+    private readonly nodeEnvironment: ClusterOptions['nodeEnvironment'],
   ) {}
 
   /** Every node: the founding ones, then those added with `addNode`. */
@@ -126,7 +132,7 @@ export class CoordinatorCluster {
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
       ...options.environment,
     };
-    const cluster = new CoordinatorCluster(nodes, environment, directory);
+    const cluster = new CoordinatorCluster(nodes, environment, directory, options.nodeEnvironment);
     for (const node of nodes) cluster.startNode(node);
     return cluster;
   }
@@ -145,6 +151,7 @@ export class CoordinatorCluster {
       env: {
         ...process.env,
         ...this.environment,
+        ...this.nodeEnvironment?.(node, this.nodes),
         ...this.addedEnvironment.get(node.nodeId),
         VERDICT_NODE_ID: node.nodeId,
         VERDICT_HTTP_PORT: String(node.httpPort),

@@ -57,7 +57,12 @@ export class DemoProcess {
     readonly url: string,
   ) {}
 
-  static async start(buildDir: string, environment: Record<string, string>): Promise<DemoProcess> {
+  /** A loaded machine may need longer than `readyTimeoutMs`; the process is killed if it does. */
+  static async start(
+    buildDir: string,
+    environment: Record<string, string>,
+    readyTimeoutMs = 60_000,
+  ): Promise<DemoProcess> {
     const port = await freePort();
     const child = spawn(NODE, [join(buildDir, 'apps/participant-demo/src/main.js')], {
       cwd: ROOT,
@@ -72,12 +77,15 @@ export class DemoProcess {
     const demo = new DemoProcess(child, `http://127.0.0.1:${port}`);
     child.stdout?.on('data', (chunk: Buffer) => demo.output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => demo.output.push(chunk.toString()));
-    await demo.waitUntilServing();
+    await demo.waitUntilServing(readyTimeoutMs).catch(async (error: unknown) => {
+      await demo.kill9();
+      throw error;
+    });
     return demo;
   }
 
-  private async waitUntilServing(): Promise<void> {
-    const deadline = Date.now() + 60_000;
+  private async waitUntilServing(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (this.child.exitCode !== null) {
         throw new Error(`demo exited with ${this.child.exitCode}:\n${this.output.join('')}`);
@@ -90,7 +98,7 @@ export class DemoProcess {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`demo did not serve HTTP within 60 s:\n${this.output.join('')}`);
+    throw new Error(`demo did not serve HTTP within ${timeoutMs / 1000} s:\n${this.output.join('')}`);
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is flushed or rolled back. */
