@@ -957,13 +957,16 @@ async function checkOutcome(
         what: `not atomic: ledger rows in ${withRows.map((each) => each.name).join(', ')} only (coordinator: ${view.state}/${outcome})`,
       });
     }
+    // Votes are not in the Raft log: a leader that took over knows the decision but not the votes
+    // (null), so only a vote known to be something else than YES convicts. The bank-side check of
+    // the same rule is the unpayable transfers below.
     const notYes = view.participants.filter(
-      (participant) => !['YES', 'READ_ONLY'].includes(participant.vote ?? ''),
+      (participant) => participant.vote !== null && !['YES', 'READ_ONLY'].includes(participant.vote),
     );
     if (outcome === 'COMMIT' && notYes.length > 0) {
       violations.push({
         txId,
-        what: `COMMIT without a YES vote from ${notYes.map((each) => `${each.name} (${String(each.vote)})`).join(', ')}`,
+        what: `COMMIT with a vote other than YES from ${notYes.map((each) => `${each.name} (${String(each.vote)})`).join(', ')}`,
       });
     }
     if (!['COMMITTED', 'ABORTED'].includes(view.state)) {
@@ -983,6 +986,16 @@ async function checkOutcome(
       violations.push({
         txId: attempt.txId,
         what: `reported committed, but the ledgers hold debit ${String(debit)} / credit ${String(credit)} for ${attempt.amount}`,
+      });
+    }
+    // The debited bank must vote NO on more money than exists: such a transfer never commits.
+    if (
+      attempt.amount === UNPAYABLE_AMOUNT &&
+      (views.get(attempt.txId)?.decision?.outcome === 'COMMIT' || debit !== undefined)
+    ) {
+      violations.push({
+        txId: attempt.txId,
+        what: 'committed a transfer its debited bank had to vote NO on',
       });
     }
     if (attempt.reported === 'ABORT' && (debit !== undefined || credit !== undefined)) {
