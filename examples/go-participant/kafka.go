@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -199,20 +198,17 @@ func (p *Participant) produce(ctx context.Context, records []*kgo.Record) error 
 
 func (p *Participant) park(record *kgo.Record, reason string, now time.Time) *kgo.Record {
 	p.log.Warn("parked a message on the dead-letter topic", "topic", record.Topic, "partition", record.Partition, "offset", record.Offset, "reason", reason)
-	letter := DeadLetter{
-		Reason: reason, SourceTopic: record.Topic, SourcePartition: record.Partition,
-		SourceOffset: strconv.FormatInt(record.Offset, 10), ParkedBy: "participant " + p.config.Name + " (go)",
-		ParkedAt: formatInstant(now), ValueBase64: record.Value,
-	}
-	if record.Key != nil {
-		key := string(record.Key)
-		letter.Key = &key
+	letter := NewDeadLetter(record.Topic, record.Partition, record.Offset, record.Key, record.Value, reason,
+		"participant "+p.config.Name+" (go)", now)
+	var key []byte
+	if letter.Key != nil {
+		key = []byte(*letter.Key)
 	}
 	value, err := json.Marshal(letter)
 	if err != nil {
 		panic(fmt.Sprintf("dead letter does not encode: %v", err))
 	}
-	return &kgo.Record{Topic: deadLetterTopic, Key: record.Key, Value: value}
+	return &kgo.Record{Topic: deadLetterTopic, Key: key, Value: value}
 }
 
 func replyRecord(reply Reply, commandHeaders []kgo.RecordHeader) *kgo.Record {

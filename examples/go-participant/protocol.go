@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,6 +25,10 @@ const (
 	reasonLengthMax = 1000
 	headerType      = "verdict-type"
 	headerTrace     = "traceparent"
+	// Bounds of a dead letter (docs/asyncapi.json, DeadLetter): the value is kept up to 16 KiB.
+	deadLetterValueBytesMax  = 16 * 1024
+	deadLetterReasonCharsMax = 2000
+	deadLetterKeyBytesMax    = 1024
 )
 
 var (
@@ -71,13 +78,15 @@ type Command struct {
 }
 
 // The envelope with every field a pointer, so that a missing field is told apart from a zero.
+// Numbers are read as written and checked by integerField: JSON has one number type, so `3.0` is
+// the integer 3 to every other JSON reader and must be to this one too.
 type wireEnvelope struct {
-	V           *int64          `json:"v"`
+	V           json.RawMessage `json:"v"`
 	Type        *string         `json:"type"`
 	TxID        *string         `json:"txId"`
 	Participant *string         `json:"participant"`
-	Term        *int64          `json:"term"`
-	Attempt     *int64          `json:"attempt"`
+	Term        json.RawMessage `json:"term"`
+	Attempt     json.RawMessage `json:"attempt"`
 	SentAt      *string         `json:"sentAt"`
 	Payload     json.RawMessage `json:"payload"`
 }
@@ -107,11 +116,11 @@ func DecodeCommand(value []byte, self string) (Command, error) {
 	if err := decodeStrict(value, &envelope); err != nil {
 		return Command{}, fmt.Errorf("envelope: %w", err)
 	}
-	if envelope.V == nil {
+	if absent(envelope.V) {
 		return Command{}, errors.New("envelope: v is missing")
 	}
-	if *envelope.V != protocolVersion {
-		return Command{}, fmt.Errorf("envelope: protocol version %d is not known here (this participant speaks %d)", *envelope.V, protocolVersion)
+	if version, err := integerField(envelope.V); err != nil || version != protocolVersion {
+		return Command{}, fmt.Errorf("envelope: protocol version %s is not known here (this participant speaks %d)", envelope.V, protocolVersion)
 	}
 	switch {
 	case envelope.Type == nil:
@@ -120,13 +129,13 @@ func DecodeCommand(value []byte, self string) (Command, error) {
 		return Command{}, errors.New("envelope: txId is missing")
 	case envelope.Participant == nil:
 		return Command{}, errors.New("envelope: participant is missing")
-	case envelope.Term == nil:
+	case absent(envelope.Term):
 		return Command{}, errors.New("envelope: term is missing")
-	case envelope.Attempt == nil:
+	case absent(envelope.Attempt):
 		return Command{}, errors.New("envelope: attempt is missing")
 	case envelope.SentAt == nil:
 		return Command{}, errors.New("envelope: sentAt is missing")
-	case envelope.Payload == nil || string(envelope.Payload) == "null":
+	case absent(envelope.Payload):
 		return Command{}, errors.New("envelope: payload is missing")
 	}
 	if !uuidPattern.MatchString(*envelope.TxID) {
@@ -138,11 +147,19 @@ func DecodeCommand(value []byte, self string) (Command, error) {
 	if *envelope.Participant != self {
 		return Command{}, fmt.Errorf("envelope: addressed to %q, not to this participant %q", *envelope.Participant, self)
 	}
-	if *envelope.Term < 0 {
-		return Command{}, fmt.Errorf("envelope: term %d is negative", *envelope.Term)
+	term, err := integerField(envelope.Term)
+	if err != nil {
+		return Command{}, fmt.Errorf("envelope: term: %w", err)
 	}
-	if *envelope.Attempt < 1 {
-		return Command{}, fmt.Errorf("envelope: attempt %d is below 1", *envelope.Attempt)
+	if term < 0 {
+		return Command{}, fmt.Errorf("envelope: term %d is negative", term)
+	}
+	attempt, err := integerField(envelope.Attempt)
+	if err != nil {
+		return Command{}, fmt.Errorf("envelope: attempt: %w", err)
+	}
+	if attempt < 1 {
+		return Command{}, fmt.Errorf("envelope: attempt %d is below 1", attempt)
 	}
 	sentAt, err := parseInstant(*envelope.SentAt)
 	if err != nil {
@@ -152,8 +169,8 @@ func DecodeCommand(value []byte, self string) (Command, error) {
 		Type:        CommandType(*envelope.Type),
 		TxID:        *envelope.TxID,
 		Participant: *envelope.Participant,
-		Term:        *envelope.Term,
-		Attempt:     *envelope.Attempt,
+		Term:        term,
+		Attempt:     attempt,
 		SentAt:      sentAt,
 	}
 	switch command.Type {
@@ -202,6 +219,27 @@ func DecodeCommand(value []byte, self string) (Command, error) {
 	return command, nil
 }
 
+// integerField reads a JSON number that must be a whole number no larger than JavaScript's safe
+// integers (2^53 - 1), the range the coordinator writes and the schemas allow.
+func integerField(raw json.RawMessage) (int64, error) {
+	const safeMax = 1<<53 - 1
+	var number json.Number
+	if len(raw) == 0 || raw[0] == '"' || json.Unmarshal(raw, &number) != nil {
+		return 0, fmt.Errorf("%s is not a number", raw)
+	}
+	if value, err := number.Int64(); err == nil {
+		if value > safeMax || value < -safeMax {
+			return 0, fmt.Errorf("%s is beyond 2^53-1", number)
+		}
+		return value, nil
+	}
+	value, err := number.Float64()
+	if err != nil || value != math.Trunc(value) || math.Abs(value) > safeMax {
+		return 0, fmt.Errorf("%s is not an integer", number)
+	}
+	return int64(value), nil
+}
+
 // decodeStrict is JSON decoding that refuses unknown fields and anything after the value, as the
 // contract does ("Unknown fields anywhere are rejected").
 func decodeStrict(data []byte, into any) error {
@@ -217,6 +255,11 @@ func decodeStrict(data []byte, into any) error {
 		return errors.New("data after the JSON value")
 	}
 	return nil
+}
+
+// absent: a field left out, or given as null.
+func absent(raw json.RawMessage) bool {
+	return raw == nil || string(raw) == "null"
 }
 
 func presentWork(work json.RawMessage) json.RawMessage {
@@ -291,15 +334,20 @@ func OutcomeQueryReply(txID, participant string, attempt int64, now time.Time) R
 }
 
 func truncateReason(reason string) string {
-	runes := []rune(reason)
-	if len(runes) <= reasonLengthMax {
-		return reason
-	}
-	return string(runes[:reasonLengthMax])
+	return truncateRunes(reason, reasonLengthMax)
 }
 
-// DeadLetter is what is written to verdict.dead-letter for a message that cannot be used; the
-// original bytes are kept in base64 (encoding/json encodes []byte so) and nothing is lost.
+func truncateRunes(text string, max int) string {
+	runes := []rune(text)
+	if len(runes) <= max {
+		return text
+	}
+	return string(runes[:max])
+}
+
+// DeadLetter is what is written to verdict.dead-letter for a message that cannot be used: the
+// original bytes in base64 (encoding/json encodes []byte so), the first 16 KiB of a larger value
+// with valueTruncated, and the whole length in valueBytes.
 type DeadLetter struct {
 	Reason          string  `json:"reason"`
 	SourceTopic     string  `json:"sourceTopic"`
@@ -309,4 +357,25 @@ type DeadLetter struct {
 	ParkedAt        string  `json:"parkedAt"`
 	Key             *string `json:"key"`
 	ValueBase64     []byte  `json:"valueBase64"`
+	ValueBytes      *int    `json:"valueBytes,omitempty"`
+	ValueTruncated  bool    `json:"valueTruncated,omitempty"`
+}
+
+// NewDeadLetter bounds what is kept of a parked message as docs/asyncapi.json says.
+func NewDeadLetter(topic string, partition int32, offset int64, key, value []byte, reason, parkedBy string, now time.Time) DeadLetter {
+	letter := DeadLetter{
+		Reason: truncateRunes(reason, deadLetterReasonCharsMax), SourceTopic: topic, SourcePartition: partition,
+		SourceOffset: strconv.FormatInt(offset, 10), ParkedBy: parkedBy, ParkedAt: formatInstant(now),
+	}
+	if key != nil {
+		bounded := strings.ToValidUTF8(string(key[:min(len(key), deadLetterKeyBytesMax)]), "\uFFFD")
+		letter.Key = &bounded
+	}
+	if value != nil {
+		length := len(value)
+		letter.ValueBytes = &length
+		letter.ValueBase64 = value[:min(length, deadLetterValueBytesMax)]
+		letter.ValueTruncated = length > deadLetterValueBytesMax
+	}
+	return letter
 }

@@ -57,6 +57,39 @@ func TestDecodesTheDocumentedCommands(t *testing.T) {
 	}
 }
 
+// JSON has one number type: 3.0 and 3e0 are the integer 3, as they are to the coordinator.
+func TestIntegersMayBeWrittenAsWholeFloats(t *testing.T) {
+	value := strings.Replace(strings.Replace(examplePrepare, `"term": 3`, `"term": 3.0`, 1), `"attempt": 1`, `"attempt": 1e0`, 1)
+	command, err := DecodeCommand([]byte(value), testSelf)
+	if err != nil || command.Term != 3 || command.Attempt != 1 {
+		t.Fatalf("%+v %v", command, err)
+	}
+}
+
+// A dead letter keeps at most 16 KiB of the value, 1024 bytes of the key and 2000 characters of reason.
+func TestDeadLettersAreBounded(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 1, 0, time.UTC)
+	small := NewDeadLetter("verdict.participant.bank-a", 0, 1742, []byte(testTx), []byte(`{"v":1`), "body is not JSON", "participant bank-a (go)", now)
+	encoded, err := json.Marshal(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"reason":"body is not JSON","sourceTopic":"verdict.participant.bank-a","sourcePartition":0,"sourceOffset":"1742",` +
+		`"parkedBy":"participant bank-a (go)","parkedAt":"2026-11-25T10:00:01.000Z","key":"` + testTx + `","valueBase64":"eyJ2Ijox","valueBytes":6}`
+	if string(encoded) != want {
+		t.Fatalf("\n got %s\nwant %s", encoded, want)
+	}
+	large := NewDeadLetter("t", 0, 1, []byte(strings.Repeat("k", 5000)), []byte(strings.Repeat("x", 100_000)), strings.Repeat("r", 3000), "p", now)
+	if len(large.ValueBase64) != 16*1024 || !large.ValueTruncated || *large.ValueBytes != 100_000 ||
+		len(*large.Key) != 1024 || len([]rune(large.Reason)) != 2000 {
+		t.Fatalf("not bounded: value %d truncated %v bytes %d key %d reason %d", len(large.ValueBase64), large.ValueTruncated, *large.ValueBytes, len(*large.Key), len(large.Reason))
+	}
+	empty := NewDeadLetter("t", 0, 1, nil, nil, "no value", "p", now)
+	if encoded, _ := json.Marshal(empty); !strings.Contains(string(encoded), `"key":null,"valueBase64":null}`) {
+		t.Fatalf("a null key and value stay null: %s", encoded)
+	}
+}
+
 // Every way a command can be malformed is refused with a reason that names the problem.
 func TestRefusesMalformedCommands(t *testing.T) {
 	replace := func(old, new string) string { return strings.Replace(examplePrepare, old, new, 1) }
@@ -67,7 +100,7 @@ func TestRefusesMalformedCommands(t *testing.T) {
 		"trailing data":         {examplePrepare + ` {}`, "data after the JSON value"},
 		"unknown version":       {replace(`"v": 1`, `"v": 2`), "protocol version 2 is not known"},
 		"no version":            {replace(`"v": 1,`, ``), "v is missing"},
-		"version as string":     {replace(`"v": 1`, `"v": "1"`), "cannot unmarshal string"},
+		"version as string":     {replace(`"v": 1`, `"v": "1"`), "protocol version \"1\" is not known"},
 		"unknown field":         {replace(`"v": 1,`, `"v": 1, "extra": true,`), `unknown field "extra"`},
 		"unknown payload field": {replace(`"deadline"`, `"color": "red", "deadline"`), `unknown field "color"`},
 		"a reply type":          {replace(`"PREPARE"`, `"VOTE"`), `"VOTE" is not a command`},
@@ -76,7 +109,11 @@ func TestRefusesMalformedCommands(t *testing.T) {
 		"other addressee":       {replace(`"participant": "bank-a"`, `"participant": "bank-c"`), `not to this participant`},
 		"bad name":              {replace(`"participant": "bank-a"`, `"participant": "Bank A"`), "not a participant name"},
 		"negative term":         {replace(`"term": 3`, `"term": -1`), "term -1 is negative"},
-		"fractional term":       {replace(`"term": 3`, `"term": 3.5`), "cannot unmarshal number 3.5"},
+		"fractional term":       {replace(`"term": 3`, `"term": 3.5`), "term: 3.5 is not an integer"},
+		"term as string":        {replace(`"term": 3`, `"term": "3"`), `term: "3" is not a number`},
+		"term as object":        {replace(`"term": 3`, `"term": {"n": 3}`), `is not a number`},
+		"huge term":             {replace(`"term": 3`, `"term": 9007199254740992`), "beyond 2^53-1"},
+		"null term":             {replace(`"term": 3`, `"term": null`), "term is missing"},
 		"attempt zero":          {replace(`"attempt": 1`, `"attempt": 0`), "attempt 0 is below 1"},
 		"offset instant":        {replace(`"2026-11-25T10:00:00.000Z"`, `"2026-11-25T10:00:00+02:00"`), "not an ISO 8601 UTC instant"},
 		"impossible instant":    {replace(`"2026-11-25T10:00:00.000Z"`, `"2026-13-45T10:00:00.000Z"`), "not a valid instant"},
