@@ -28,7 +28,10 @@ export interface LineChart {
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf'];
 const MARGIN = { top: 36, right: 150, bottom: 48, left: 64 };
 
-/** Round tick positions covering [low, high]: steps of 1, 2 or 5 times a power of ten. */
+/**
+ * Round tick positions from at or below `low` to at or above `high`: steps of 1, 2 or 5 times a
+ * power of ten, so the top tick can serve as the axis maximum and every value fits.
+ */
 export function niceTicks(low: number, high: number, count = 5): number[] {
   if (!Number.isFinite(low) || !Number.isFinite(high) || high < low) {
     throw new Error(`cannot make ticks for [${low}, ${high}]`);
@@ -37,12 +40,12 @@ export function niceTicks(low: number, high: number, count = 5): number[] {
   const rough = (high - low) / count;
   const power = 10 ** Math.floor(Math.log10(rough));
   const step = [1, 2, 5, 10].map((factor) => factor * power).find((candidate) => candidate >= rough) ?? rough;
-  const ticks: number[] = [];
-  for (let tick = Math.ceil(low / step) * step; tick <= high + step * 1e-9; tick += step) {
-    // Rounded to the step's precision, so 0.1 + 0.2 prints as 0.3.
-    ticks.push(Number(tick.toPrecision(12)));
-  }
-  return ticks;
+  const first = Math.floor(low / step + 1e-9);
+  const last = Math.ceil(high / step - 1e-9);
+  // Rounded to the step's precision, so 0.1 + 0.2 prints as 0.3.
+  return Array.from({ length: last - first + 1 }, (_, index) =>
+    Number(((first + index) * step).toPrecision(12)),
+  );
 }
 
 export function escapeXml(text: string): string {
@@ -75,11 +78,17 @@ export function renderLineChart(chart: LineChart): string {
   if (xs.length === 0) throw new Error(`chart "${chart.title}" has no points`);
   if (logX && xs.some((x) => x <= 0)) throw new Error(`chart "${chart.title}": log2 x needs x > 0`);
   const toX = (x: number): number => (logX ? Math.log2(x) : x);
-  const xLow = Math.min(...xs.map(toX));
-  const xHigh = Math.max(...xs.map(toX));
+  const dataLow = Math.min(...xs.map(toX));
+  const dataHigh = Math.max(...xs.map(toX));
+  // log2: a tick at every doubling within the data; linear: round ticks, which widen the axis.
   const xTicks = logX
-    ? Array.from({ length: Math.floor(xHigh) - Math.ceil(xLow) + 1 }, (_, index) => Math.ceil(xLow) + index)
-    : niceTicks(xLow, xHigh);
+    ? Array.from(
+        { length: Math.floor(dataHigh) - Math.ceil(dataLow) + 1 },
+        (_, index) => Math.ceil(dataLow) + index,
+      )
+    : niceTicks(dataLow, dataHigh);
+  const xLow = logX ? dataLow : Math.min(dataLow, ...xTicks);
+  const xHigh = logX ? dataHigh : Math.max(dataHigh, ...xTicks);
   const yTicks = niceTicks(0, Math.max(...ys, 0) === 0 ? 1 : Math.max(...ys));
   const yHigh = yTicks[yTicks.length - 1] ?? 1;
   const span = xHigh - xLow || 1;

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { escapeXml, niceTicks, renderLineChart } from './svg.mjs';
 
 describe('SVG line charts', () => {
-  it('pick round ticks covering the range', () => {
+  it('pick round ticks from at or below the lowest value to at or above the highest', () => {
     expect(niceTicks(0, 1000)).toEqual([0, 200, 400, 600, 800, 1000]);
-    expect(niceTicks(0, 7)).toEqual([0, 2, 4, 6]);
+    expect(niceTicks(0, 7)).toEqual([0, 2, 4, 6, 8]);
+    expect(niceTicks(0, 1314.8)).toEqual([0, 500, 1000, 1500]);
+    expect(niceTicks(3, 19.9)).toEqual([0, 5, 10, 15, 20]);
     expect(niceTicks(0, 0.3)).toEqual([0, 0.1, 0.2, 0.3]);
     expect(niceTicks(5, 5)).toEqual([5]);
     expect(() => niceTicks(2, 1)).toThrow(/cannot make ticks/);

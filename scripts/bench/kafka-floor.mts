@@ -1,0 +1,203 @@
+// The transport's floor and ceiling: a Kafka request/response loop of the shape of PREPARE → VOTE,
+// with kafkajs and the broker the coordinator uses. The requester runs in the benchmark process;
+// the responder is a child process (this file run as a script), as a participant would be:
+//   node scripts/bench/kafka-floor.mts <brokers> <requests topic> <replies topic>
+// It prints `ready` once it consumes. Each request says how to answer it (header `mode`):
+// `batched` answers a whole consumer batch with one send, `single` awaits one send per message.
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type Message } from 'kafkajs';
+import { withTimeout } from '../stack/support.mjs';
+import { summarize, type LatencySummary } from './stats.mjs';
+
+export type ReplyMode = 'batched' | 'single';
+
+export interface KafkaFloors {
+  /** One request in flight: the latency a transaction's PREPARE → VOTE cannot beat. */
+  readonly oneAtATime: { readonly roundTripsPerSecond: number; readonly latency: LatencySummary };
+  /** `outstanding` in flight, every consumer batch answered with one send: the ceiling. */
+  readonly batched: { readonly roundTripsPerSecond: number; readonly latency: LatencySummary };
+  /** Same, but one awaited send per reply. */
+  readonly single: { readonly roundTripsPerSecond: number; readonly latency: LatencySummary };
+  readonly outstanding: number;
+}
+
+const PAYLOAD = JSON.stringify({ v: 1, type: 'PREPARE', padding: 'x'.repeat(150) });
+/** The coordinator's and the SDK's consumers wait at most this long for a fetch to fill. */
+const MAX_WAIT_MS = 50;
+/** A consumer group join on a loaded machine; any round trip slower than this is a failure. */
+const JOIN_TIMEOUT_MS = 60_000;
+
+function kafkaClient(brokers: readonly string[], clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: [...brokers],
+    logLevel: logLevel.WARN,
+    connectionTimeout: 5_000,
+    requestTimeout: 30_000,
+  });
+}
+
+function consumerFor(kafka: Kafka, groupId: string): Consumer {
+  return kafka.consumer({ groupId, maxWaitTimeInMs: MAX_WAIT_MS, minBytes: 1, sessionTimeout: 10_000 });
+}
+
+/** The responder's loop: echoes every request's key to the replies topic. */
+async function respond(brokers: readonly string[], requests: string, replies: string): Promise<void> {
+  const kafka = kafkaClient(brokers, 'bench-floor-responder');
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const consumer = consumerFor(kafka, `${requests}-responder`);
+  await producer.connect();
+  await consumer.connect();
+  // The topics are new to this run: from the beginning, so nothing sent before the join is missed.
+  await consumer.subscribe({ topics: [requests], fromBeginning: true });
+  const reply = (message: { key: Buffer | null }): Message => ({ key: message.key, value: PAYLOAD });
+  await consumer.run({
+    eachBatch: async (payload: EachBatchPayload) => {
+      const { batch } = payload;
+      const single = batch.messages[0]?.headers?.['mode']?.toString() === 'single';
+      if (single) {
+        for (const message of batch.messages) {
+          await producer.send({ topic: replies, messages: [reply(message)], acks: -1 });
+          payload.resolveOffset(message.offset);
+        }
+      } else {
+        await producer.send({ topic: replies, messages: batch.messages.map(reply), acks: -1 });
+        const last = batch.messages.at(-1);
+        if (last !== undefined) payload.resolveOffset(last.offset);
+      }
+      await payload.heartbeat();
+    },
+  });
+  console.log('ready');
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await consumer.disconnect();
+  await producer.disconnect();
+}
+
+/**
+ * The requester's side of the three measurements, against a responder already consuming
+ * `requests`. Requests are sent the way the coordinator sends: whatever is ready in one send.
+ */
+export async function measureKafkaFloors(options: {
+  readonly brokers: readonly string[];
+  readonly requests: string;
+  readonly replies: string;
+  readonly durationMs: number;
+  readonly outstanding: number;
+}): Promise<KafkaFloors> {
+  const kafka = kafkaClient(options.brokers, 'bench-floor-requester');
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  const consumer = consumerFor(kafka, `${options.replies}-requester`);
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [options.replies], fromBeginning: true });
+  const pending = new Map<string, { sentAt: number; resolve: () => void }>();
+  let onBatchDone: ((count: number) => void) | null = null;
+  await consumer.run({
+    eachBatch: async (payload: EachBatchPayload) => {
+      const { batch } = payload;
+      let count = 0;
+      for (const message of batch.messages) {
+        const key = message.key?.toString() ?? '';
+        const waiter = pending.get(key);
+        if (waiter !== undefined) {
+          pending.delete(key);
+          waiter.resolve();
+          count += 1;
+        }
+      }
+      const last = batch.messages.at(-1);
+      if (last !== undefined) payload.resolveOffset(last.offset);
+      onBatchDone?.(count);
+      await Promise.resolve();
+    },
+  });
+  let sequence = 0;
+  const latencies: number[] = [];
+  const send = (count: number, mode: ReplyMode): Promise<void>[] => {
+    const messages: Message[] = [];
+    const answered: Promise<void>[] = [];
+    for (let index = 0; index < count; index += 1) {
+      sequence += 1;
+      const key = String(sequence);
+      const sentAt = performance.now();
+      answered.push(
+        new Promise<void>((resolve) =>
+          pending.set(key, {
+            sentAt,
+            resolve: () => {
+              latencies.push(performance.now() - sentAt);
+              resolve();
+            },
+          }),
+        ),
+      );
+      messages.push({ key, value: PAYLOAD, headers: { mode } });
+    }
+    void producer.send({ topic: options.requests, messages, acks: -1 });
+    return answered;
+  };
+  // The consumer's group join takes a moment: the first round trip waits for it, unmeasured.
+  await withTimeout(Promise.all(send(1, 'batched')), JOIN_TIMEOUT_MS, 'the first Kafka round trip');
+
+  const oneAtATime = async (): Promise<KafkaFloors['oneAtATime']> => {
+    latencies.length = 0;
+    const started = performance.now();
+    while (performance.now() - started < options.durationMs) {
+      await withTimeout(Promise.all(send(1, 'batched')), JOIN_TIMEOUT_MS, 'a Kafka round trip');
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      roundTripsPerSecond: latencies.length / seconds,
+      latency: summarize(latencies) as LatencySummary,
+    };
+  };
+  const windowed = async (mode: ReplyMode): Promise<KafkaFloors['batched']> => {
+    latencies.length = 0;
+    const started = performance.now();
+    let stopping = false;
+    const drained = new Promise<void>((resolve) => {
+      onBatchDone = (count) => {
+        if (!stopping && performance.now() - started >= options.durationMs) stopping = true;
+        if (!stopping && count > 0) void send(count, mode);
+        if (stopping && pending.size === 0) resolve();
+      };
+    });
+    void send(options.outstanding, mode);
+    await withTimeout(drained, options.durationMs + JOIN_TIMEOUT_MS, `the ${mode} round trips`);
+    onBatchDone = null;
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      roundTripsPerSecond: latencies.length / seconds,
+      latency: summarize(latencies) as LatencySummary,
+    };
+  };
+  try {
+    const single = await oneAtATime();
+    const batched = await windowed('batched');
+    const perMessage = await windowed('single');
+    return { oneAtATime: single, batched, single: perMessage, outstanding: options.outstanding };
+  } finally {
+    await consumer.disconnect();
+    await producer.disconnect();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [brokers, requests, replies] = process.argv.slice(2);
+  if (brokers === undefined || requests === undefined || replies === undefined) {
+    console.error('usage: kafka-floor.mts <brokers> <requests topic> <replies topic>');
+    process.exit(2);
+  }
+  await respond(brokers.split(','), requests, replies);
+  process.exit(0);
+}

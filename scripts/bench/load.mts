@@ -1,0 +1,239 @@
+// The load generator: clients that run transactions through the coordinator's REST API, one at a
+// time each (closed loop), optionally paced to a rate. A client behaves like a careful service:
+// every step is idempotent (begin carries an Idempotency-Key, enlist and commit are idempotent),
+// so a step that meets no leader (503, connection refused or reset) is sent again to whichever
+// node leads next, until the transaction's own deadline.
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
+
+/** The prepare deadline given at begin; a client gives up on a transaction after it too. */
+export const TRANSACTION_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+/** Before sending a step again after a failure: no busy loop during an election. */
+const RETRY_PAUSE_MS = 20;
+
+export type Variant = 'enlist' | 'at-begin';
+
+export interface TransactionRecord {
+  readonly startedMs: number;
+  readonly endedMs: number;
+  /** Begin to the commit call's answer. */
+  readonly latencyMs: number;
+  /** The commit call alone; null when it never answered. */
+  readonly commitMs: number | null;
+  readonly outcome: 'COMMIT' | 'ABORT' | 'FAILED';
+  /** Requests sent again after a failure (a failover, an overloaded node). */
+  readonly retries: number;
+  /** Why it failed or what the retries met, for the report. */
+  readonly detail: string | null;
+}
+
+export interface Participant {
+  readonly name: string;
+  /** The work for this participant, given to it with PREPARE; per client so no two clients contend. */
+  payload(client: number): unknown;
+}
+
+/** Where write requests go: the leader, found again whenever a request meets no leader. */
+export interface LeaderDirectory {
+  current(): string;
+  /** Called after a request met no leader at `url`; resolves once a leader is known again. */
+  lost(url: string): Promise<void>;
+}
+
+interface HttpAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** A failure worth sending the same step again for: no leader, or the node is gone. */
+class NoLeader extends Error {}
+
+export class RestClient {
+  private readonly agent: Agent;
+  private readonly apiKey: string;
+
+  constructor(apiKey: string, connections: number) {
+    this.apiKey = apiKey;
+    // One keep-alive connection per client: the REST API is served over reused connections.
+    this.agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  }
+
+  post(
+    baseUrl: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<HttpAnswer> {
+    const url = new URL(path, baseUrl);
+    const text = body === undefined ? '' : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const outgoing = request(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          timeout: REQUEST_TIMEOUT_MS,
+          headers: {
+            authorization: `Bearer ${this.apiKey}`,
+            ...(text === ''
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }),
+            ...headers,
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const raw = Buffer.concat(chunks).toString('utf8');
+            try {
+              resolve({
+                status: response.statusCode ?? 0,
+                body: (raw === '' ? {} : JSON.parse(raw)) as Record<string, unknown>,
+              });
+            } catch {
+              resolve({ status: response.statusCode ?? 0, body: { detail: raw } });
+            }
+          });
+        },
+      );
+      outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
+      outgoing.on('error', reject);
+      outgoing.end(text);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One transaction: begin (with the participants when `variant` is at-begin), enlist each
+ * participant otherwise, commit. `now` is the run's clock (ms).
+ */
+export async function runTransaction(
+  client: RestClient,
+  leaders: LeaderDirectory,
+  participants: readonly Participant[],
+  variant: Variant,
+  clientIndex: number,
+  now: () => number,
+): Promise<TransactionRecord> {
+  const startedMs = now();
+  const deadlineMs = startedMs + TRANSACTION_TIMEOUT_MS;
+  let retries = 0;
+  let detail: string | null = null;
+  // Sends one step until it gets an answer from a leader; null when the deadline passed first.
+  const step = async (
+    path: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<HttpAnswer | null> => {
+    for (;;) {
+      const url = leaders.current();
+      try {
+        const answer = await client.post(url, path, body, headers);
+        if (answer.status !== 503) return answer;
+        throw new NoLeader(`503 ${String(answer.body['code'])}`);
+      } catch (error) {
+        retries += 1;
+        detail = error instanceof Error ? error.message : String(error);
+        if (now() >= deadlineMs) return null;
+        await leaders.lost(url);
+        await sleep(RETRY_PAUSE_MS);
+      }
+    }
+  };
+  const failed = (why: string, commitMs: number | null = null): TransactionRecord => ({
+    startedMs,
+    endedMs: now(),
+    latencyMs: now() - startedMs,
+    commitMs,
+    outcome: 'FAILED',
+    retries,
+    detail: why,
+  });
+  const named = participants.map((participant) => ({
+    name: participant.name,
+    payload: participant.payload(clientIndex),
+  }));
+  const begun = await step(
+    '/v1/transactions',
+    { timeoutMs: TRANSACTION_TIMEOUT_MS, ...(variant === 'at-begin' ? { participants: named } : {}) },
+    { 'idempotency-key': randomUUID() },
+  );
+  if (begun === null) return failed(`begin: ${detail ?? 'no leader'}`);
+  const txId = begun.body['id'];
+  if (begun.status !== 201 || typeof txId !== 'string') {
+    return failed(`begin: HTTP ${begun.status} ${String(begun.body['code'])}`);
+  }
+  if (variant === 'enlist') {
+    for (const participant of named) {
+      const enlisted = await step(`/v1/transactions/${txId}/participants`, participant);
+      if (enlisted === null || enlisted.status !== 201) {
+        return failed(
+          `enlist: ${enlisted === null ? (detail ?? 'no leader') : `HTTP ${enlisted.status} ${String(enlisted.body['code'])}`}`,
+        );
+      }
+    }
+  }
+  const commitStartedMs = now();
+  const committed = await step(`/v1/transactions/${txId}/commit`, undefined);
+  const endedMs = now();
+  if (committed === null || committed.status !== 200) {
+    return failed(
+      `commit: ${committed === null ? (detail ?? 'no leader') : `HTTP ${committed.status} ${String(committed.body['code'])}`}`,
+      endedMs - commitStartedMs,
+    );
+  }
+  const decision = committed.body['decision'] as { outcome?: unknown; reason?: unknown } | null | undefined;
+  const outcome = decision?.outcome === 'COMMIT' ? 'COMMIT' : 'ABORT';
+  return {
+    startedMs,
+    endedMs,
+    latencyMs: endedMs - startedMs,
+    commitMs: endedMs - commitStartedMs,
+    outcome,
+    retries,
+    detail:
+      outcome === 'ABORT' ? `aborted: ${JSON.stringify(decision?.reason ?? 'no reason given')}` : detail,
+  };
+}
+
+/**
+ * `clients` closed-loop clients until `untilMs` on the run's clock. With `ratePerSecond`, each
+ * client starts its transactions on a schedule so that together they offer that rate; a client
+ * that falls behind starts at once and does not catch up on the starts it missed.
+ */
+export async function runClients(options: {
+  readonly clients: number;
+  readonly untilMs: number;
+  readonly now: () => number;
+  readonly transaction: (clientIndex: number) => Promise<TransactionRecord>;
+  readonly ratePerSecond?: number;
+  readonly stop: AbortSignal;
+}): Promise<TransactionRecord[]> {
+  const records: TransactionRecord[] = [];
+  const intervalMs =
+    options.ratePerSecond === undefined ? 0 : (1000 * options.clients) / options.ratePerSecond;
+  const startedMs = options.now();
+  const client = async (index: number): Promise<void> => {
+    let nextStartMs = startedMs + (intervalMs * index) / options.clients;
+    while (!options.stop.aborted) {
+      if (intervalMs > 0) {
+        const waitMs = nextStartMs - options.now();
+        if (waitMs > 0) await sleep(waitMs);
+        nextStartMs = Math.max(nextStartMs + intervalMs, options.now());
+      }
+      if (options.now() >= options.untilMs) return;
+      records.push(await options.transaction(index + 1));
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, (_, index) => client(index)));
+  return records;
+}

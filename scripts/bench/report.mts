@@ -1,0 +1,286 @@
+// bench/results/report.md and its SVG charts, rebuilt from every <name>.json in the results folder
+// so that the report always shows the runs that are there (e.g. noop-2p and postgres-2p).
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BenchResult, LevelResult } from './run.mjs';
+import { renderLineChart, type Series } from './svg.mjs';
+
+/** Files in the results folder that are not runs of this benchmark. */
+const NOT_RUNS = new Set(['raft.json']);
+
+const fixed = (value: number | null | undefined, digits = 1): string =>
+  value === null || value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+
+/** The line `npm run bench` ends with. */
+export function lastLine(result: BenchResult): string {
+  return (
+    `bench: ${Math.round(result.best.committedPerSecond)} tx/s at ${result.best.clients} clients, ` +
+    `p99 ${fixed(result.best.transactionP99Ms)} ms, ${fixed(result.lowLoad.ratioToFloor, 2)}x the latency floor`
+  );
+}
+
+function levelSeries(
+  levels: readonly LevelResult[],
+  pick: (level: LevelResult) => number | null | undefined,
+): Series[] {
+  return (['enlist', 'at-begin'] as const).map((variant) => ({
+    name: variant === 'enlist' ? 'begin+enlist+commit' : 'participants at begin',
+    points: levels
+      .filter((level) => level.variant === variant)
+      .map((level) => [level.clients, pick(level) ?? null] as const),
+  }));
+}
+
+/** The charts of one run, as [file name, SVG text]. */
+export function chartsOf(result: BenchResult): [string, string][] {
+  const charts: [string, string][] = [];
+  const title = `${result.name}: ${result.options.participants} ${result.options.kind} participants`;
+  charts.push([
+    `${result.name}-throughput.svg`,
+    renderLineChart({
+      title: `${title}, committed tx/s`,
+      xLabel: 'closed-loop clients',
+      yLabel: 'tx/s',
+      xScale: 'log2',
+      series: levelSeries(result.levels, (level) => level.committedPerSecond),
+    }),
+  ]);
+  const main = result.levels.filter((level) => level.variant === 'enlist');
+  charts.push([
+    `${result.name}-latency.svg`,
+    renderLineChart({
+      title: `${title}, latency (begin+enlist+commit)`,
+      xLabel: 'closed-loop clients',
+      yLabel: 'ms',
+      xScale: 'log2',
+      series: [
+        {
+          name: 'tx p50',
+          points: main.map((level) => [level.clients, level.transactionLatency?.p50Ms ?? null]),
+        },
+        {
+          name: 'tx p95',
+          points: main.map((level) => [level.clients, level.transactionLatency?.p95Ms ?? null]),
+        },
+        {
+          name: 'tx p99',
+          points: main.map((level) => [level.clients, level.transactionLatency?.p99Ms ?? null]),
+        },
+        {
+          name: 'commit p50',
+          points: main.map((level) => [level.clients, level.commitLatency?.p50Ms ?? null]),
+        },
+        {
+          name: 'commit p99',
+          points: main.map((level) => [level.clients, level.commitLatency?.p99Ms ?? null]),
+        },
+      ],
+    }),
+  ]);
+  const failover = result.failover;
+  if (failover !== null) {
+    const seconds = (ms: number): number => ms / 1000;
+    const markers = [
+      { x: seconds(failover.killAtMs), label: `kill ${failover.killedNode}` },
+      ...(failover.newLeaderAfterMs === null
+        ? []
+        : [
+            {
+              x: seconds(failover.killAtMs + failover.newLeaderAfterMs),
+              label: `${failover.newLeader ?? '?'} leads`,
+            },
+          ]),
+      { x: seconds(failover.restartAtMs), label: `restart ${failover.killedNode}` },
+    ];
+    charts.push([
+      `${result.name}-failover-rate.svg`,
+      renderLineChart({
+        title: `${result.name}: leader SIGKILL under ${Math.round(failover.ratePerSecond)} tx/s offered, per 100 ms`,
+        xLabel: 'seconds',
+        yLabel: 'committed tx/s',
+        width: 900,
+        markers,
+        series: [
+          {
+            name: 'tx/s',
+            points: failover.timeline.map((bucket) => [seconds(bucket.startMs), bucket.committedPerSecond]),
+          },
+        ],
+      }),
+    ]);
+    charts.push([
+      `${result.name}-failover-p99.svg`,
+      renderLineChart({
+        title: `${result.name}: p99 of the transactions ending in each 100 ms`,
+        xLabel: 'seconds',
+        yLabel: 'ms',
+        width: 900,
+        markers,
+        series: [
+          {
+            name: 'tx p99',
+            points: failover.timeline.map((bucket) => [seconds(bucket.startMs), bucket.p99Ms]),
+          },
+        ],
+      }),
+    ]);
+  }
+  return charts;
+}
+
+/** One row per level: CPU ms per committed transaction of each process, and the cores it used. */
+function cpuTable(levels: readonly LevelResult[]): string {
+  const names = [...new Set(levels.flatMap((level) => level.cpu.map((entry) => entry.name)))];
+  const cell = (level: LevelResult, name: string): string => {
+    const entry = level.cpu.find((candidate) => candidate.name === name);
+    return `${fixed((entry?.secondsPerTransaction ?? Number.NaN) * 1000, 2)} (${fixed(entry?.cores, 2)})`;
+  };
+  return [
+    `| clients | variant | ${names.join(' | ')} | whole machine |`,
+    `| ---: | --- | ${names.map(() => '---:').join(' | ')} | ---: |`,
+    ...levels.map(
+      (level) =>
+        `| ${level.clients} | ${level.variant} | ${names.map((name) => cell(level, name)).join(' | ')} | ` +
+        `${fixed((level.machineCpuSecondsPerTransaction ?? Number.NaN) * 1000, 2)} |`,
+    ),
+  ].join('\n');
+}
+
+/** The Markdown section of one run. */
+export function sectionOf(result: BenchResult): string {
+  const { floors } = result;
+  const lines: string[] = [
+    `## ${result.name}`,
+    '',
+    `Measured ${result.measuredAt} on ${result.machine.cpus} cores, Node ${result.machine.node}; load average ` +
+      `${result.machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')} at the start, ` +
+      `${result.machine.loadAverageAtEnd.map((value) => value.toFixed(2)).join(' ')} at the end. ` +
+      `\`npm run bench -- --participants ${result.options.participants} --kind ${result.options.kind} --clients ${result.options.clients.join(',')} ` +
+      `--duration ${result.options.durationSeconds}${result.options.failover ? ' --failover' : ''}\`.`,
+    '',
+    result.setup,
+    '',
+    '```',
+    lastLine(result),
+    '```',
+    '',
+    '### Floors (measured in the same run)',
+    '',
+    '| floor | p50 | p99 | rate |',
+    '| --- | ---: | ---: | ---: |',
+    `| Kafka round trip, one at a time | ${fixed(floors.kafka.oneAtATime.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.oneAtATime.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.oneAtATime.roundTripsPerSecond)}/s |`,
+    `| Kafka round trips, ${floors.kafka.outstanding} outstanding, one send per consumer batch | ${fixed(floors.kafka.batched.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.batched.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.batched.roundTripsPerSecond)}/s |`,
+    `| Kafka round trips, ${floors.kafka.outstanding} outstanding, one awaited send per message | ${fixed(floors.kafka.single.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.single.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.single.roundTripsPerSecond)}/s |`,
+    `| fdatasync of one 256-byte record (coordinator data dir) | ${fixed(floors.fsync.latencyMsP50, 3)} ms | ${fixed(floors.fsync.latencyMsP99, 3)} ms | ${Math.round(floors.fsync.fsyncsPerSecond)}/s |`,
+    `| Raft commit of one entry, 3 processes, fsync on | ${fixed(floors.raftCommit.latencyMsP50, 2)} ms | ${fixed(floors.raftCommit.latencyMsP99, 2)} ms | ${Math.round(floors.raftCommit.commitsPerSecond)}/s |`,
+    `| PostgreSQL PREPARE TRANSACTION (one-row insert) | ${fixed(floors.postgres.prepare.p50Ms, 2)} ms | ${fixed(floors.postgres.prepare.p99Ms, 2)} ms | ${Math.round(floors.postgres.pairsPerSecond)} pairs/s |`,
+    `| PostgreSQL COMMIT PREPARED | ${fixed(floors.postgres.commitPrepared.p50Ms, 2)} ms | ${fixed(floors.postgres.commitPrepared.p99Ms, 2)} ms | |`,
+    '',
+    `A commit call must pay at least ${Object.entries(floors.commitFloorParts)
+      .map(([part, ms]) => `${part} ${ms.toFixed(2)} ms`)
+      .join(' + ')} = **${floors.commitFloorMs.toFixed(2)} ms**. ` +
+      `Verdict's commit p50 at ${result.lowLoad.clients} client: ${fixed(result.lowLoad.commitP50Ms, 2)} ms = ` +
+      `**${fixed(result.lowLoad.ratioToFloor, 2)}x** the floor.`,
+    '',
+    `Transport ceiling: ${Math.round(floors.kafka.batched.roundTripsPerSecond)} batched round trips/s ÷ ` +
+      `${2 * result.options.participants} round trips per transaction = ${Math.round(floors.transportCeilingPerSecond)} tx/s. ` +
+      `Verdict's best: ${Math.round(result.best.committedPerSecond)} tx/s (${result.best.clients} clients, ${result.best.variant}) = ` +
+      `**${fixed(result.ceilingRatio, 3)}** of it.`,
+    '',
+    '### Levels',
+    '',
+    `![throughput](${result.name}-throughput.svg)`,
+    `![latency](${result.name}-latency.svg)`,
+    '',
+    '| clients | variant | tx/s | commit p50 / p95 / p99 / max ms | tx p50 / p95 / p99 / max ms | aborted | failed | retried requests | Raft entries/tx | coordinator fsyncs/tx | PG WAL fsyncs/tx | Kafka messages/tx |',
+    '| ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...result.levels.map((level) => {
+      const latency = (summary: LevelResult['commitLatency']): string =>
+        summary === null
+          ? '–'
+          : [summary.p50Ms, summary.p95Ms, summary.p99Ms, summary.maxMs]
+              .map((value) => fixed(value))
+              .join(' / ');
+      return (
+        `| ${level.clients} | ${level.variant} | ${Math.round(level.committedPerSecond)} | ${latency(level.commitLatency)} | ` +
+        `${latency(level.transactionLatency)} | ${level.aborted} | ${level.failed} | ${level.retriedRequests} | ` +
+        `${fixed(level.raftEntriesPerTransaction, 2)} | ${fixed(level.coordinatorFsyncsPerTransaction, 2)} | ` +
+        `${fixed(level.postgresWalFsyncsPerTransaction, 2)} | ${fixed(level.kafkaMessagesPerTransaction, 2)} |`
+      );
+    }),
+    '',
+    '#### CPU ms per committed transaction, per process (cores used)',
+    '',
+    'Participants are p1, p2, …; `whole machine` is every busy CPU of the machine, other work included.',
+    '',
+    cpuTable(result.levels),
+    '',
+  ];
+  for (const level of result.levels) {
+    if (level.failures.length > 0) {
+      lines.push(
+        `Not committed at ${level.clients} clients, ${level.variant}: ${level.failures.join('; ')}`,
+        '',
+      );
+    }
+  }
+  const failover = result.failover;
+  if (failover !== null) {
+    lines.push(
+      '### Leader failover',
+      '',
+      `${failover.clients} clients offered ${Math.round(failover.ratePerSecond)} tx/s (half the best begin+enlist+commit rate) for ` +
+        `${failover.totalMs / 1000} s; leader ${failover.killedNode} was killed (SIGKILL) at ${failover.killAtMs / 1000} s and ` +
+        `restarted at ${failover.restartAtMs / 1000} s.`,
+      '',
+      `![failover rate](${result.name}-failover-rate.svg)`,
+      `![failover p99](${result.name}-failover-p99.svg)`,
+      '',
+      '| | |',
+      '| --- | --- |',
+      `| committed tx/s before the kill | ${Math.round(failover.shape.baselinePerSecond)} |`,
+      `| lowest tx/s over 1 s after the kill (the dip) | ${Math.round(failover.shape.dipPerSecond)} |`,
+      `| longest time with nothing committed | ${failover.shape.longestStallMs} ms |`,
+      `| kill → another node calls itself leader | ${failover.newLeaderAfterMs === null ? 'never' : `${Math.round(failover.newLeaderAfterMs)} ms (${failover.newLeader ?? '?'})`} |`,
+      `| kill → 1 s at ≥ 90% of the rate before | ${failover.shape.backToFullRateMs === null ? 'never' : `${failover.shape.backToFullRateMs} ms`} |`,
+      `| transactions committed / aborted / failed | ${failover.committed} / ${failover.aborted} / ${failover.failed} |`,
+      `| of them not committed around the failover | ${failover.lostToFailover} |`,
+      `| requests sent again (503 or connection lost) | ${failover.retriedRequests} |`,
+      '',
+    );
+    if (failover.failures.length > 0) lines.push(`Not committed: ${failover.failures.join('; ')}`, '');
+  }
+  if (result.notMeasured.length > 0) {
+    lines.push('### Not measured', '', ...result.notMeasured.map((item) => `- ${item}`), '');
+  }
+  return lines.join('\n');
+}
+
+/** Rewrites report.md and every run's charts from the JSON files in `directory`. */
+export async function writeReport(directory: string): Promise<string> {
+  const files = (await readdir(directory))
+    .filter((file) => file.endsWith('.json') && !NOT_RUNS.has(file))
+    .sort();
+  const results: BenchResult[] = [];
+  for (const file of files)
+    results.push(JSON.parse(await readFile(join(directory, file), 'utf8')) as BenchResult);
+  const sections: string[] = [];
+  for (const result of results) {
+    for (const [file, svg] of chartsOf(result)) await writeFile(join(directory, file), svg);
+    sections.push(sectionOf(result));
+  }
+  const report = join(directory, 'report.md');
+  await writeFile(
+    report,
+    [
+      '# Verdict benchmark report',
+      '',
+      'Written by `npm run bench` from the `*.json` files beside it; bench/README.md says how to run it and what each number means.',
+      '',
+      ...results.map((result) => `- [${result.name}](#${result.name}): \`${lastLine(result)}\``),
+      '',
+      ...sections,
+    ].join('\n'),
+  );
+  return report;
+}

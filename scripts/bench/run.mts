@@ -1,0 +1,1020 @@
+// One benchmark run on a given stack: three coordinator processes and the participants, the
+// floors, the closed-loop levels and, with --failover, a leader kill under steady load. Shared by
+// `npm run bench` (scripts/bench/cli.mts) and test/integration/bench-smoke.test.ts.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import pg from 'pg';
+import {
+  CoordinatorCluster,
+  SERVICE_KEY,
+  type CoordinatorNode,
+} from '../../test/support/coordinator-cluster.js';
+import { DemoProcess } from '../../test/integration/participant/demo-process.js';
+import { createDatabase } from '../stack/databases.mjs';
+import type { StackConnection } from '../stack/stack.mjs';
+import { sleep } from '../stack/support.mjs';
+import { ownCpuSeconds, pidListeningOn, treeCpuSeconds } from './cpu.mjs';
+import { measureKafkaFloors, type KafkaFloors } from './kafka-floor.mjs';
+import {
+  RestClient,
+  runClients,
+  runTransaction,
+  type LeaderDirectory,
+  type Participant,
+  type TransactionRecord,
+  type Variant,
+} from './load.mjs';
+import type * as ProtocolLibrary from '../../libs/protocol/src/index.js';
+import type { BenchOptions } from './options.mjs';
+import { metricValue, parsePrometheus } from './prometheus.mjs';
+import type { RaftFloors } from './raft-floor.js';
+import {
+  bucketTimeline,
+  failoverShape,
+  summarize,
+  type FailoverShape,
+  type LatencySummary,
+  type TimelineBucket,
+} from './stats.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** CoordinatorCluster builds dist/; the participants run from the same build. */
+const DIST = join(ROOT, 'dist');
+const NODE = process.execPath;
+/** How the .mts children run: the flags of `npm run bench` itself. */
+const MTS_FLAGS = [
+  '--experimental-transform-types',
+  '--disable-warning=ExperimentalWarning',
+  '--import',
+  join(ROOT, 'scripts', 'mts-resolve-hook.mjs'),
+];
+const READY_TIMEOUT_MS = 120_000;
+/** Per floor measurement; shorter only for very short runs (the smoke test). */
+const FLOOR_DURATION_MS_MAX = 2_000;
+const KAFKA_FLOOR_OUTSTANDING = 128;
+const VARIANTS: readonly Variant[] = ['enlist', 'at-begin'];
+/** The failover run: steady load, the leader killed at KILL, restarted at RESTART, over TOTAL. */
+const FAILOVER_KILL_MS = 5_000;
+const FAILOVER_RESTART_MS = 10_000;
+const FAILOVER_TOTAL_MS = 20_000;
+const TIMELINE_BUCKET_MS = 100;
+/** Full rate is back when a 1 s window reaches this share of the rate before the kill. */
+const FULL_RATE_SHARE = 0.9;
+const OPENING_BALANCE = 1_000_000;
+
+export interface ProcessCpu {
+  readonly name: string;
+  /** CPU seconds per committed transaction; null when the process could not be read. */
+  readonly secondsPerTransaction: number | null;
+  /** Share of one core over the level. */
+  readonly cores: number | null;
+}
+
+export interface LevelResult {
+  readonly clients: number;
+  readonly variant: Variant;
+  readonly seconds: number;
+  readonly committed: number;
+  readonly aborted: number;
+  readonly failed: number;
+  /** Requests sent again after a 503 or a broken connection. */
+  readonly retriedRequests: number;
+  readonly committedPerSecond: number;
+  readonly commitLatency: LatencySummary | null;
+  readonly transactionLatency: LatencySummary | null;
+  readonly cpu: readonly ProcessCpu[];
+  /** Busy CPU seconds of the whole machine per transaction, ours and everyone else's. */
+  readonly machineCpuSecondsPerTransaction: number | null;
+  readonly raftEntriesPerTransaction: number | null;
+  readonly coordinatorFsyncsPerTransaction: number | null;
+  readonly postgresWalFsyncsPerTransaction: number | null;
+  readonly kafkaMessagesPerTransaction: number | null;
+  readonly failures: readonly string[];
+}
+
+export interface Floors {
+  readonly kafka: KafkaFloors;
+  readonly fsync: RaftFloors['fsync'];
+  readonly raftCommit: RaftFloors['raftCommit'];
+  readonly postgres: {
+    readonly prepare: LatencySummary;
+    readonly commitPrepared: LatencySummary;
+    readonly pairsPerSecond: number;
+  };
+  /**
+   * What a commit call pays at the least: PREPARING committed in Raft, PREPARE → VOTE over Kafka
+   * (one round trip, participants in parallel), and for banks their PREPARE TRANSACTION, then the
+   * DECISION committed in Raft. Medians of each.
+   */
+  readonly commitFloorMs: number;
+  readonly commitFloorParts: Readonly<Record<string, number>>;
+  /** Kafka's batched round trips/s over the round trips a transaction needs (2 per participant). */
+  readonly transportCeilingPerSecond: number;
+}
+
+export interface FailoverResult {
+  readonly ratePerSecond: number;
+  readonly clients: number;
+  readonly killedNode: string;
+  readonly killAtMs: number;
+  readonly restartAtMs: number;
+  readonly totalMs: number;
+  /** From the kill until another node called itself leader. */
+  readonly newLeaderAfterMs: number | null;
+  readonly newLeader: string | null;
+  readonly shape: FailoverShape;
+  readonly committed: number;
+  readonly aborted: number;
+  readonly failed: number;
+  readonly retriedRequests: number;
+  /** Transactions that overlapped the outage (began before a new leader served) and did not commit. */
+  readonly lostToFailover: number;
+  readonly failures: readonly string[];
+  readonly timeline: readonly TimelineBucket[];
+}
+
+export interface BenchResult {
+  readonly benchmark: string;
+  readonly name: string;
+  readonly measuredAt: string;
+  readonly machine: {
+    readonly cpus: number;
+    readonly node: string;
+    readonly loadAverageAtStart: readonly number[];
+    readonly loadAverageAtEnd: readonly number[];
+  };
+  readonly options: Omit<BenchOptions, 'resultsDirectory'>;
+  readonly setup: string;
+  readonly floors: Floors;
+  readonly levels: readonly LevelResult[];
+  readonly best: {
+    readonly clients: number;
+    readonly variant: Variant;
+    readonly committedPerSecond: number;
+    readonly transactionP99Ms: number;
+  };
+  readonly lowLoad: { readonly clients: number; readonly commitP50Ms: number; readonly ratioToFloor: number };
+  readonly ceilingRatio: number;
+  readonly failover: FailoverResult | null;
+  /** Numbers the benchmark could not take, and why. */
+  readonly notMeasured: readonly string[];
+}
+
+interface RunningParticipant {
+  readonly name: string;
+  readonly pid: () => number | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts everything on `stack`, measures, stops it all. */
+export async function runBench(
+  options: BenchOptions,
+  stack: StackConnection,
+  say: (line: string) => void,
+  stop: AbortSignal,
+): Promise<BenchResult> {
+  const loadAverageAtStart = loadavg();
+  const runId = Date.now().toString(36);
+  const protocol = createRequire(import.meta.url)(
+    join(DIST, 'libs/protocol/src/index.js'),
+  ) as typeof ProtocolLibrary;
+  const directory = mkdtempSync(join(tmpdir(), 'verdict-bench-'));
+  const notMeasured: string[] = [];
+  const historyUrl = await createDatabase(stack.databaseUrl, `bench_history_${runId}`);
+  say('starting three coordinator processes');
+  const cluster = await CoordinatorCluster.start({
+    kafkaBrokers: stack.kafkaBrokers,
+    databaseUrl: historyUrl,
+    // Warnings only: an access-log line per request would be piped through this process.
+    environment: { LOG_LEVEL: 'warn' },
+  });
+  const participants: RunningParticipant[] = [];
+  const killAll = (): void => {
+    for (const node of cluster.nodes) node.process?.kill('SIGKILL');
+    for (const participant of participants) {
+      const pid = participant.pid();
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+    }
+  };
+  process.on('exit', killAll);
+  try {
+    const names = Array.from({ length: options.participants }, (_, index) => `bench-${runId}-p${index + 1}`);
+    const maxClients = Math.max(...options.clients);
+    say(`starting ${options.participants} ${options.kind} participants: ${names.join(', ')}`);
+    // Side by side: each start is mostly waiting for Kafka (connect, topics, group join).
+    const starts = await Promise.allSettled(
+      names.map((name, position) => {
+        const coordinatorUrl = cluster.nodes[position % cluster.nodes.length]?.url ?? '';
+        return options.kind === 'noop'
+          ? startNoopParticipant(name, stack, directory)
+          : startBank(name, stack, runId, coordinatorUrl, maxClients);
+      }),
+    );
+    for (const outcome of starts) if (outcome.status === 'fulfilled') participants.push(outcome.value);
+    const refused = starts.find((outcome) => outcome.status === 'rejected');
+    if (refused !== undefined) throw refused.reason;
+    const leader = await cluster.waitForLeader(READY_TIMEOUT_MS);
+    say(`leader ${leader.nodeId}`);
+    const leaders = new LeaderTracker(cluster, leader);
+    const loadParticipants: Participant[] = names.map((name) => ({
+      name,
+      payload: (client) =>
+        options.kind === 'postgres' ? { credit: { account: accountOf(client), amount: 1 } } : undefined,
+    }));
+    const client = new RestClient(SERVICE_KEY, maxClients + 8);
+    const started = performance.now();
+    const now = (): number => performance.now() - started;
+    const transaction = (variant: Variant) => (clientIndex: number) =>
+      runTransaction(client, leaders, loadParticipants, variant, clientIndex, now);
+
+    say('first transaction (the participants join their consumer groups)');
+    await firstCommit(transaction('enlist'), stop);
+
+    say('floors: Kafka round trip, fsync, Raft commit of one entry, PREPARE TRANSACTION');
+    const floors = await measureFloors(stack, directory, leader, runId, options);
+    say(
+      `floors: Kafka round trip p50 ${floors.kafka.oneAtATime.latency.p50Ms.toFixed(2)} ms, ` +
+        `${Math.round(floors.kafka.batched.roundTripsPerSecond)} batched round trips/s ` +
+        `(${Math.round(floors.kafka.single.roundTripsPerSecond)}/s one send per reply); ` +
+        `fsync p50 ${floors.fsync.latencyMsP50.toFixed(2)} ms; Raft commit p50 ${floors.raftCommit.latencyMsP50.toFixed(2)} ms; ` +
+        `PREPARE TRANSACTION p50 ${floors.postgres.prepare.p50Ms.toFixed(2)} ms + COMMIT PREPARED ${floors.postgres.commitPrepared.p50Ms.toFixed(2)} ms; ` +
+        `commit floor ${floors.commitFloorMs.toFixed(2)} ms, transport ceiling ${Math.round(floors.transportCeilingPerSecond)} tx/s`,
+    );
+
+    const probes = new Probes(
+      stack,
+      cluster,
+      participants,
+      names.map(protocol.participantTopic),
+      protocol.REPLIES_TOPIC,
+    );
+    await probes.start();
+    notMeasured.push(...probes.notMeasured);
+    const levels: LevelResult[] = [];
+    for (const clients of options.clients) {
+      for (const variant of VARIANTS) {
+        if (stop.aborted) throw new Error('stopped');
+        if (options.warmupSeconds > 0) {
+          await runClients({
+            clients,
+            untilMs: now() + options.warmupSeconds * 1000,
+            now,
+            transaction: transaction(variant),
+            stop,
+          });
+        }
+        const before = await probes.snapshot();
+        const fromMs = now();
+        const records = await runClients({
+          clients,
+          untilMs: fromMs + options.durationSeconds * 1000,
+          now,
+          transaction: transaction(variant),
+          stop,
+        });
+        const seconds = (now() - fromMs) / 1000;
+        const after = await probes.snapshot();
+        const level = levelResult(
+          clients,
+          variant,
+          seconds,
+          records,
+          probes.difference(before, after, seconds),
+        );
+        levels.push(level);
+        say(formatLevel(level));
+      }
+    }
+    await probes.stop();
+
+    const mainLevels = levels.filter((level) => level.variant === 'enlist');
+    const best = levels.reduce((left, right) =>
+      right.committedPerSecond > left.committedPerSecond ? right : left,
+    );
+    const lowest = mainLevels.reduce((left, right) => (right.clients < left.clients ? right : left));
+    const lowP50 = lowest.commitLatency?.p50Ms ?? Number.NaN;
+
+    let failover: FailoverResult | null = null;
+    if (options.failover) {
+      const bestMain = mainLevels.reduce((left, right) =>
+        right.committedPerSecond > left.committedPerSecond ? right : left,
+      );
+      failover = await runFailover(cluster, transaction('enlist'), now, bestMain, say, stop);
+    }
+    return {
+      benchmark: 'verdict: begin + enlist + commit over REST, 3 coordinator processes, fsync on',
+      name: options.name,
+      measuredAt: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        node: process.version,
+        loadAverageAtStart,
+        loadAverageAtEnd: loadavg(),
+      },
+      options: {
+        participants: options.participants,
+        kind: options.kind,
+        clients: options.clients,
+        durationSeconds: options.durationSeconds,
+        warmupSeconds: options.warmupSeconds,
+        failover: options.failover,
+        name: options.name,
+      },
+      setup:
+        `Kafka 1 broker, PostgreSQL (${stack.databaseUrl.includes('127.0.0.1') ? 'local' : 'given'}), 3 coordinator processes ` +
+        `(LOG_LEVEL=warn), ${options.participants} ${options.kind === 'noop' ? 'no-op participant processes (participant SDK, vote YES at once)' : 'demo bank processes (PostgreSQL PREPARE TRANSACTION)'}, ` +
+        `load generator in the benchmark process, clients talk to the leader over keep-alive HTTP/1.1`,
+      floors,
+      levels,
+      best: {
+        clients: best.clients,
+        variant: best.variant,
+        committedPerSecond: best.committedPerSecond,
+        transactionP99Ms: best.transactionLatency?.p99Ms ?? Number.NaN,
+      },
+      lowLoad: { clients: lowest.clients, commitP50Ms: lowP50, ratioToFloor: lowP50 / floors.commitFloorMs },
+      ceilingRatio: best.committedPerSecond / floors.transportCeilingPerSecond,
+      failover,
+      notMeasured,
+    };
+  } finally {
+    await Promise.all(participants.map((participant) => participant.stop()));
+    await cluster.stop();
+    process.off('exit', killAll);
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+const accountOf = (client: number): string => `client-${client}`;
+
+/** Retries one transaction until it commits: proves the whole path works before anything is measured. */
+async function firstCommit(
+  transaction: (clientIndex: number) => Promise<TransactionRecord>,
+  stop: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline && !stop.aborted) {
+    const record = await transaction(1);
+    if (record.outcome === 'COMMIT') return;
+    last = record.detail ?? record.outcome;
+    await sleep(500);
+  }
+  throw new Error(`no transaction committed within ${READY_TIMEOUT_MS / 1000} s; last: ${last}`);
+}
+
+/** Spawns a .mts script of this folder with a log file; resolves once it printed `ready`. */
+async function spawnReady(script: string, args: readonly string[], logFile: string): Promise<ChildProcess> {
+  const log = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(NODE, [...MTS_FLAGS, join(ROOT, 'scripts', 'bench', script), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      stdio: ['ignore', 'pipe', log],
+    });
+  } finally {
+    closeSync(log);
+  }
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const ready = new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => {
+      if (line === 'ready') resolve();
+    });
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(`${script} exited while starting (${signal ?? `code ${String(code)}`}); see ${logFile}`),
+      ),
+    );
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
+  try {
+    await ready;
+  } finally {
+    clearTimeout(timer);
+  }
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startNoopParticipant(
+  name: string,
+  stack: StackConnection,
+  directory: string,
+): Promise<RunningParticipant> {
+  const child = await spawnReady(
+    'noop-participant.mts',
+    [name, stack.kafkaBrokers.join(',')],
+    join(directory, `${name}.log`),
+  );
+  return { name, pid: () => child.pid, stop: () => stopChild(child) };
+}
+
+async function startBank(
+  name: string,
+  stack: StackConnection,
+  runId: string,
+  coordinatorUrl: string,
+  accounts: number,
+): Promise<RunningParticipant> {
+  const databaseUrl = await createDatabase(
+    stack.databaseUrl,
+    `bench_${name.replaceAll('-', '_')}`.slice(0, 63),
+  );
+  const bank = await DemoProcess.start(DIST, {
+    VERDICT_PARTICIPANT_NAME: name,
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    DATABASE_URL: databaseUrl,
+    VERDICT_COORDINATOR_URL: coordinatorUrl,
+    VERDICT_API_KEY: SERVICE_KEY,
+    LOG_LEVEL: 'warn',
+  });
+  // One account per client: no two clients wait for each other's row lock.
+  for (let client = 1; client <= accounts; client += 1) {
+    const opened = await bank.post('/accounts', { id: accountOf(client), openingBalance: OPENING_BALANCE });
+    if (opened.status !== 201)
+      throw new Error(`opening ${name}/${accountOf(client)} (run ${runId}): HTTP ${opened.status}`);
+  }
+  return { name, pid: () => bank.child.pid, stop: () => bank.stop() };
+}
+
+/** Which node leads, for the load generator; found again by polling every node when lost. */
+class LeaderTracker implements LeaderDirectory {
+  private url: string;
+  private search: Promise<void> | null = null;
+  private readonly cluster: CoordinatorCluster;
+
+  constructor(cluster: CoordinatorCluster, leader: CoordinatorNode) {
+    this.cluster = cluster;
+    this.url = leader.url;
+  }
+
+  current(): string {
+    return this.url;
+  }
+
+  lost(url: string): Promise<void> {
+    if (url !== this.url) return Promise.resolve();
+    this.search ??= this.find().finally(() => {
+      this.search = null;
+    });
+    return this.search;
+  }
+
+  /** Polls until a running node says it leads; gives up after a minute (the clients' deadlines end first). */
+  private async find(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const leader = await leaderAmong(this.cluster.nodes.filter((node) => node.process !== null));
+      if (leader !== null) {
+        this.url = leader.url;
+        return;
+      }
+      await sleep(25);
+    }
+  }
+}
+
+async function leaderAmong(nodes: readonly CoordinatorNode[]): Promise<CoordinatorNode | null> {
+  const roles = await Promise.all(
+    nodes.map(async (node) => {
+      try {
+        const response = await fetch(`${node.url}/v1/cluster`, {
+          headers: { authorization: `Bearer ${SERVICE_KEY}` },
+          signal: AbortSignal.timeout(500),
+        });
+        return response.ok ? ((await response.json()) as { role: string }).role : null;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  return nodes.find((_, position) => roles[position] === 'LEADER') ?? null;
+}
+
+async function measureFloors(
+  stack: StackConnection,
+  directory: string,
+  leader: CoordinatorNode,
+  runId: string,
+  options: BenchOptions,
+): Promise<Floors> {
+  const durationMs = Math.min(FLOOR_DURATION_MS_MAX, (options.durationSeconds * 1000) / 3);
+  const kafka = await kafkaFloor(stack, directory, runId, durationMs);
+  const raft = raftFloors(leader.dataDirectory, durationMs);
+  const postgres = await postgresFloor(stack, runId, durationMs);
+  const parts: Record<string, number> = {
+    'Raft commit (PREPARING)': raft.raftCommit.latencyMsP50,
+    'Kafka round trip (PREPARE → VOTE)': kafka.oneAtATime.latency.p50Ms,
+    ...(options.kind === 'postgres' ? { 'PREPARE TRANSACTION': postgres.prepare.p50Ms } : {}),
+    'Raft commit (DECISION)': raft.raftCommit.latencyMsP50,
+  };
+  return {
+    kafka,
+    fsync: raft.fsync,
+    raftCommit: raft.raftCommit,
+    postgres,
+    commitFloorMs: Object.values(parts).reduce((sum, value) => sum + value, 0),
+    commitFloorParts: parts,
+    transportCeilingPerSecond: kafka.batched.roundTripsPerSecond / (2 * options.participants),
+  };
+}
+
+async function kafkaFloor(
+  stack: StackConnection,
+  directory: string,
+  runId: string,
+  durationMs: number,
+): Promise<KafkaFloors> {
+  const requests = `bench-floor-${runId}-requests`;
+  const replies = `bench-floor-${runId}-replies`;
+  const admin = new Kafka({
+    clientId: 'bench-floor-admin',
+    brokers: [...stack.kafkaBrokers],
+    logLevel: logLevel.WARN,
+  }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [requests, replies].map((topic) => ({ topic, numPartitions: 1 })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  const responder = await spawnReady(
+    'kafka-floor.mts',
+    [stack.kafkaBrokers.join(','), requests, replies],
+    join(directory, 'kafka-floor.log'),
+  );
+  try {
+    return await measureKafkaFloors({
+      brokers: stack.kafkaBrokers,
+      requests,
+      replies,
+      durationMs,
+      outstanding: KAFKA_FLOOR_OUTSTANDING,
+    });
+  } finally {
+    await stopChild(responder);
+  }
+}
+
+/** In a child process under the raft-log loader, exactly as `npm run bench:raft` runs. */
+function raftFloors(dataDirectory: string, durationMs: number): RaftFloors {
+  const run = spawnSync(
+    NODE,
+    [
+      '--import',
+      join(ROOT, 'libs', 'raft-log', 'sim-loader.mjs'),
+      join(ROOT, 'scripts', 'bench', 'raft-floor.ts'),
+      dataDirectory,
+      String(Math.round(durationMs)),
+    ],
+    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+  );
+  const line = run.stdout.trim().split('\n').at(-1) ?? '';
+  if (run.status !== 0 || !line.startsWith('{')) {
+    throw new Error(`the Raft floor failed (exit ${String(run.status)}):\n${run.stderr}`);
+  }
+  return JSON.parse(line) as RaftFloors;
+}
+
+/** PREPARE TRANSACTION and COMMIT PREPARED of a one-row insert, one at a time, on the stack's server. */
+async function postgresFloor(
+  stack: StackConnection,
+  runId: string,
+  durationMs: number,
+): Promise<Floors['postgres']> {
+  const url = await createDatabase(stack.databaseUrl, `bench_floor_${runId}`);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('CREATE TABLE floor (id bigint PRIMARY KEY)');
+    const prepare: number[] = [];
+    const commitPrepared: number[] = [];
+    const started = performance.now();
+    for (let id = 1; performance.now() - started < durationMs; id += 1) {
+      await client.query('BEGIN');
+      await client.query('INSERT INTO floor (id) VALUES ($1)', [id]);
+      const beforePrepare = performance.now();
+      await client.query(`PREPARE TRANSACTION 'bench-floor-${id}'`);
+      const beforeCommit = performance.now();
+      await client.query(`COMMIT PREPARED 'bench-floor-${id}'`);
+      prepare.push(beforeCommit - beforePrepare);
+      commitPrepared.push(performance.now() - beforeCommit);
+    }
+    return {
+      prepare: summarize(prepare) as LatencySummary,
+      commitPrepared: summarize(commitPrepared) as LatencySummary,
+      pairsPerSecond: prepare.length / ((performance.now() - started) / 1000),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+interface Snapshot {
+  readonly cpuSeconds: ReadonlyMap<string, number | null>;
+  readonly machineBusySeconds: number | null;
+  readonly raftCommitIndex: number | null;
+  readonly walFsyncs: number | null;
+  readonly kafkaMessages: number | null;
+  readonly coordinatorFsyncs: number | null;
+}
+
+interface Differences {
+  readonly cpuSeconds: ReadonlyMap<string, number | null>;
+  readonly machineBusySeconds: number | null;
+  readonly raftEntries: number | null;
+  readonly walFsyncs: number | null;
+  readonly kafkaMessages: number | null;
+  readonly coordinatorFsyncs: number | null;
+}
+
+/**
+ * Everything read before and after a level: CPU per process, the coordinators' Raft commit index
+ * (/metrics), fdatasync calls of the coordinators (perf's syscall tracepoints, when perf may
+ * attach), PostgreSQL's WAL fsyncs (pg_stat_io) and messages on the Verdict topics (offsets).
+ */
+class Probes {
+  readonly notMeasured: string[] = [];
+  private readonly processes: { name: string; pid: () => number | undefined }[] = [];
+  private readonly pool: pg.Pool;
+  private readonly admin: Admin;
+  private perf: { child: ChildProcess; output: string[] }[] = [];
+  private perfUsable = false;
+  private readonly stack: StackConnection;
+  private readonly cluster: CoordinatorCluster;
+  private readonly topics: readonly string[];
+
+  constructor(
+    stack: StackConnection,
+    cluster: CoordinatorCluster,
+    participants: readonly RunningParticipant[],
+    participantTopics: readonly string[],
+    repliesTopic: string,
+  ) {
+    this.stack = stack;
+    this.cluster = cluster;
+    this.topics = [...participantTopics, repliesTopic];
+    this.pool = new pg.Pool({ connectionString: stack.databaseUrl, max: 1 });
+    this.pool.on('error', () => undefined);
+    this.admin = new Kafka({
+      clientId: 'bench-probes',
+      brokers: [...stack.kafkaBrokers],
+      logLevel: logLevel.WARN,
+    }).admin();
+    const kafkaPort = Number(stack.kafkaBrokers[0]?.split(':')[1]);
+    const postgresPort = Number(new URL(stack.databaseUrl).port || '5432');
+    const kafkaPid = pidListeningOn(kafkaPort);
+    const postgresPid = pidListeningOn(postgresPort);
+    if (kafkaPid === null)
+      this.notMeasured.push(`CPU of Kafka: no process of ours listens on port ${kafkaPort}`);
+    if (postgresPid === null)
+      this.notMeasured.push(`CPU of PostgreSQL: no process of ours listens on port ${postgresPort}`);
+    this.processes.push({ name: 'kafka', pid: () => kafkaPid ?? undefined });
+    this.processes.push({ name: 'postgres', pid: () => postgresPid ?? undefined });
+    for (const node of cluster.nodes)
+      this.processes.push({ name: node.nodeId, pid: () => node.process?.pid });
+    for (const participant of participants)
+      this.processes.push({ name: participant.name, pid: participant.pid });
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    const perf = spawnSync('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_fdatasync', '--', 'true'], {
+      encoding: 'utf8',
+    });
+    this.perfUsable = perf.status === 0 && /^\d+,/m.test(perf.stderr);
+    if (!this.perfUsable) {
+      this.notMeasured.push(
+        'fsyncs of the coordinators: `perf stat -e syscalls:sys_enter_fdatasync` is not usable here, and the coordinator exports no fsync counter',
+      );
+    }
+    if ((await this.walFsyncs()) === null)
+      this.notMeasured.push('PostgreSQL WAL fsyncs: neither pg_stat_io nor pg_stat_wal answered');
+    this.notMeasured.push(
+      'Kafka produce requests per transaction: the coordinator counts them (KafkaParticipantChannel.metrics()) but does not export them on /metrics; messages are counted from topic offsets instead',
+    );
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const coordinatorFsyncs = this.perfUsable ? await this.stopPerf() : null;
+    const cpuSeconds = new Map<string, number | null>();
+    for (const process_ of this.processes) {
+      const pid = process_.pid();
+      cpuSeconds.set(process_.name, pid === undefined ? null : treeCpuSeconds(pid));
+    }
+    cpuSeconds.set('load generator', ownCpuSeconds());
+    const snapshot: Snapshot = {
+      cpuSeconds,
+      machineBusySeconds: machineBusySeconds(),
+      raftCommitIndex: await this.raftCommitIndex(),
+      walFsyncs: await this.walFsyncs(),
+      kafkaMessages: await this.kafkaMessages(),
+      coordinatorFsyncs,
+    };
+    if (this.perfUsable) this.startPerf();
+    return snapshot;
+  }
+
+  difference(before: Snapshot, after: Snapshot, _seconds: number): Differences {
+    const minus = (left: number | null | undefined, right: number | null | undefined): number | null =>
+      left === null || left === undefined || right === null || right === undefined ? null : left - right;
+    const cpuSeconds = new Map<string, number | null>();
+    for (const [name, value] of after.cpuSeconds)
+      cpuSeconds.set(name, minus(value, before.cpuSeconds.get(name)));
+    return {
+      cpuSeconds,
+      machineBusySeconds: minus(after.machineBusySeconds, before.machineBusySeconds),
+      raftEntries: minus(after.raftCommitIndex, before.raftCommitIndex),
+      walFsyncs: minus(after.walFsyncs, before.walFsyncs),
+      kafkaMessages: minus(after.kafkaMessages, before.kafkaMessages),
+      // perf ran only between the two snapshots: what it counted is the difference.
+      coordinatorFsyncs: after.coordinatorFsyncs,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.perfUsable) await this.stopPerf();
+    await this.admin.disconnect();
+    await this.pool.end();
+  }
+
+  private startPerf(): void {
+    this.perf = this.cluster.nodes.flatMap((node) => {
+      const pid = node.process?.pid;
+      if (pid === undefined) return [];
+      const child = spawn(
+        'perf',
+        ['stat', '-x', ',', '-e', 'syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync', '-p', String(pid)],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      const output: string[] = [];
+      child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+      return [{ child, output }];
+    });
+  }
+
+  /** Stops every perf and sums what they counted; null when there was none running. */
+  private async stopPerf(): Promise<number | null> {
+    if (this.perf.length === 0) return null;
+    const running = this.perf;
+    this.perf = [];
+    let total = 0;
+    for (const { child, output } of running) {
+      const exited = once(child, 'exit');
+      child.kill('SIGINT');
+      await exited;
+      for (const line of output.join('').split('\n')) {
+        const count = Number(line.split(',')[0]);
+        if (/syscalls:sys_enter_f(data)?sync/.test(line) && Number.isFinite(count)) total += count;
+      }
+    }
+    return total;
+  }
+
+  private async raftCommitIndex(): Promise<number | null> {
+    const indexes = await Promise.all(
+      this.cluster.nodes.map(async (node) => {
+        if (node.process === null) return null;
+        try {
+          const response = await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+          return metricValue(parsePrometheus(await response.text()), 'verdict_raft_commit_index');
+        } catch {
+          return null;
+        }
+      }),
+    );
+    const known = indexes.filter((index): index is number => index !== null);
+    return known.length === 0 ? null : Math.max(...known);
+  }
+
+  private async walFsyncs(): Promise<number | null> {
+    for (const query of [
+      "SELECT coalesce(sum(fsyncs), 0)::float8 AS n FROM pg_stat_io WHERE object = 'wal'",
+      'SELECT wal_sync::float8 AS n FROM pg_stat_wal',
+    ]) {
+      try {
+        // Statistics reach the shared counters when backends flush them (about once a second).
+        await this.pool.query('SELECT pg_stat_clear_snapshot()');
+        const result = await this.pool.query<{ n: number }>(query);
+        const value = result.rows[0]?.n;
+        if (typeof value === 'number') return value;
+      } catch {
+        // The other query is for the other PostgreSQL versions.
+      }
+    }
+    return null;
+  }
+
+  private async kafkaMessages(): Promise<number | null> {
+    try {
+      let total = 0;
+      for (const topic of this.topics) {
+        const offsets = await this.admin.fetchTopicOffsets(topic);
+        for (const partition of offsets) total += Number(partition.high);
+      }
+      return total;
+    } catch {
+      return null;
+    }
+  }
+}
+
+/** Busy seconds of every core together, from /proc/stat: everything that ran on the machine. */
+function machineBusySeconds(): number | null {
+  try {
+    const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const ticks = first.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+    const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
+    return (total - idle) / 100;
+  } catch {
+    return null;
+  }
+}
+
+function levelResult(
+  clients: number,
+  variant: Variant,
+  seconds: number,
+  records: readonly TransactionRecord[],
+  differences: Differences,
+): LevelResult {
+  const committed = records.filter((record) => record.outcome === 'COMMIT');
+  const count = committed.length;
+  const per = (value: number | null): number | null => (value === null || count === 0 ? null : value / count);
+  const failures = new Map<string, number>();
+  for (const record of records) {
+    if (record.outcome !== 'COMMIT' && record.detail !== null) {
+      failures.set(record.detail, (failures.get(record.detail) ?? 0) + 1);
+    }
+  }
+  return {
+    clients,
+    variant,
+    seconds,
+    committed: count,
+    aborted: records.filter((record) => record.outcome === 'ABORT').length,
+    failed: records.filter((record) => record.outcome === 'FAILED').length,
+    retriedRequests: records.reduce((sum, record) => sum + record.retries, 0),
+    committedPerSecond: count / seconds,
+    commitLatency: summarize(
+      committed.flatMap((record) => (record.commitMs === null ? [] : [record.commitMs])),
+    ),
+    transactionLatency: summarize(committed.map((record) => record.latencyMs)),
+    cpu: [...differences.cpuSeconds].map(([name, cpuSeconds]) => ({
+      name,
+      secondsPerTransaction: per(cpuSeconds),
+      cores: cpuSeconds === null ? null : cpuSeconds / seconds,
+    })),
+    machineCpuSecondsPerTransaction: per(differences.machineBusySeconds),
+    raftEntriesPerTransaction: per(differences.raftEntries),
+    coordinatorFsyncsPerTransaction: per(differences.coordinatorFsyncs),
+    postgresWalFsyncsPerTransaction: per(differences.walFsyncs),
+    kafkaMessagesPerTransaction: per(differences.kafkaMessages),
+    failures: [...failures]
+      .sort((left, right) => right[1] - left[1])
+      .slice(0, 5)
+      .map(([why, times]) => `${times}x ${why}`),
+  };
+}
+
+export function formatLevel(level: LevelResult): string {
+  const ms = (value: number | undefined): string => (value === undefined ? '-' : value.toFixed(1));
+  const cpuMs = (name: string): string => {
+    const found = level.cpu.find((entry) => entry.name === name)?.secondsPerTransaction;
+    return found === null || found === undefined ? '-' : (found * 1000).toFixed(2);
+  };
+  const coordinatorCpu = level.cpu
+    .filter((entry) => /^n\d$/.test(entry.name))
+    .map((entry) => `${entry.name} ${cpuMs(entry.name)}`)
+    .join(' ');
+  const number = (value: number | null): string => (value === null ? '-' : value.toFixed(2));
+  return (
+    `${String(level.clients).padStart(4)} clients ${level.variant.padEnd(8)}: ${Math.round(level.committedPerSecond)} tx/s, ` +
+    `commit p50/p99 ${ms(level.commitLatency?.p50Ms)}/${ms(level.commitLatency?.p99Ms)} ms, ` +
+    `tx p50/p99/max ${ms(level.transactionLatency?.p50Ms)}/${ms(level.transactionLatency?.p99Ms)}/${ms(level.transactionLatency?.maxMs)} ms, ` +
+    `aborted ${level.aborted}, failed ${level.failed}; CPU ms/tx: ${coordinatorCpu}, kafka ${cpuMs('kafka')}, ` +
+    `postgres ${cpuMs('postgres')}, load ${cpuMs('load generator')}; per tx: Raft entries ${number(level.raftEntriesPerTransaction)}, ` +
+    `coordinator fsyncs ${number(level.coordinatorFsyncsPerTransaction)}, Kafka messages ${number(level.kafkaMessagesPerTransaction)}`
+  );
+}
+
+async function runFailover(
+  cluster: CoordinatorCluster,
+  transaction: (clientIndex: number) => Promise<TransactionRecord>,
+  now: () => number,
+  bestLevel: LevelResult,
+  say: (line: string) => void,
+  stop: AbortSignal,
+): Promise<FailoverResult> {
+  const ratePerSecond = bestLevel.committedPerSecond / 2;
+  const clients = Math.max(bestLevel.clients, 4);
+  const victim = await cluster.waitForLeader(30_000);
+  say(
+    `failover: ${Math.round(ratePerSecond)} tx/s offered by ${clients} clients for ${FAILOVER_TOTAL_MS / 1000} s; ` +
+      `SIGKILL of leader ${victim.nodeId} at ${FAILOVER_KILL_MS / 1000} s, restart at ${FAILOVER_RESTART_MS / 1000} s`,
+  );
+  const offsetMs = now();
+  const runNow = (): number => now() - offsetMs;
+  let newLeaderAfterMs: number | null = null;
+  let newLeader: string | null = null;
+  const nemesis = (async () => {
+    await sleep(Math.max(0, FAILOVER_KILL_MS - runNow()));
+    const killedAt = runNow();
+    await cluster.kill(victim);
+    const survivors = cluster.nodes.filter((node) => node !== victim);
+    while (newLeader === null && runNow() < FAILOVER_TOTAL_MS) {
+      const elected = await leaderAmong(survivors);
+      if (elected !== null) {
+        newLeader = elected.nodeId;
+        newLeaderAfterMs = runNow() - killedAt;
+      } else {
+        await sleep(10);
+      }
+    }
+    await sleep(Math.max(0, FAILOVER_RESTART_MS - runNow()));
+    cluster.startNode(victim);
+  })();
+  const records = await runClients({
+    clients,
+    untilMs: offsetMs + FAILOVER_TOTAL_MS,
+    now,
+    transaction,
+    ratePerSecond,
+    stop,
+  });
+  await nemesis;
+  const shifted = records.map((record) => ({
+    ...record,
+    startedMs: record.startedMs - offsetMs,
+    endedMs: record.endedMs - offsetMs,
+  }));
+  const timeline = bucketTimeline(shifted, TIMELINE_BUCKET_MS, 0, FAILOVER_TOTAL_MS);
+  const shape = failoverShape(timeline, {
+    killMs: FAILOVER_KILL_MS,
+    steadyFromMs: 1_000,
+    windowMs: 1_000,
+    fullShare: FULL_RATE_SHARE,
+  });
+  const servedAgainMs = FAILOVER_KILL_MS + (newLeaderAfterMs ?? FAILOVER_TOTAL_MS);
+  const lost = shifted.filter(
+    (record) =>
+      record.outcome !== 'COMMIT' &&
+      record.startedMs < servedAgainMs + 1_000 &&
+      record.endedMs >= FAILOVER_KILL_MS,
+  );
+  const failures = new Map<string, number>();
+  for (const record of shifted) {
+    if (record.outcome !== 'COMMIT')
+      failures.set(record.detail ?? record.outcome, (failures.get(record.detail ?? record.outcome) ?? 0) + 1);
+  }
+  const result: FailoverResult = {
+    ratePerSecond,
+    clients,
+    killedNode: victim.nodeId,
+    killAtMs: FAILOVER_KILL_MS,
+    restartAtMs: FAILOVER_RESTART_MS,
+    totalMs: FAILOVER_TOTAL_MS,
+    newLeaderAfterMs,
+    newLeader,
+    shape,
+    committed: shifted.filter((record) => record.outcome === 'COMMIT').length,
+    aborted: shifted.filter((record) => record.outcome === 'ABORT').length,
+    failed: shifted.filter((record) => record.outcome === 'FAILED').length,
+    retriedRequests: shifted.reduce((sum, record) => sum + record.retries, 0),
+    lostToFailover: lost.length,
+    failures: [...failures].map(([why, times]) => `${times}x ${why}`),
+    timeline,
+  };
+  say(formatFailover(result));
+  return result;
+}
+
+export function formatFailover(result: FailoverResult): string {
+  return (
+    `failover: ${Math.round(result.shape.baselinePerSecond)} tx/s before the kill, dip to ${Math.round(result.shape.dipPerSecond)} tx/s (1 s window), ` +
+    `new leader ${result.newLeader ?? 'none'} after ${result.newLeaderAfterMs === null ? '-' : Math.round(result.newLeaderAfterMs)} ms, ` +
+    `full rate back after ${result.shape.backToFullRateMs === null ? 'never' : `${result.shape.backToFullRateMs} ms`}, ` +
+    `longest stall ${result.shape.longestStallMs} ms; ${result.committed} committed, ${result.aborted} aborted, ${result.failed} failed ` +
+    `(${result.lostToFailover} around the failover), ${result.retriedRequests} requests retried`
+  );
+}
