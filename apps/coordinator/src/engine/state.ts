@@ -158,7 +158,8 @@ export interface LeaderTimeline {
 export interface LeaderTimelineEvent {
   readonly kind: TimelineEventKind;
   readonly participant: ParticipantName | null;
-  readonly actor: string | null;
+  /** Like `atMs` and `detail`, the latest one's once later events fold into this one. */
+  actor: string | null;
   atMs: number;
   /** Without the folding note; queries add it. */
   detail: string;

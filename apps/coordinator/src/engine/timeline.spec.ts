@@ -138,18 +138,22 @@ describe('timeline', () => {
     h.preparing('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-a', 'YES');
     for (let retry = 0; retry < 50; retry += 1) {
+      const operator = retry === 49 ? 'operator:grace' : 'operator:ada';
       h.tick(1);
       h.trace({
         kind: 'retryPhaseTwo',
         requestId: `op${retry}`,
         txId: txIdOf('tx1'),
-        requestedBy: 'operator:ada',
+        requestedBy: operator,
       });
       // Contradicts its YES every time; a NO would abort, and a repeated YES is no event.
       h.vote('tx1', 'bank-a', 'READ_ONLY');
     }
     const lines = h.timeline('tx1');
-    expect(lines.filter((line) => line.includes(' RETRY '))).toHaveLength(TIMELINE_EVENTS_KEPT_FIRST + 1);
+    const retries = lines.filter((line) => line.includes(' RETRY '));
+    expect(retries).toHaveLength(TIMELINE_EVENTS_KEPT_FIRST + 1);
+    // The folded retry shows the latest operator.
+    expect(retries.at(-1)).toMatch(/\(the latest of 47, shown as one event\) by operator:grace$/);
     expect(lines.filter((line) => line.includes(' VOTE bank-a'))).toHaveLength(
       TIMELINE_EVENTS_KEPT_FIRST + 1,
     );

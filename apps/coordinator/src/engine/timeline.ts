@@ -41,6 +41,7 @@ export function recordLeaderEvent(
     const folded = seen.folded;
     folded.atMs = state.nowMs;
     folded.detail = detail;
+    folded.actor = actor;
     folded.folded += 1;
     folded.afterIndex = afterIndex;
     folded.sequence = sequence;
