@@ -130,9 +130,9 @@ async function begin(
 }
 
 /** A fresh tab signed in with `key` (session storage is per tab, so each test starts signed out). */
-async function signIn(key: string): Promise<Page> {
+async function signIn(key: string, node: CoordinatorNode = consoleNode): Promise<Page> {
   const page = await browser.newPage();
-  await page.goto(`${consoleNode.url}/console`);
+  await page.goto(`${node.url}/console`);
   await page.fill('input[name="apiKey"]', key);
   await page.click('button[type="submit"]');
   await page.waitForSelector('[data-testid="who"]');
@@ -213,8 +213,13 @@ describe('the operator console', () => {
     await page.fill('[data-testid="action-form"] textarea[name="reason"]', why);
     await submit.click();
 
+    // A failed call shows in the form; reading it too makes a failure say why.
+    const decisionOrError = async (): Promise<string | null> =>
+      (await page.$('[data-testid="action-form"] [role="alert"]')) === null
+        ? page.textContent('[data-testid="tx-decision"]')
+        : page.textContent('[data-testid="action-form"] [role="alert"]');
     await expect
-      .poll(() => page.textContent('[data-testid="tx-decision"]'), { timeout: 15_000 })
+      .poll(decisionOrError, { timeout: 45_000 })
       .toMatch(new RegExp(`^ABORT at Raft index \\d+, term \\d+: .*\\(resolved by ${actor}\\)$`));
     const decisionRow = page.locator('[data-testid="timeline"] tr.event-decision');
     await expect.poll(() => decisionRow.count()).toBe(1);
@@ -242,13 +247,16 @@ describe('the operator console', () => {
       'LEADER',
     );
     if (screenshots !== undefined) {
-      // Some traffic for the charts: a transaction every half second for a while.
+      // The leader's own console shows lag and last contact; some traffic fills the charts.
+      const onLeader = await signIn(OPERATOR_KEY, leader);
+      await onLeader.goto(`${leader.url}/console/#/cluster`);
       for (let round = 0; round < 40; round += 1) {
         const txId = await begin(leader, [bankA, bankB], {}, 5_000);
         await cluster.request(leader, 'POST', `/v1/transactions/${txId}/commit`);
         await sleep(500);
       }
-      await screenshot(page, 'console-cluster.png');
+      await screenshot(onLeader, 'console-cluster.png');
+      await onLeader.close();
     }
 
     await cluster.kill(leader);

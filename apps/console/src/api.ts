@@ -119,7 +119,11 @@ export class ApiError extends Error {
   }
 }
 
-const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * Longer than the coordinator's own wait for a forwarded request (30 s), so a slow leader yields
+ * the node's LEADER_TIMEOUT problem, which says whether the action may have taken effect.
+ */
+const REQUEST_TIMEOUT_MS = 35_000;
 
 export class Api {
   constructor(private readonly key: string) {}

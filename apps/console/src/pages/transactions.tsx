@@ -135,7 +135,7 @@ function TransactionTable(props: { items: readonly Transaction[]; nowMs: number 
           const why = describeStuck(tx, props.nowMs);
           return (
             <tr key={tx.id} class={why === null ? '' : 'stuck'} data-txid={tx.id}>
-              <td>
+              <td class="nowrap">
                 <a class="mono" href={`#/transactions/${tx.id}`} title={tx.id}>
                   {tx.id.slice(0, 8)}…{tx.id.slice(-4)}
                 </a>
@@ -148,7 +148,7 @@ function TransactionTable(props: { items: readonly Transaction[]; nowMs: number 
                   <VoteChip participant={participant} />
                 ))}
               </td>
-              <td>{formatAge(tx.createdAt, props.nowMs)}</td>
+              <td class="nowrap">{formatAge(tx.createdAt, props.nowMs)}</td>
               <td class="reason" data-testid="stuck-reason">
                 {why ?? ''}
               </td>

@@ -46,7 +46,7 @@ beforeAll(async () => {
   writeFileSync(join(directory, 'assets', 'notes.txt'), 'not a console file type');
   built = await appServing(directory);
   missing = await appServing(join(directory, 'no-such-folder'));
-});
+}, 30_000); // two Nest apps: slow on a busy 2-core machine
 afterAll(async () => {
   await Promise.all([built.close(), missing.close()]);
   rmSync(directory, { recursive: true, force: true });
