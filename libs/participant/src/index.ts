@@ -14,6 +14,12 @@ export {
   type IncomingHeaders,
 } from './enlist';
 export { jsonLineLogger } from './logger';
+export {
+  startOpenTelemetry,
+  tracesRequested,
+  type OpenTelemetryHandle,
+  type OpenTelemetryOptions,
+} from './opentelemetry';
 export type { ParticipantKafkaOptions, ParticipantOptions } from './options';
 export { startParticipant, type ParticipantHandle } from './participant';
 export type {

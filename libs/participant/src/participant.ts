@@ -32,6 +32,7 @@ import { jsonLineLogger, kafkaLogCreator } from './logger';
 import { participantSettings, type ParticipantOptions, type ParticipantSettings } from './options';
 import { ParticipantMemory } from './promises';
 import type { ParticipantLogger, ParticipantService } from './service';
+import { inCommandSpan, tracedLogger } from './tracing';
 
 /**
  * Every Kafka client of the SDK retries a failed request 8 times, backing off from 100 ms to at
@@ -86,7 +87,7 @@ export class Participant implements ParticipantHandle {
     this.name = this.settings.name;
     this.topic = participantTopic(this.name);
     this.service = options.service;
-    this.logger = options.logger ?? jsonLineLogger(this.name);
+    this.logger = tracedLogger(options.logger ?? jsonLineLogger(this.name));
     this.memory = new ParticipantMemory(this.settings.memoryEntriesMax);
     this.handler = new CommandHandler({
       participant: this.name,
@@ -268,15 +269,25 @@ export class Participant implements ParticipantHandle {
       return { parked: this.park(topic, partition, message, reason ?? 'undecodable') };
     }
     const command = decoded.message;
-    const result: Handled = await this.handler.handle(command);
+    const { handled: result, traceparent } = await inCommandSpan(
+      this.name,
+      command,
+      traceparentOf(message.headers),
+      async (): Promise<Handled> => {
+        const handled = await this.handler.handle(command);
+        if (handled.kind === 'reply') {
+          this.logger.debug(`answered ${command.type}`, {
+            txId: command.txId,
+            term: command.term,
+            reply: handled.reply,
+          });
+        }
+        return handled;
+      },
+    );
     if (result.kind === 'silent') return {};
     if (result.kind === 'reject') return { parked: this.park(topic, partition, message, result.reason) };
-    this.logger.debug(`answered ${command.type}`, {
-      txId: command.txId,
-      term: command.term,
-      reply: result.reply,
-    });
-    return { reply: this.replyMessage(result.reply, traceparentOf(message.headers)) };
+    return { reply: this.replyMessage(result.reply, traceparent) };
   }
 
   private park(topic: string, partition: number, message: KafkaMessage, reason: string): Message {
