@@ -28,6 +28,7 @@ describe('npm run bench -- --help', () => {
       '--duration',
       '--warmup',
       '--failover',
+      '--cpu-prof',
       '--name',
       '--results',
     ]) {

@@ -23,13 +23,16 @@ export interface BenchOptions {
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
   readonly failover: boolean;
+  /** Coordinators run with --cpu-prof; their profiles land in the results folder (git-ignored). */
+  readonly cpuProfile: boolean;
   /** bench/results/<name>.json and the charts' file names. */
   readonly name: string;
   readonly resultsDirectory: string;
 }
 
 export const USAGE = `usage: npm run bench -- [--participants 1|2|3] [--kind noop|postgres] [--clients LIST]
-                        [--duration SECONDS] [--warmup SECONDS] [--failover] [--name NAME] [--results DIR]
+                        [--duration SECONDS] [--warmup SECONDS] [--failover] [--cpu-prof] [--name NAME]
+                        [--results DIR]
 
 Starts Kafka and PostgreSQL (fsync on), three coordinator processes and the participants, measures
 the floors (Kafka round trip, fsync, one Raft commit, PREPARE TRANSACTION), then runs closed-loop
@@ -43,6 +46,8 @@ Writes <results>/<name>.json and <results>/report.md with SVG charts.
   --warmup S        unmeasured seconds before each level (default 2)
   --failover        afterwards, half the best rate for 20 s with the leader killed (SIGKILL) at 5 s
                     and restarted at 10 s: tx/s and p99 per 100 ms
+  --cpu-prof        run the coordinators with --cpu-prof: one .cpuprofile per node in the results
+                    folder, and their hottest functions printed
   --name NAME       result name (default <kind>-<participants>p)
   --results DIR     where to write (default bench/results)`;
 
@@ -61,6 +66,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
   let durationSeconds = 15;
   let warmupSeconds = 2;
   let failover = false;
+  let cpuProfile = false;
   let name: string | undefined;
   let resultsDirectory = RESULTS_DIRECTORY;
   for (let index = 0; index < argv.length; index += 1) {
@@ -68,6 +74,10 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
     if (flag === '--help' || flag === '-h') return 'help';
     if (flag === '--failover') {
       failover = true;
+      continue;
+    }
+    if (flag === '--cpu-prof') {
+      cpuProfile = true;
       continue;
     }
     const value = argv[index + 1];
@@ -122,6 +132,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
     durationSeconds,
     warmupSeconds,
     failover,
+    cpuProfile,
     name: name ?? `${kind}-${participants}p`,
     resultsDirectory,
   };

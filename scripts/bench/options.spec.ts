@@ -16,6 +16,7 @@ describe('npm run bench arguments', () => {
       durationSeconds: 15,
       warmupSeconds: 2,
       failover: false,
+      cpuProfile: false,
       name: 'noop-2p',
       resultsDirectory: RESULTS_DIRECTORY,
     });
@@ -36,6 +37,7 @@ describe('npm run bench arguments', () => {
         '--warmup',
         '0',
         '--failover',
+        '--cpu-prof',
       ]),
     ).toMatchObject({
       participants: 3,
@@ -44,6 +46,7 @@ describe('npm run bench arguments', () => {
       durationSeconds: 3,
       warmupSeconds: 0,
       failover: true,
+      cpuProfile: true,
       name: 'postgres-3p',
     });
     expect(options(['--name', 'after-batching', '--results', '/tmp/bench']).name).toBe('after-batching');

@@ -192,8 +192,15 @@ export async function runBench(
   const cluster = await CoordinatorCluster.start({
     kafkaBrokers: stack.kafkaBrokers,
     databaseUrl: historyUrl,
-    // Warnings only: an access-log line per request would be piped through this process.
-    environment: { LOG_LEVEL: 'warn' },
+    environment: {
+      // Warnings only: an access-log line per request would be piped through this process.
+      LOG_LEVEL: 'warn',
+      ...(options.cpuProfile
+        ? {
+            NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.resultsDirectory} --cpu-prof-name=${options.name}-\${pid}.cpuprofile`,
+          }
+        : {}),
+    },
   });
   const participants: RunningParticipant[] = [];
   const killAll = (): void => {
@@ -325,6 +332,7 @@ export async function runBench(
         durationSeconds: options.durationSeconds,
         warmupSeconds: options.warmupSeconds,
         failover: options.failover,
+        cpuProfile: options.cpuProfile,
         name: options.name,
       },
       setup:
@@ -346,6 +354,8 @@ export async function runBench(
     };
   } finally {
     await Promise.all(participants.map((participant) => participant.stop()));
+    // A profile is written only when the process exits by itself: SIGTERM first.
+    if (options.cpuProfile) await Promise.all(cluster.nodes.map((node) => stopGracefully(node)));
     await cluster.stop();
     process.off('exit', killAll);
     rmSync(directory, { recursive: true, force: true });
@@ -353,6 +363,16 @@ export async function runBench(
 }
 
 const accountOf = (client: number): string => `client-${client}`;
+
+async function stopGracefully(node: CoordinatorNode): Promise<void> {
+  const child = node.process;
+  if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
 
 /** Retries one transaction until it commits: proves the whole path works before anything is measured. */
 async function firstCommit(
@@ -692,8 +712,9 @@ class Probes {
     this.processes.push({ name: 'postgres', pid: () => postgresPid ?? undefined });
     for (const node of cluster.nodes)
       this.processes.push({ name: node.nodeId, pid: () => node.process?.pid });
-    for (const participant of participants)
-      this.processes.push({ name: participant.name, pid: participant.pid });
+    for (const [position, participant] of participants.entries()) {
+      this.processes.push({ name: `p${position + 1}`, pid: participant.pid });
+    }
   }
 
   async start(): Promise<void> {
