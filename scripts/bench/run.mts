@@ -203,11 +203,17 @@ export async function runBench(
     },
   });
   const participants: RunningParticipant[] = [];
+  // Children die with us even when we are ended before the `finally` below can stop them.
   const killAll = (): void => {
     for (const node of cluster.nodes) node.process?.kill('SIGKILL');
+    for (const child of spawned) child.kill('SIGKILL');
     for (const participant of participants) {
       const pid = participant.pid();
-      if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      try {
+        if (pid !== undefined) process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
   };
   process.on('exit', killAll);
@@ -364,6 +370,9 @@ export async function runBench(
 
 const accountOf = (client: number): string => `client-${client}`;
 
+/** Every child this module spawned and that still runs, from its first moment: see killAll. */
+const spawned = new Set<ChildProcess>();
+
 async function stopGracefully(node: CoordinatorNode): Promise<void> {
   const child = node.process;
   if (child === null || child.exitCode !== null || child.signalCode !== null) return;
@@ -403,6 +412,8 @@ async function spawnReady(script: string, args: readonly string[], logFile: stri
   } finally {
     closeSync(log);
   }
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const ready = new Promise<void>((resolve, reject) => {
     lines.on('line', (line) => {
