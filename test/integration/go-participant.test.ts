@@ -162,7 +162,8 @@ class GoProcess {
 /**
  * The TypeScript participant: the scripted service of the coordinator tests, plus `hold: true` in
  * its work, which keeps its vote back until the test releases it, so that a transaction stays
- * undecided while the Go participant has already voted YES.
+ * undecided while the Go participant has already voted YES. The SDK waits for a batch's commands
+ * before it reads on, so a held PREPARE also holds back the ones behind it.
  */
 class HoldingService extends ScriptedService {
   private readonly held = new Map<string, () => void>();
@@ -429,7 +430,7 @@ describe('the Go participant beside a TypeScript participant', () => {
           async () => {
             const current = await view(txId);
             const go = current.participants.find((participant) => participant.name === goName);
-            return go?.vote === 'YES' && tsService.isHolding(txId) ? true : undefined;
+            return go?.vote === 'YES' ? true : undefined;
           },
           90_000,
           `the coordinator recording Go's YES for ${txId}`,
@@ -442,8 +443,16 @@ describe('the Go participant beside a TypeScript participant', () => {
 
       await goParticipant.kill();
       const killedAt = Date.now();
-      tsService.release(toCommit);
-      tsService.release(toAbort);
+      // The SDK hands commands over batch by batch, so the second PREPARE reaches the TypeScript
+      // service only once the first is released.
+      for (const txId of [toCommit, toAbort]) {
+        await eventually(
+          () => Promise.resolve(tsService.isHolding(txId) ? true : undefined),
+          90_000,
+          `the TypeScript participant holding the PREPARE of ${txId}`,
+        );
+        tsService.release(txId);
+      }
       expect(await outcomes).toEqual(['COMMIT', 'ABORT']);
 
       await goParticipant.start();
