@@ -23,6 +23,7 @@ interface TxView {
   state: string;
   decision: { outcome: 'COMMIT' | 'ABORT'; raftIndex: number; raftTerm: number; reason: string } | null;
   participants: { name: string; vote: string | null; ack: boolean; attempts: number }[];
+  timeline: { kind: string; participant: string | null; raftIndex: number | null; raftTerm: number | null }[];
 }
 
 let database: TestDatabase;
@@ -119,6 +120,23 @@ describe('a three-node coordinator cluster', () => {
       'the transaction reading COMMITTED',
     );
     expect(finished.participants.map((participant) => participant.vote)).toEqual(['YES', 'YES']);
+    // The timeline in order: BEGIN, … the DECISION at its Raft position, … both ACKs after it.
+    const decided = committed.body.decision;
+    const decisionAt = finished.timeline.findIndex((event) => event.kind === 'DECISION');
+    const decision = finished.timeline[decisionAt];
+    expect({
+      first: finished.timeline[0]?.kind,
+      decisionPosition: [decision?.raftIndex, decision?.raftTerm],
+      acksAfterIt: finished.timeline
+        .slice(decisionAt)
+        .filter((event) => event.kind === 'ACK')
+        .map((event) => event.participant)
+        .sort(),
+    }).toEqual({
+      first: 'BEGIN',
+      decisionPosition: [decided?.raftIndex, decided?.raftTerm],
+      acksAfterIt: [bankA.name, bankB.name].sort(),
+    });
   });
 
   it('aborts everywhere when one participant votes NO', async () => {
