@@ -170,7 +170,8 @@ describe('membership changes at run time', () => {
         const result = await cluster.request<ClusterBody>(n4, 'GET', '/v1/cluster');
         return result.status === 200 ? result.body : undefined;
       },
-      120_000,
+      // A fresh process on a loaded 2-core machine can take minutes before its HTTP API listens.
+      300_000,
       'n4 to answer HTTP',
     );
     expect(waiting.members).toEqual([]);
@@ -231,16 +232,23 @@ describe('membership changes at run time', () => {
 
     // Remove n1 while it leads: it commits its own removal with n2..n4 and hands over.
     const n1 = cluster.node('n1');
-    if ((await status(n1)).role !== 'LEADER') {
-      const moved = await cluster.request(
-        await cluster.waitForLeader(60_000),
-        'POST',
-        '/v1/cluster/leadership-transfer',
-        { to: 'n1' },
-        OPERATOR_KEY,
-      );
-      expect(moved.status, JSON.stringify(moved.body)).toBe(200);
-    }
+    // A transfer can time out on a loaded machine (the target must win an election in 5 s): retry.
+    await eventually(
+      async () => {
+        if ((await status(n1)).role === 'LEADER') return true;
+        const moved = await cluster.request(
+          await cluster.waitForLeader(60_000),
+          'POST',
+          '/v1/cluster/leadership-transfer',
+          { to: 'n1' },
+          OPERATOR_KEY,
+        );
+        expect([200, 409, 503]).toContain(moved.status);
+        return undefined;
+      },
+      90_000,
+      'n1 to take over leadership',
+    );
     expect((await status(n1)).role).toBe('LEADER');
     const removed = await cluster.request<ClusterBody>(
       n1,
@@ -289,7 +297,7 @@ describe('membership changes at run time', () => {
     await workload.stop();
     expect(workload.committed.length).toBeGreaterThanOrEqual(23);
     await expectAtomic(workload.committed);
-  }, 600_000);
+  }, 900_000);
 
   it('refuses to add a node that does not answer, and takes it out again', async () => {
     const leader = await cluster.waitForLeader(60_000);
