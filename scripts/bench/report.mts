@@ -158,6 +158,11 @@ export function sectionOf(result: BenchResult): string {
       `\`npm run bench -- --participants ${result.options.participants} --kind ${result.options.kind} --clients ${result.options.clients.join(',')} ` +
       `--duration ${result.options.durationSeconds}${result.options.failover ? ' --failover' : ''}\`.`,
     '',
+    `Source: commit ${result.source.commit.slice(0, 12)}` +
+      (result.source.uncommitted.length === 0
+        ? ', no uncommitted changes in apps/ or libs/.'
+        : ` plus uncommitted changes in ${result.source.uncommitted.join(', ')} (dist/ is built from the working tree).`),
+    '',
     result.setup,
     '',
     '```',

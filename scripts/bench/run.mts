@@ -151,6 +151,8 @@ export interface BenchResult {
     readonly loadAverageAtEnd: readonly number[];
   };
   readonly options: Omit<BenchOptions, 'resultsDirectory'>;
+  /** The commit measured, and the files of apps/ and libs/ that differed from it (dist/ is built from the working tree). */
+  readonly source: { readonly commit: string; readonly uncommitted: readonly string[] };
   readonly setup: string;
   readonly floors: Floors;
   readonly levels: readonly LevelResult[];
@@ -341,6 +343,7 @@ export async function runBench(
         cpuProfile: options.cpuProfile,
         name: options.name,
       },
+      source: sourceState(),
       setup:
         `Kafka 1 broker, PostgreSQL (${stack.databaseUrl.includes('127.0.0.1') ? 'local' : 'given'}), 3 coordinator processes ` +
         `(LOG_LEVEL=warn), ${options.participants} ${options.kind === 'noop' ? 'no-op participant processes (participant SDK, vote YES at once)' : 'demo bank processes (PostgreSQL PREPARE TRANSACTION)'}, ` +
@@ -369,6 +372,18 @@ export async function runBench(
 }
 
 const accountOf = (client: number): string => `client-${client}`;
+
+function sourceState(): BenchResult['source'] {
+  const git = (args: readonly string[]): string =>
+    spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+  return {
+    commit: git(['rev-parse', 'HEAD']),
+    uncommitted: git(['status', '--porcelain', '--', 'apps', 'libs'])
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.slice(3)),
+  };
+}
 
 /** Every child this module spawned and that still runs, from its first moment: see killAll. */
 const spawned = new Set<ChildProcess>();
