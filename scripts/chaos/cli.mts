@@ -20,7 +20,10 @@ everything and checks atomicity, conservation of money and agreement with the co
   --faults-per-kind K exactly K faults of each kind, in a seeded order; the transfers go on
                      until the last one has run (default: kinds at random while the workload runs)
   --duration SECONDS upper bound on the workload (default 300, or ${SOAK_DURATION_SECONDS} with --faults-per-kind)
-  --fault-gap MIN-MAX quiet seconds between one fault's end and the next one's start (default 3-6)`;
+  --fault-gap MIN-MAX quiet seconds between one fault's end and the next one's start (default 3-6)
+
+Ctrl-C stops at once, without a check. \`kill -USR2 <pid>\` winds a long run down instead: no new
+faults or transfers, then heal, wait for quiescence and check everything done so far.`;
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -101,6 +104,10 @@ export async function runChaosCli(argv: readonly string[]): Promise<number> {
   // Ctrl-C ends the run early; the run's own `finally` still stops every process it started.
   const stop = new AbortController();
   for (const name of SIGNALS) process.on(name, () => stop.abort(name));
+  // SIGUSR2 ends a long soak early with its check: the run stops adding faults and transfers,
+  // heals, and checks everything it did so far.
+  const windDown = new AbortController();
+  process.on('SIGUSR2', () => windDown.abort('SIGUSR2'));
   let stack: Stack | undefined;
   let exitCode = 1;
   try {
@@ -111,7 +118,7 @@ export async function runChaosCli(argv: readonly string[]): Promise<number> {
       report: say,
     });
     const started = Date.now();
-    const result = await runChaos(options, stack, say, stop.signal);
+    const result = await runChaos(options, stack, say, stop.signal, windDown.signal);
     console.log(`run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     for (const line of result.summary) console.log(line);
     exitCode = result.violations.length > 0 ? 1 : 0;

@@ -248,6 +248,8 @@ export async function runChaos(
   stack: ChaosStack,
   say: (line: string) => void,
   stop: AbortSignal,
+  /** Ends the run early but checked: no new faults or transfers, then heal and check as usual. */
+  windDown: AbortSignal = new AbortController().signal,
 ): Promise<ChaosResult> {
   if (options.faults.includes('postgres-restart') && stack.postgres.restart === undefined) {
     throw new Error(
@@ -325,16 +327,21 @@ export async function runChaos(
     const sampling = samplePrepared(banks, prepared, () => workloadDone || stop.aborted);
 
     say(`workload: ${options.transactions} transfers by ${options.clients} clients`);
-    const workload = runWorkload(options, accounts, attempts, now, () => nemesisDone, stop).finally(() => {
-      workloadDone = true;
-    });
+    windDown.addEventListener('abort', () =>
+      say('winding down: no new faults or transfers; then heal and check'),
+    );
+    const workload = runWorkload(options, accounts, attempts, now, () => nemesisDone, stop, windDown).finally(
+      () => {
+        workloadDone = true;
+      },
+    );
     const nemesis = runNemesis(
       plan,
       { cluster, banks, stack, network, paused },
       faults,
       exits,
       now,
-      () => workloadDone,
+      () => workloadDone || windDown.aborted,
       say,
     ).finally(() => {
       nemesisDone = true;
@@ -412,6 +419,7 @@ async function runWorkload(
   now: () => number,
   nemesisDone: () => boolean,
   stop: AbortSignal,
+  windDown: AbortSignal,
 ): Promise<void> {
   // Its own sequence, so the nemesis's draws do not depend on how many transfers were made.
   const random = seededRandom(options.seed ^ 0x5bd1e995);
@@ -421,7 +429,8 @@ async function runWorkload(
   let begun = 0;
   // With a fixed number of faults per kind, every one of them runs under load.
   const enough = (): boolean =>
-    begun >= options.transactions && (options.faultsPerKind === undefined || nemesisDone());
+    windDown.aborted ||
+    (begun >= options.transactions && (options.faultsPerKind === undefined || nemesisDone()));
   const client = async (clientIndex: number): Promise<void> => {
     while (!enough() && now() < deadline && !stop.aborted) {
       begun += 1;
