@@ -374,8 +374,9 @@ export async function runBench(
 const accountOf = (client: number): string => `client-${client}`;
 
 function sourceState(): BenchResult['source'] {
+  // Not trimmed at the start: a porcelain line begins with its status columns, a space included.
   const git = (args: readonly string[]): string =>
-    spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+    spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trimEnd() ?? '';
   return {
     commit: git(['rev-parse', 'HEAD']),
     uncommitted: git(['status', '--porcelain', '--', 'apps', 'libs'])
