@@ -4,9 +4,12 @@
 // step (`npm run typecheck`): SWC and Vite only strip types, which keeps the build a few seconds long.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+// VERDICT_DIST_DIR builds elsewhere than dist/ (relative to the clone, and inside it, so that
+// node_modules is found), for tests that must not replace the code other processes run from dist/.
+const dist = resolve(root, process.env.VERDICT_DIST_DIR || 'dist');
 
 // dist/ is overwritten in place, never deleted first: tests of other apps may be running processes
 // from it at the same moment. A file left over from a deleted source is imported by nothing.
@@ -18,7 +21,7 @@ const run = spawnSync(
     'apps',
     'libs',
     '-d',
-    'dist',
+    dist,
     '--config-file',
     '.swcrc',
     '--ignore',
@@ -42,14 +45,14 @@ await buildConsole();
  */
 async function buildConsole() {
   const source = join(root, 'apps', 'console');
-  const target = join(root, 'dist', 'console');
+  const target = join(dist, 'console');
   const builtAtMs = existsSync(join(target, 'index.html')) ? statSync(join(target, 'index.html')).mtimeMs : 0;
   const changedAtMs = Math.max(newestMtimeMs(source), statSync(join(root, 'package-lock.json')).mtimeMs);
   if (changedAtMs < builtAtMs) return;
 
   const { build } = await import('vite');
-  const fresh = join(root, 'dist', `.console-${process.pid}`);
-  const stale = join(root, 'dist', `.console-old-${process.pid}`);
+  const fresh = join(dist, `.console-${process.pid}`);
+  const stale = join(dist, `.console-old-${process.pid}`);
   try {
     await build({
       configFile: join(source, 'vite.config.mts'),
@@ -65,7 +68,7 @@ async function buildConsole() {
   if (existsSync(target)) renameSync(target, stale);
   renameSync(fresh, target);
   rmSync(stale, { recursive: true, force: true });
-  console.log('build: console written to dist/console');
+  console.log(`build: console written to ${target}`);
 }
 
 function newestMtimeMs(directory) {

@@ -3,11 +3,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePorts } from '../../scripts/stack/ports.mjs';
 
 const root = join(__dirname, '..', '..');
-const mainScript = join(root, 'dist', 'apps', 'coordinator', 'src', 'main.js');
+// VERDICT_DIST_DIR (scripts/build.mjs) builds and runs from another folder than dist/.
+const mainScript = join(
+  resolve(root, process.env['VERDICT_DIST_DIR'] || 'dist'),
+  'apps',
+  'coordinator',
+  'src',
+  'main.js',
+);
 
 export const SERVICE_KEY = 'service-key-0123456789abcdef';
 export const OPERATOR_KEY = 'operator-key-0123456789abcdef';

@@ -7,6 +7,7 @@ import type { DestinationStream, Level } from 'pino';
 import { loggingModule, requestIdFor } from '../observability/logging';
 import { CoordinatorMetrics } from '../observability/metrics';
 import { ObservabilityModule } from '../observability/observability.module';
+import { HttpTracingInterceptor } from '../observability/tracing-http';
 import { ApiModule } from './api.module';
 import { BODY_LIMIT_BYTES_DEFAULT, FORWARD_TIMEOUT_MS_DEFAULT, type ApiOptions } from './api.options';
 import { ApiKeys } from './auth/api-keys';
@@ -87,6 +88,8 @@ export async function createHttpApp(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  // Outermost, before the APP_INTERCEPTORs: a request forwarded to the leader happens inside its span.
+  app.useGlobalInterceptors(new HttpTracingInterceptor());
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');

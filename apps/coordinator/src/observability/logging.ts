@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { RequestMethod, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream, Level } from 'pino';
+import { traceLogFields, transactionTraceFields } from './tracing-logs';
 
 /** An incoming X-Request-Id is kept if it is a sane token, so a client's id follows the request. */
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -45,6 +46,7 @@ export function loggingModule(options: LoggingOptions): DynamicModule {
   const pinoOptions = {
     level: options.level,
     base: { nodeId: options.nodeId },
+    mixin: traceLogFields,
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie'],
       censor: '[redacted]',
@@ -52,7 +54,7 @@ export function loggingModule(options: LoggingOptions): DynamicModule {
     genReqId: (request: IncomingMessage): string => requestIdFor(request),
     customProps: (request: IncomingMessage): Record<string, string> => {
       const txId = TX_ID_IN_PATH.exec(pathOf(request))?.[1];
-      return txId === undefined ? {} : { txId };
+      return txId === undefined ? {} : { txId, ...transactionTraceFields(txId) };
     },
     autoLogging: { ignore: (request: IncomingMessage): boolean => QUIET_PATHS.test(pathOf(request)) },
   };
