@@ -39,6 +39,8 @@ import { raftPeers, recordableAddresses, resolveAddresses } from './member-addre
 const SHUTDOWN_TRANSFER_TIMEOUT_MS = 1_500;
 const ENVIRONMENT = Symbol('verdict:CoordinatorEnvironment');
 const SETTINGS = Symbol('verdict:ClusterSettings');
+/** Exit status of a coordinator whose Raft member stopped after a failure (EX_SOFTWARE). */
+const EXIT_RAFT_FAILURE = 70;
 
 function raftLogger(logger: Logger): RaftLogLogger {
   return {
@@ -114,6 +116,12 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       tickIntervalMs: settings.tickIntervalMs,
       snapshotEveryEntries: settings.snapshotEveryEntries,
       nodeAddresses: settings.httpUrls,
+      // Fail-stop: a process whose Raft member stopped would keep answering HTTP while taking no
+      // part in the cluster. Ending it lets the supervisor restart it from the durable log.
+      onFailure: (error) => {
+        this.logger.fatal(`${error.message}: exiting so that this node restarts from its log`);
+        process.exit(EXIT_RAFT_FAILURE);
+      },
     });
     this.node.onMembershipChange((membership) => transport.setPeers(this.host.membershipChanged(membership)));
     await this.host.attach(this.node);

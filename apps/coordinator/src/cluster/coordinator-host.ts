@@ -520,9 +520,8 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     const raft = this.raft;
     if (raft === null) return;
     this.leaderTerm = term;
-    raft
-      .readIndex()
-      .then(() => {
+    raft.readIndex().then(
+      () => {
         const status = raft.status();
         if (this.leading || status.role !== 'leader' || status.term !== term) return;
         this.leading = true;
@@ -536,11 +535,15 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
             reason: this.options.breakers.unavailableReason(breaker.participant) ?? 'circuit breaker open',
           });
         }
-      })
-      .catch((error: unknown) => {
+      },
+      // Only the barrier's refusal (leadership moved on, the node stopped) is expected here. An
+      // exception from the engine above is a broken invariant: it stays unhandled and ends the
+      // process, because a node that goes on with half-applied leader state is worse than none.
+      (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         this.options.logger.warn(`leadership of term ${term} not confirmed: ${message}`);
-      });
+      },
+    );
   }
 
   private loseLeadership(): void {

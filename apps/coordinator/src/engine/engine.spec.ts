@@ -461,6 +461,33 @@ describe('races decided by log order', () => {
 });
 
 describe('leader changes', () => {
+  it('a reset within the same term (a refused proposal): entries proposed before it still apply, the first DECISION wins', () => {
+    const h = new Harness();
+    h.lead();
+    h.preparing('tx1', ['bank-a', 'bank-b']);
+    h.vote('tx1', 'bank-a', 'YES');
+    expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
+      'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
+    ]);
+    // Raft refused a later proposal while this node still leads term 1: the host resets the
+    // engine's leader memory and leads the same term again. The DECISION above is still in flight.
+    expect(h.trace({ kind: 'lostLeadership' })).toEqual(['reply r2 LEADERSHIP_LOST']);
+    expect(h.lead(1)).toEqual([
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+      'send bank-b PREPARE tx1 term=1 attempt=1',
+    ]);
+    // The in-flight DECISION commits: phase two starts from it, although this leader memory never
+    // proposed it.
+    expect(h.commit()).toEqual([
+      'send bank-a COMMIT tx1 term=1 attempt=1',
+      'send bank-b COMMIT tx1 term=1 attempt=1',
+    ]);
+    // Votes answering the re-sent PREPARE change nothing: the transaction is decided.
+    expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
+    h.ack('tx1', 'bank-a', 'COMMIT');
+    expect(h.ack('tx1', 'bank-b', 'COMMIT')).toEqual(['archive tx1 COMMITTED']);
+  });
+
   it('leader dies after DECISION committed: successor re-sends it to every participant', () => {
     const h = new Harness();
     h.lead();
@@ -1016,8 +1043,8 @@ describe('programmer errors are InvariantViolations naming the values', () => {
       'becameLeader(4) while leading term 3',
     );
     h.step({ kind: 'lostLeadership' });
-    expect(() => h.step({ kind: 'becameLeader', term: 3, nowMs: T0 })).toThrow(
-      'becameLeader(3) after leading term 3: terms only grow',
+    expect(() => h.step({ kind: 'becameLeader', term: 2, nowMs: T0 })).toThrow(
+      'becameLeader(2) after leading term 3: terms never go back',
     );
   });
 

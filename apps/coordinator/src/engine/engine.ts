@@ -793,9 +793,12 @@ function flushEndBatch(leader: LeaderState, out: Effect[]): void {
 
 function becomeLeader(state: EngineState, command: BecameLeaderCommand, out: Effect[]): void {
   assert(state.leader === null, `becameLeader(${command.term}) while leading term ${state.leader?.term}`);
+  // The same term again is legitimate: a host whose proposal Raft refused (a transfer under way,
+  // an overloaded core) while it still leads resets its leader memory and leads on. Entries it
+  // proposed before the reset may still apply; the first DECISION in log order wins either way.
   assert(
-    command.term > state.lastLeaderTerm,
-    `becameLeader(${command.term}) after leading term ${state.lastLeaderTerm}: terms only grow`,
+    command.term >= state.lastLeaderTerm,
+    `becameLeader(${command.term}) after leading term ${state.lastLeaderTerm}: terms never go back`,
   );
   assert(
     command.term >= state.replicated.appliedTerm,

@@ -436,3 +436,38 @@ describe('RaftNode: leader writes in parallel with replication', () => {
     await expect(proposal).resolves.toEqual({ index, term });
   });
 });
+
+describe('RaftNode: a failure while handling a Ready', () => {
+  it('stops the node, rejects what waits on it, and calls onFailure once so the host can end', async () => {
+    const failures: Error[] = [];
+    const machine = new ListMachine();
+    const apply = machine.apply.bind(machine);
+    machine.apply = (entry: Entry): void => {
+      if (decoder.decode(entry.data) === 'poison') throw new Error('state machine broke an invariant');
+      apply(entry);
+    };
+    const node = await RaftNode.start({
+      raft: { nodeId: 'n1', rng: new Xoshiro128(11) },
+      bootstrapMembership: { voters: ['n1'], learners: [] },
+      logStore: new MemoryLogStore(new MemoryLogMedium()),
+      snapshotStore: new MemorySnapshotStore(),
+      transport: new MemoryNetwork().connect('n1'),
+      stateMachine: machine,
+      logger: silentLogger,
+      tickIntervalMs: 10,
+      snapshotEveryEntries: 1000,
+      onFailure: (error) => failures.push(error),
+    });
+    running.push(node);
+    await waitFor(() => node.status().role === 'leader', 'n1 to lead');
+    await node.propose(encoder.encode('fine'));
+    await expect(node.propose(encoder.encode('poison'))).rejects.toThrow(
+      'raft node stopped after a failure: state machine broke an invariant',
+    );
+    expect(failures.map((error) => error.message)).toEqual([
+      'raft node stopped after a failure: state machine broke an invariant',
+    ]);
+    await expect(node.propose(encoder.encode('after'))).rejects.toThrow('raft node stopped');
+    expect(machine.applied).toEqual(['fine']);
+  });
+});

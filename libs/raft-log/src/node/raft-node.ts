@@ -45,6 +45,12 @@ export interface RaftNodeOptions {
   readonly nodeAddresses?: Readonly<Record<NodeId, string>>;
   /** Wall clock in epoch milliseconds, for `lastContactMs`; Date.now when absent. */
   readonly clock?: () => number;
+  /**
+   * Called once if the node stops by itself because handling a Ready failed (a storage error, a
+   * state machine or listener that threw). The node then takes no further part in the cluster;
+   * a host process should end so that a supervisor restarts it from its durable log.
+   */
+  readonly onFailure?: (error: RaftNodeStoppedError) => void;
 }
 
 /** The core's status plus what only the host knows: time. */
@@ -296,7 +302,11 @@ export class RaftNode {
     this.drained = this.drain().catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       this.options.logger.warn('raft node stopped: handling a Ready failed', { error: message });
-      this.stop(new RaftNodeStoppedError(`raft node stopped after a failure: ${message}`, { cause: error }));
+      const stopped = new RaftNodeStoppedError(`raft node stopped after a failure: ${message}`, {
+        cause: error,
+      });
+      this.stop(stopped);
+      this.options.onFailure?.(stopped);
     });
   }
 
