@@ -30,7 +30,7 @@ export interface EngineState {
   nowMs: number;
   /** Non-null exactly while this node leads. */
   leader: LeaderState | null;
-  /** Highest term this node has led, to check `becameLeader` terms only grow. */
+  /** Highest term this node has led, to check `becameLeader` terms never go back. */
   lastLeaderTerm: Term;
 }
 
