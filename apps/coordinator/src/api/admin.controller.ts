@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentActor, Roles } from './auth/auth.decorators';
 import { COORDINATOR, type Actor, type CoordinatorPort } from './coordinator.port';
 import { toResolution, toTransactionDto } from './dto/mappers';
-import { ResolveTransactionDto, TxIdParam } from './dto/request.dto';
+import { ResolveTransactionDto, RetryTransactionDto, TxIdParam } from './dto/request.dto';
 import { TransactionDto } from './dto/response.dto';
 import { ApiProblems, LEADER_BOUND, WITH_BODY } from './openapi.decorators';
 
@@ -41,11 +41,17 @@ export class AdminController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Re-send the pending phase now (operator)',
-    description: 'Re-sends PREPARE or the decision to every participant that has not answered.',
+    description:
+      'Re-sends PREPARE or the decision to every participant that has not answered. The body is optional; a reason, when given, is shown on the RETRY event of the timeline.',
   })
+  @ApiBody({ type: RetryTransactionDto, required: false })
   @ApiOkResponse({ type: TransactionDto })
-  @ApiProblems(...LEADER_BOUND, 'FORBIDDEN', 'TX_NOT_FOUND', 'TX_NOT_ACTIVE')
-  retry(@Param() { txId }: TxIdParam, @CurrentActor() actor: Actor): Promise<TransactionDto> {
-    return this.coordinator.retry(txId, actor).then(toTransactionDto);
+  @ApiProblems(...LEADER_BOUND, ...WITH_BODY, 'FORBIDDEN', 'TX_NOT_FOUND', 'TX_NOT_ACTIVE')
+  retry(
+    @Param() { txId }: TxIdParam,
+    @Body() body: RetryTransactionDto,
+    @CurrentActor() actor: Actor,
+  ): Promise<TransactionDto> {
+    return this.coordinator.retry(txId, body.reason ?? null, actor).then(toTransactionDto);
   }
 }

@@ -76,10 +76,11 @@ export interface CoordinatorPort {
   /**
    * Operator nudge: re-sends the pending phase (PREPARE, or the recorded decision) to every
    * participant that has not answered now, instead of at the next backoff, and half-opens their
-   * breakers. Resolves once the messages are handed to the transport.
+   * breakers. Resolves once the messages are handed to the transport. `reason` (null when the
+   * operator gave none) ends the RETRY event's detail.
    * Rejects: TX_NOT_FOUND, TX_NOT_ACTIVE (finished: nothing to retry).
    */
-  retry(txId: string, actor: Actor): Promise<TransactionView>;
+  retry(txId: string, reason: string | null, actor: Actor): Promise<TransactionView>;
 
   /**
    * This node's own view of the cluster; answered locally, never rejects with NOT_LEADER. Member
@@ -288,6 +289,15 @@ export interface BreakerView {
   readonly since: string;
 }
 
+/** A participant this node knows of: it keeps a breaker for it, or heard from it. */
+export interface ClusterParticipantView {
+  readonly name: string;
+  /** When this node last read a reply (vote, ack, outcome query) from it; null if never since it started. */
+  readonly lastSeenAt: string | null;
+  /** null when this node keeps no breaker for it (it never sent it a command: a follower). */
+  readonly breaker: BreakerState | null;
+}
+
 export interface ClusterStatusView {
   readonly nodeId: string;
   readonly role: RaftRole;
@@ -297,6 +307,8 @@ export interface ClusterStatusView {
   readonly appliedIndex: number;
   readonly members: readonly MemberView[];
   readonly breakers: readonly BreakerView[];
+  /** By name. */
+  readonly participants: readonly ClusterParticipantView[];
   readonly stats: ClusterStatsView;
 }
 

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REASON_LENGTH_MAX } from './dto/request.dto';
 import { asOperator, asService, createTestApp, type TestApp } from './testing/test-app';
 
 let t: TestApp;
@@ -117,6 +118,49 @@ describe('authentication and roles', () => {
       outcome: 'ABORT',
       resolvedBy: expect.stringMatching(/^operator:/) as unknown,
     });
+  });
+});
+
+describe('retry', () => {
+  it('without a body: no reason reaches the coordinator', async () => {
+    const txId = await begin();
+    const answer = await call('POST', `/v1/admin/transactions/${txId}/retry`, { headers: asOperator });
+    expect(answer.status).toBe(200);
+    expect(t.coordinator.calls.find((c) => c.method === 'retry')?.args.slice(0, 2)).toEqual([txId, null]);
+  });
+
+  it('with a reason: passed on and shown on the RETRY event', async () => {
+    const txId = await begin();
+    const answer = await call('POST', `/v1/admin/transactions/${txId}/retry`, {
+      headers: asOperator,
+      payload: { reason: 'bank-b is back' },
+    });
+    expect(answer.status).toBe(200);
+    expect(t.coordinator.calls.find((c) => c.method === 'retry')?.args.slice(0, 2)).toEqual([
+      txId,
+      'bank-b is back',
+    ]);
+    expect(answer.body['timeline']).toContainEqual(
+      expect.objectContaining({
+        kind: 'RETRY',
+        detail: expect.stringContaining('reason: bank-b is back') as unknown,
+      }),
+    );
+  });
+
+  it.each([
+    ['not a string', { reason: 42 }],
+    ['empty', { reason: '' }],
+    ['longer than resolve allows', { reason: 'x'.repeat(REASON_LENGTH_MAX + 1) }],
+    ['an unknown field', { reasons: 'typo' }],
+  ])('a reason that is %s: 400 VALIDATION_FAILED, the coordinator is not called', async (_case, payload) => {
+    const txId = await begin();
+    const answer = await call('POST', `/v1/admin/transactions/${txId}/retry`, {
+      headers: asOperator,
+      payload,
+    });
+    expectProblem(answer, 400, 'VALIDATION_FAILED');
+    expect(t.coordinator.calls.some((c) => c.method === 'retry')).toBe(false);
   });
 });
 

@@ -190,6 +190,7 @@ export class ClusterModule {
               },
               clock: Date.now,
               tickIntervalMs: settings.engineTickIntervalMs,
+              stuckAfterMs: environment.stuckAfterMs,
             });
           },
         },

@@ -16,6 +16,7 @@ import type {
   Actor,
   BeginInput,
   BreakerState,
+  ClusterParticipantView,
   ClusterStatsView,
   ClusterStatusView,
   CommitWait,
@@ -56,6 +57,7 @@ import type { ReadinessPort, ReadinessView } from '../observability/readiness.po
 import type { ParticipantBreakers } from '../transport/participant-breakers';
 import type { OutboundCommand, ParticipantChannel } from '../transport/participant-channel';
 import { decodeEntryBatch, encodeEntryBatch } from './entry-batch';
+import { LAST_SEEN_NAMES_MAX, ParticipantLastSeen } from './participant-last-seen';
 import {
   encodeMemberAddress,
   raftPeers,
@@ -94,6 +96,8 @@ export interface CoordinatorHostOptions {
   /** Wall clock in epoch milliseconds; the engine reads time only through `tick`. */
   readonly clock: () => number;
   readonly tickIntervalMs: number;
+  /** A transaction in one phase longer than this is shown as stuck (VERDICT_STUCK_AFTER_MS); the engine's default when absent. */
+  readonly stuckAfterMs?: number;
 }
 
 /** A client should retry this soon after a leader change; elections take a few hundred ms. */
@@ -161,6 +165,8 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   private membershipChange: string | null = null;
   /** Decisions applied on this node since it started (a restored snapshot's are not counted). */
   private readonly decisionsApplied: Record<Outcome, number> = { COMMIT: 0, ABORT: 0 };
+  /** Recorded on every node, leader or not: see ParticipantLastSeen. */
+  private readonly participantsLastSeen = new ParticipantLastSeen(LAST_SEEN_NAMES_MAX);
 
   constructor(private readonly options: CoordinatorHostOptions) {}
 
@@ -405,6 +411,8 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   }
 
   private onReplies(replies: readonly ParticipantReply[]): void {
+    const nowMs = this.options.clock();
+    for (const reply of replies) this.participantsLastSeen.record(reply.participant, nowMs);
     if (!this.leading) return;
     for (const reply of replies) {
       switch (reply.type) {
@@ -650,6 +658,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         ...(filter.participant !== undefined && { participant: filter.participant }),
         ...(filter.olderThanMs !== undefined && { olderThanMs: filter.olderThanMs }),
         ...(filter.stuck !== undefined && { stuck: filter.stuck }),
+        ...(this.options.stuckAfterMs !== undefined && { stuckAfterMs: this.options.stuckAfterMs }),
         ...(afterTxId !== undefined && { cursor: afterTxId }),
         limit: filter.limit,
       },
@@ -705,13 +714,17 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     return this.viewOf(this.value(reply, 'decided').txId);
   }
 
-  async retry(txId: string, actor: Actor): Promise<TransactionView> {
-    this.options.logger.log(`operator ${actor.name} re-drives ${txId}`, { txId });
+  async retry(txId: string, reason: string | null, actor: Actor): Promise<TransactionView> {
+    this.options.logger.log(
+      `operator ${actor.name} re-drives ${txId}${reason === null ? '' : `: ${reason}`}`,
+      { txId },
+    );
     const reply = await this.request((requestId) => ({
       kind: 'retryPhaseTwo',
       requestId,
       txId,
       requestedBy: actor.name,
+      ...(reason !== null && { reason }),
     }));
     const finished = await this.finishedIfGone(reply);
     if (finished !== null) {
@@ -1024,7 +1037,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
 
   /** The transaction as the API shows it: live from the engine, else finished from history. */
   private async viewOf(txId: string): Promise<TransactionView> {
-    const live = viewTransaction(this.state, txId, this.options.clock());
+    const live = viewTransaction(this.state, txId, this.options.clock(), this.options.stuckAfterMs);
     if (live !== null) return fromEngineView(live, this.breakerLookup());
     const finished = await this.options.history.find(txId);
     if (finished !== null) return fromHistory(finished);
@@ -1162,8 +1175,26 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         state: toBreakerState(breaker.state),
         since: breaker.since,
       })),
+      participants: this.participantStatuses(),
       stats: this.stats(),
     };
+  }
+
+  /** Every participant with a breaker here or a reply read here, by name. */
+  private participantStatuses(): ClusterParticipantView[] {
+    const breakers = new Map(
+      this.options.breakers.states().map((breaker) => [breaker.participant, breaker.state]),
+    );
+    const names = [...new Set([...breakers.keys(), ...this.participantsLastSeen.names()])].sort();
+    return names.map((name) => {
+      const lastSeenAtMs = this.participantsLastSeen.lastSeenAtMsOf(name);
+      const breaker = breakers.get(name);
+      return {
+        name,
+        lastSeenAt: lastSeenAtMs === null ? null : new Date(lastSeenAtMs).toISOString(),
+        breaker: breaker === undefined ? null : toBreakerState(breaker),
+      };
+    });
   }
 
   /**

@@ -44,7 +44,18 @@ describe('coordinator environment', () => {
       kafkaBrokers: ['kafka:9092'],
       databaseUrl: 'postgres://verdict:s3cret@postgres:5432/verdict',
       logLevel: 'info',
+      stuckAfterMs: 60_000,
     });
+  });
+
+  it('VERDICT_STUCK_AFTER_MS: whole milliseconds from 1 s to 24 h, 60 s when unset', () => {
+    expect(loadEnvironment({ ...valid, VERDICT_STUCK_AFTER_MS: '3000' }).stuckAfterMs).toBe(3_000);
+    expect(loadEnvironment({ ...valid, VERDICT_STUCK_AFTER_MS: '86400000' }).stuckAfterMs).toBe(86_400_000);
+    for (const bad of ['999', '86400001', '2.5', '-5000', '3s', '', '1e4']) {
+      expect(errorOf({ ...valid, VERDICT_STUCK_AFTER_MS: bad })).toContain(
+        `VERDICT_STUCK_AFTER_MS=${JSON.stringify(bad)}: must be whole milliseconds from 1000 to 86400000 (1 s to 24 h), e.g. 60000`,
+      );
+    }
   });
 
   it('VERDICT_JOIN=true lets a node absent from VERDICT_PEERS start, to be added at run time', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STUCK_AFTER_MS_DEFAULT } from '../engine/limits';
 
 // Everything the coordinator reads from its environment, and nothing else: the docker-compose
 // check (test/unit/docker-compose.spec.ts) holds the compose file to the keys of this schema.
@@ -14,6 +15,12 @@ const NODE_ID_RULE =
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 /** Raft needs a majority: more than 7 voters only slows every commit down. */
 const VOTERS_MAX = 7;
+/**
+ * Below a second, a transaction waiting out one ordinary re-send backoff would already count as
+ * stuck; above a day, a stuck transaction would go unnoticed for too long to be worth showing.
+ */
+const STUCK_AFTER_MS_MIN = 1_000;
+const STUCK_AFTER_MS_MAX = 86_400_000;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -49,6 +56,8 @@ export interface CoordinatorEnvironment {
   readonly kafkaBrokers: readonly string[];
   readonly databaseUrl: string;
   readonly logLevel: LogLevel;
+  /** A transaction in PREPARING, COMMITTING or ABORTING longer than this is shown as stuck. */
+  readonly stuckAfterMs: number;
 }
 
 const required = (rule: string) => z.string({ error: `is required: ${rule}` });
@@ -110,6 +119,7 @@ const JOIN_RULE =
   'true (start empty and wait to be added to a running cluster) or false (found or rejoin the cluster in VERDICT_PEERS)';
 const API_KEYS_RULE = `a comma-separated list of <key>:<role> with role ${API_KEY_ROLES.join(' or ')} and keys of at least ${SECRET_LENGTH_MIN} characters`;
 const DATABASE_URL_RULE = 'a URL like postgres://user:password@host:5432/database';
+const STUCK_AFTER_MS_RULE = `whole milliseconds from ${STUCK_AFTER_MS_MIN} to ${STUCK_AFTER_MS_MAX} (1 s to 24 h), e.g. 60000`;
 
 const kafkaBrokersSchema = list(BROKERS_RULE, (text) => (hostAndPort(text) === undefined ? undefined : text));
 
@@ -164,6 +174,17 @@ export const coordinatorEnvironmentSchema = z
     KAFKA_BROKERS: kafkaBrokersSchema,
     DATABASE_URL: databaseUrlSchema,
     LOG_LEVEL: logLevelSchema,
+    VERDICT_STUCK_AFTER_MS: z
+      .string({ error: `must be ${STUCK_AFTER_MS_RULE}` })
+      .default(String(STUCK_AFTER_MS_DEFAULT))
+      .transform((text, context) => {
+        const value = Number(text);
+        if (!/^\d{1,9}$/.test(text) || value < STUCK_AFTER_MS_MIN || value > STUCK_AFTER_MS_MAX) {
+          context.addIssue({ code: 'custom', message: `must be ${STUCK_AFTER_MS_RULE}` });
+          return z.NEVER;
+        }
+        return value;
+      }),
   })
   .superRefine((environment, context) => {
     const ids = environment.VERDICT_PEERS.map((peer) => peer.nodeId);
@@ -216,6 +237,7 @@ export const coordinatorEnvironmentSchema = z
     kafkaBrokers: environment.KAFKA_BROKERS,
     databaseUrl: environment.DATABASE_URL,
     logLevel: environment.LOG_LEVEL,
+    stuckAfterMs: environment.VERDICT_STUCK_AFTER_MS,
   }));
 
 /** Variables whose values never appear in an error message. */

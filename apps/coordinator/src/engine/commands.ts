@@ -150,6 +150,8 @@ export interface RetryPhaseTwoCommand {
   readonly txId: TxId;
   /** The operator, shown on the RETRY event of the timeline. */
   readonly requestedBy: string;
+  /** Why, in the operator's words: appended to the RETRY event's detail. 1..REASON_CHARS_MAX. */
+  readonly reason?: string;
 }
 
 /** The host wrote the finished transaction (from an `archive` effect) to history, durably. */

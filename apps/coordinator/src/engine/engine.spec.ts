@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { InvariantViolation } from './assert';
 import type { Effect, FinishedTransactionRecord } from './effects';
 import { transition } from './engine';
-import { IDEMPOTENCY_KEY_TTL_MS, PARTICIPANTS_PER_TX_MAX, RETRY_DELAY_MS_MAX, retryDelayMs } from './limits';
+import {
+  IDEMPOTENCY_KEY_TTL_MS,
+  PARTICIPANTS_PER_TX_MAX,
+  REASON_CHARS_MAX,
+  RETRY_DELAY_MS_MAX,
+  retryDelayMs,
+} from './limits';
 import { createEngineState } from './state';
 import { itAuditedEveryEffectList } from './test/audit';
 import { describeTimeline, Harness, T0, txIdOf } from './test/harness';
@@ -918,6 +924,25 @@ describe('retryPhaseTwo', () => {
       h.trace({ kind: 'retryPhaseTwo', requestId: 'op1', txId: txIdOf('tx1'), requestedBy: 'operator:ada' }),
     ).toEqual(['reply op1 TX_NOT_ACTIVE']);
     expect(errorOf(h, 'op1')).toMatchObject({ state: 'COMMITTED' });
+  });
+
+  it('a reason that is empty or longer than REASON_CHARS_MAX is refused before anything is re-sent', () => {
+    const h = new Harness();
+    h.lead();
+    h.preparing('tx1', ['bank-a']);
+    for (const [position, reason] of ['', 'x'.repeat(REASON_CHARS_MAX + 1)].entries()) {
+      const requestId = `op${position}`;
+      expect(
+        h.trace({
+          kind: 'retryPhaseTwo',
+          requestId,
+          txId: txIdOf('tx1'),
+          requestedBy: 'operator:ada',
+          reason,
+        }),
+      ).toEqual([`reply ${requestId} VALIDATION_FAILED`]);
+      expect(errorOf(h, requestId)).toMatchObject({ field: 'reason' });
+    }
   });
 });
 

@@ -1142,8 +1142,20 @@ function commitResolutionRefusal(tx: TxRecord, leaderTx: LeaderTx): string | nul
 }
 
 function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out: Effect[]): void {
+  if (
+    command.reason !== undefined &&
+    (command.reason.length === 0 || command.reason.length > REASON_CHARS_MAX)
+  ) {
+    fail(
+      out,
+      command.requestId,
+      validation('reason', `say why in 1 to ${REASON_CHARS_MAX} characters, or omit it`),
+    );
+    return;
+  }
   const found = liveTransaction(state, command.requestId, command.txId, out);
   if (found === null) return;
+  const because = command.reason === undefined ? '' : `; reason: ${command.reason}`;
   const { leader, tx, leaderTx } = found;
   if (tx.decision !== null) {
     if (leaderTx.finishedAtMs !== null) {
@@ -1159,7 +1171,7 @@ function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out:
       leaderTx,
       'RETRY',
       null,
-      `retry requested: ${tx.decision.outcome} re-sent to every participant that has not acknowledged`,
+      `retry requested: ${tx.decision.outcome} re-sent to every participant that has not acknowledged${because}`,
       command.requestedBy,
     );
     leaderTx.retryRound = 0;
@@ -1187,7 +1199,7 @@ function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out:
     leaderTx,
     'RETRY',
     null,
-    'retry requested: PREPARE re-sent to every participant that has not voted',
+    `retry requested: PREPARE re-sent to every participant that has not voted${because}`,
     command.requestedBy,
   );
   const participants = resendPrepare(state, leader, tx, leaderTx, out);

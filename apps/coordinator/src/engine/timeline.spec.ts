@@ -104,6 +104,33 @@ describe('timeline', () => {
     ]);
   });
 
+  it("an operator's retry reason is appended to the RETRY event, in both phases", () => {
+    const h = new Harness();
+    h.lead();
+    h.preparing('tx1', ['bank-a']);
+    h.trace({
+      kind: 'retryPhaseTwo',
+      requestId: 'op1',
+      txId: txIdOf('tx1'),
+      requestedBy: 'operator:grace',
+      reason: 'bank-a restarted',
+    });
+    h.committing('tx2', ['bank-b']);
+    h.trace({
+      kind: 'retryPhaseTwo',
+      requestId: 'op2',
+      txId: txIdOf('tx2'),
+      requestedBy: 'operator:ada',
+      reason: 'bank-b is back',
+    });
+    expect(h.timeline('tx1').filter((line) => line.includes('RETRY'))).toEqual([
+      '+0 RETRY -: retry requested: PREPARE re-sent to every participant that has not voted; reason: bank-a restarted by operator:grace',
+    ]);
+    expect(h.timeline('tx2').filter((line) => line.includes('RETRY'))).toEqual([
+      '+0 RETRY -: retry requested: COMMIT re-sent to every participant that has not acknowledged; reason: bank-b is back by operator:ada',
+    ]);
+  });
+
   it('a participant that never acknowledges for hours: re-sends fold into one event, the timeline stops growing', () => {
     const h = new Harness();
     h.lead();

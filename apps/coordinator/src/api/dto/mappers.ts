@@ -150,6 +150,11 @@ export function toClusterStatusDto(view: ClusterStatusView): ClusterStatusDto {
       state: breaker.state,
       since: breaker.since,
     })),
+    participants: view.participants.map((participant) => ({
+      name: participant.name,
+      lastSeenAt: participant.lastSeenAt,
+      breaker: participant.breaker,
+    })),
     stats: {
       committed: view.stats.committed,
       aborted: view.stats.aborted,

@@ -182,6 +182,19 @@ export class ResolveTransactionDto {
   reason!: string;
 }
 
+export class RetryTransactionDto {
+  @ApiPropertyOptional({
+    description: 'Why, for the audit trail: shown on the RETRY event of the timeline and in the log.',
+    minLength: 1,
+    maxLength: REASON_LENGTH_MAX,
+    example: 'bank-b is back after its database failover',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, REASON_LENGTH_MAX)
+  reason?: string;
+}
+
 export class LeadershipTransferDto {
   @ApiPropertyOptional({ description: 'Target node; the most caught-up follower when absent.' })
   @IsOptional()

@@ -246,6 +246,27 @@ export class BreakerDto {
   since!: string;
 }
 
+export class ClusterParticipantDto {
+  @ApiProperty({ example: 'bank-b' })
+  name!: string;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'When this node last read a reply (vote, ack or outcome query) from the participant; null if never since the node started.',
+  })
+  lastSeenAt!: string | null;
+
+  @ApiProperty({
+    enum: BREAKER_STATES,
+    nullable: true,
+    description: 'null when this node keeps no breaker for it (it never sent it a command, e.g. a follower).',
+  })
+  breaker!: BreakerState | null;
+}
+
 export class ClusterStatusDto {
   @ApiProperty()
   nodeId!: string;
@@ -270,6 +291,12 @@ export class ClusterStatusDto {
 
   @ApiProperty({ type: [BreakerDto] })
   breakers!: BreakerDto[];
+
+  @ApiProperty({
+    type: [ClusterParticipantDto],
+    description: 'Every participant this node keeps a breaker for or heard from, by name.',
+  })
+  participants!: ClusterParticipantDto[];
 
   @ApiProperty({ type: ClusterStatsDto })
   stats!: ClusterStatsDto;

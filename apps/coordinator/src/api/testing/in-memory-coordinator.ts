@@ -202,15 +202,19 @@ export class InMemoryCoordinator implements CoordinatorPort {
     });
   }
 
-  retry(txId: string, actor: Actor): Promise<TransactionView> {
-    return this.leaderOnly('retry', [txId, actor], () => {
+  retry(txId: string, reason: string | null, actor: Actor): Promise<TransactionView> {
+    return this.leaderOnly('retry', [txId, reason, actor], () => {
       const tx = this.requireState(
         txId,
         ['ACTIVE', 'PREPARING', 'COMMITTING', 'ABORTING'],
         'a finished transaction has nothing to retry',
       );
       const retried: TimelineEventView = {
-        ...this.local('RETRY', null, `retry requested by ${actor.name}`),
+        ...this.local(
+          'RETRY',
+          null,
+          `retry requested by ${actor.name}${reason === null ? '' : `; reason: ${reason}`}`,
+        ),
         actor: actor.name,
       };
       return this.save({ ...tx, timeline: [...tx.timeline, retried] });
@@ -243,6 +247,7 @@ export class InMemoryCoordinator implements CoordinatorPort {
         },
       ],
       breakers: [],
+      participants: [],
       stats: this.stats(),
     });
   }
