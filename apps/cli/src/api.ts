@@ -77,6 +77,14 @@ export const breakerSchema = z.looseObject({
 });
 export type Breaker = z.infer<typeof breakerSchema>;
 
+/** One participant the node keeps a breaker for or read a reply from (GET /v1/cluster). */
+export const clusterParticipantSchema = z.looseObject({
+  name: z.string(),
+  lastSeenAt: nullableString,
+  breaker: nullableString,
+});
+export type ClusterParticipant = z.infer<typeof clusterParticipantSchema>;
+
 export const clusterStatusSchema = z.looseObject({
   nodeId: z.string(),
   role: z.string(),
@@ -86,6 +94,8 @@ export const clusterStatusSchema = z.looseObject({
   appliedIndex: z.number(),
   members: z.array(memberSchema),
   breakers: z.array(breakerSchema),
+  /** Absent from coordinators older than the last-seen record. */
+  participants: z.array(clusterParticipantSchema).optional(),
   stats: z
     .looseObject({
       committed: z.number(),

@@ -1,8 +1,7 @@
-// `verdict participants`: one row per participant from what the public API already has, the
-// leader's breakers (GET /v1/cluster) and the participants of the newest transactions
-// (GET /v1/transactions). The API keeps no per-participant "last message received" time, so
-// the nearest honest fact is the newest ACK among those transactions.
-import type { Breaker, Transaction } from './api';
+// `verdict participants`: one row per participant from the public API: the leader's breakers and
+// when it last read a reply from each participant (GET /v1/cluster), and the participants of the
+// newest transactions (GET /v1/transactions).
+import type { Breaker, ClusterParticipant, Transaction } from './api';
 
 /** As the coordinator counts them (cluster stats): prepare sent, not every participant done. */
 const IN_DOUBT_STATES = new Set(['PREPARING', 'COMMITTING', 'ABORTING']);
@@ -17,26 +16,39 @@ export interface ParticipantSummary {
   readonly stuck: number;
   /** Newest `ackedAt` of this participant among the sampled transactions. */
   readonly lastAckAt: string | null;
+  /**
+   * When the node last read a reply (vote, ack or outcome query) from it; null if never since that
+   * node started, or if the coordinator is too old to say.
+   */
+  readonly lastSeenAt: string | null;
 }
 
 export function summarizeParticipants(
   breakers: readonly Breaker[],
+  seen: readonly ClusterParticipant[],
   transactions: readonly Transaction[],
 ): ParticipantSummary[] {
   const byName = new Map<
     string,
-    { breaker: ParticipantSummary['breaker']; inDoubt: number; stuck: number; lastAckAt: string | null }
+    {
+      breaker: ParticipantSummary['breaker'];
+      inDoubt: number;
+      stuck: number;
+      lastAckAt: string | null;
+      lastSeenAt: string | null;
+    }
   >();
   const entry = (name: string) => {
     let found = byName.get(name);
     if (found === undefined) {
-      found = { breaker: null, inDoubt: 0, stuck: 0, lastAckAt: null };
+      found = { breaker: null, inDoubt: 0, stuck: 0, lastAckAt: null, lastSeenAt: null };
       byName.set(name, found);
     }
     return found;
   };
   for (const breaker of breakers)
     entry(breaker.participant).breaker = { state: breaker.state, since: breaker.since };
+  for (const participant of seen) entry(participant.name).lastSeenAt = participant.lastSeenAt;
   for (const tx of transactions) {
     for (const participant of tx.participants) {
       const summary = entry(participant.name);

@@ -246,6 +246,42 @@ describe('tx resolve', () => {
   });
 });
 
+describe('tx retry', () => {
+  const url = `POST http://n1:8081/v1/admin/transactions/${TX_ID}/retry`;
+  const preparing = { ...transaction, state: 'PREPARING', decision: null, finishedAt: null };
+
+  it('without --reason: no body at all, as older coordinators expect', async () => {
+    const result = await cli(['tx', 'retry', TX_ID], { [url]: { status: 200, body: preparing } });
+    expect(result.code).toBe(EXIT_CODES.ok);
+    expect(result.sent[0]?.body).toBeUndefined();
+  });
+
+  it('--reason is sent in the body', async () => {
+    const result = await cli(['tx', 'retry', TX_ID, '--reason', 'bank-b is back'], {
+      [url]: { status: 200, body: preparing },
+    });
+    expect(result.code).toBe(EXIT_CODES.ok);
+    expect(result.sent[0]?.body).toEqual({ reason: 'bank-b is back' });
+  });
+
+  it("a reason the server refuses (400): exit 9 with the server's words, field by field", async () => {
+    const result = await cli(['tx', 'retry', TX_ID, '--reason', 'x'.repeat(501)], {
+      [url]: {
+        status: 400,
+        body: {
+          status: 400,
+          code: 'VALIDATION_FAILED',
+          title: 'Request validation failed',
+          detail: 'the request is invalid',
+          errors: [{ field: 'reason', messages: ['reason must be shorter than or equal to 500 characters'] }],
+        },
+      },
+    });
+    expect(result.code).toBe(EXIT_CODES.rejected);
+    expect(result.stderr).toContain('reason: reason must be shorter than or equal to 500 characters');
+  });
+});
+
 describe('cluster status', () => {
   const follower: ClusterStatus = {
     nodeId: 'n2',

@@ -203,11 +203,16 @@ function buildProgram(io: CliIo): Command {
   tx.command('retry')
     .description('re-send the pending phase now to participants that have not answered (operator key)')
     .argument('<txId>', 'transaction id')
+    .option('--reason <text>', 'why, for the audit trail (shown on the RETRY event of the timeline)')
     .option('--json', 'print the transaction as JSON')
-    .action(async (txId: string, options: JsonOption, command: Command) => {
+    .action(async (txId: string, options: RetryOptions, command: Command) => {
       const { client, render } = connect(command);
       const transaction = await explainFinished(client, txId, () =>
-        client.post(`/v1/admin/transactions/${encodeURIComponent(txId)}/retry`, undefined, transactionSchema),
+        client.post(
+          `/v1/admin/transactions/${encodeURIComponent(txId)}/retry`,
+          options.reason === undefined ? undefined : { reason: options.reason },
+          transactionSchema,
+        ),
       );
       if (options.json === true) {
         printJson(transaction);
@@ -253,13 +258,13 @@ function buildProgram(io: CliIo): Command {
 
   program
     .command('participants')
-    .description('each participant: breaker state, in-doubt and stuck transactions, last ACK')
+    .description('each participant: breaker state, in-doubt and stuck transactions, last seen')
     .option('--json', 'print the participants as JSON')
     .action(async (options: JsonOption, command: Command) => {
       const { client, render } = connect(command);
       const { status } = await leaderView(client);
       const page = await client.get(`/v1/transactions?limit=${PARTICIPANTS_SAMPLE}`, transactionPageSchema);
-      const summaries = summarizeParticipants(status.breakers, page.items);
+      const summaries = summarizeParticipants(status.breakers, status.participants ?? [], page.items);
       if (options.json === true)
         printJson({ participants: summaries, sampledTransactions: page.items.length });
       else print(renderParticipants(summaries, page.items.length, render));
@@ -275,6 +280,10 @@ interface ListOptions extends JsonOption {
   readonly olderThan?: number;
   readonly limit?: number;
   readonly cursor?: string;
+}
+
+interface RetryOptions extends JsonOption {
+  readonly reason?: string;
 }
 
 interface ResolveOptions extends JsonOption {

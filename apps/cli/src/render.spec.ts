@@ -265,24 +265,48 @@ describe('renderClusterStatus', () => {
 });
 
 describe('participants', () => {
-  it('joins the breakers with the participants of the sampled transactions', () => {
-    const summaries = summarizeParticipants(leaderStatus.breakers, [stuck, resolved, committed]);
+  it('joins the breakers and last-seen times with the participants of the sampled transactions', () => {
+    const summaries = summarizeParticipants(
+      leaderStatus.breakers,
+      [
+        { name: 'bank-a', lastSeenAt: '2026-11-25T13:09:58.000Z', breaker: null },
+        { name: 'bank-c', lastSeenAt: '2026-11-25T12:10:00.000Z', breaker: 'CLOSED' },
+      ],
+      [stuck, resolved, committed],
+    );
     expect(summaries).toEqual([
-      { name: 'bank-a', breaker: null, inDoubt: 2, stuck: 1, lastAckAt: '2026-11-25T13:01:00.100Z' },
+      {
+        name: 'bank-a',
+        breaker: null,
+        inDoubt: 2,
+        stuck: 1,
+        lastAckAt: '2026-11-25T13:01:00.100Z',
+        lastSeenAt: '2026-11-25T13:09:58.000Z',
+      },
       {
         name: 'bank-b',
         breaker: { state: 'OPEN', since: '2026-11-25T13:08:30.000Z' },
         inDoubt: 2,
         stuck: 1,
         lastAckAt: null,
+        lastSeenAt: null,
+      },
+      {
+        name: 'bank-c',
+        breaker: null,
+        inDoubt: 0,
+        stuck: 0,
+        lastAckAt: null,
+        lastSeenAt: '2026-11-25T12:10:00.000Z',
       },
     ]);
     expect(renderParticipants(summaries, 3, PLAIN)).toMatchInlineSnapshot(`
-      "PARTICIPANT  BREAKER  BREAKER SINCE             IN DOUBT  STUCK  LAST ACK
-      bank-a       -        -                         2         1      8m 59s ago
+      "PARTICIPANT  BREAKER  BREAKER SINCE             IN DOUBT  STUCK  LAST SEEN
+      bank-a       -        -                         2         1      2s ago
       bank-b       OPEN     2026-11-25 13:08:30.000Z  2         1      -
+      bank-c       -        -                         0         0      1h ago
 
-      IN DOUBT, STUCK and LAST ACK count the newest 3 transactions; LAST ACK is the last acknowledged decision among them (votes carry no time in the list)."
+      IN DOUBT and STUCK count the newest 3 transactions. LAST SEEN is when the coordinator last read a reply (vote, ack or outcome query) from the participant; - if none since it started."
     `);
   });
 });

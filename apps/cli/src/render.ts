@@ -251,7 +251,7 @@ export function renderParticipants(
   if (summaries.length === 0) {
     return 'No participants known: no breaker on the leader and none in the newest transactions.';
   }
-  const rendered = table(['PARTICIPANT', 'BREAKER', 'BREAKER SINCE', 'IN DOUBT', 'STUCK', 'LAST ACK']);
+  const rendered = table(['PARTICIPANT', 'BREAKER', 'BREAKER SINCE', 'IN DOUBT', 'STUCK', 'LAST SEEN']);
   rendered.push(
     ...summaries.map((summary) => [
       summary.name,
@@ -259,13 +259,13 @@ export function renderParticipants(
       summary.breaker === null ? NONE : `${formatInstant(summary.breaker.since)}`,
       String(summary.inDoubt),
       String(summary.stuck),
-      summary.lastAckAt === null ? NONE : `${age(summary.lastAckAt, options.now)} ago`,
+      summary.lastSeenAt === null ? NONE : `${age(summary.lastSeenAt, options.now)} ago`,
     ]),
   );
   return [
     tableText(rendered),
     '',
-    `IN DOUBT, STUCK and LAST ACK count the newest ${sampled} transactions; LAST ACK is the last ` +
-      'acknowledged decision among them (votes carry no time in the list).',
+    `IN DOUBT and STUCK count the newest ${sampled} transactions. LAST SEEN is when the coordinator ` +
+      'last read a reply (vote, ack or outcome query) from the participant; - if none since it started.',
   ].join('\n');
 }
