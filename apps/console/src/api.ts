@@ -97,7 +97,18 @@ export interface ClusterStatus {
     readonly state: BreakerState;
     readonly since: string;
   }[];
+  /** Absent from coordinators older than the last-seen record. */
+  readonly participants?: readonly ClusterParticipant[];
   readonly stats?: ClusterStats;
+}
+
+/** A participant the node keeps a breaker for or read a reply from. */
+export interface ClusterParticipant {
+  readonly name: string;
+  /** When the node last read a reply (vote, ack, outcome query) from it; null if never since it started. */
+  readonly lastSeenAt: string | null;
+  /** null when the node keeps no breaker for it (it never sent it a command). */
+  readonly breaker: BreakerState | null;
 }
 
 export interface ListFilter {
@@ -153,8 +164,10 @@ export class Api {
     });
   }
 
-  retry(txId: string): Promise<Transaction> {
-    return this.call<Transaction>('POST', `/v1/admin/transactions/${encodeURIComponent(txId)}/retry`);
+  retry(txId: string, reason: string): Promise<Transaction> {
+    return this.call<Transaction>('POST', `/v1/admin/transactions/${encodeURIComponent(txId)}/retry`, {
+      reason,
+    });
   }
 
   cluster(): Promise<ClusterStatus> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ParticipantStatus, Transaction } from './api';
+import type { ClusterStatus, ParticipantStatus, Transaction } from './api';
 import {
   chartSeries,
   describeStuck,
@@ -7,6 +7,7 @@ import {
   formatDuration,
   keepWindow,
   orderForList,
+  participantRows,
   safeActions,
   timelineOf,
   type StatsSample,
@@ -237,5 +238,46 @@ describe('chartSeries', () => {
       100_000,
     );
     expect(kept.map((each) => each.atMs)).toEqual([100_000, 170_000]);
+  });
+});
+
+describe('participantRows', () => {
+  const status: ClusterStatus = {
+    nodeId: 'n1',
+    role: 'LEADER',
+    term: 2,
+    leaderId: 'n1',
+    commitIndex: 9,
+    appliedIndex: 9,
+    members: [],
+    breakers: [
+      { participant: 'bank-b', state: 'OPEN', since: '2026-11-25T11:59:00.000Z' },
+      { participant: 'bank-a', state: 'CLOSED', since: '2026-11-25T11:00:00.000Z' },
+    ],
+    participants: [
+      { name: 'bank-a', lastSeenAt: '2026-11-25T11:59:58.000Z', breaker: 'CLOSED' },
+      { name: 'bank-b', lastSeenAt: null, breaker: 'OPEN' },
+      { name: 'audit', lastSeenAt: '2026-11-25T11:30:00.000Z', breaker: null },
+    ],
+  };
+
+  it('joins each breaker with its last-seen time, adds participants only heard from, by name', () => {
+    expect(participantRows(status)).toEqual([
+      { name: 'audit', breaker: null, lastSeenAt: '2026-11-25T11:30:00.000Z' },
+      {
+        name: 'bank-a',
+        breaker: { state: 'CLOSED', since: '2026-11-25T11:00:00.000Z' },
+        lastSeenAt: '2026-11-25T11:59:58.000Z',
+      },
+      { name: 'bank-b', breaker: { state: 'OPEN', since: '2026-11-25T11:59:00.000Z' }, lastSeenAt: null },
+    ]);
+  });
+
+  it('a coordinator without last-seen times still lists its breakers', () => {
+    const { participants: _participants, ...older } = status;
+    expect(participantRows(older).map((row) => [row.name, row.lastSeenAt])).toEqual([
+      ['bank-a', null],
+      ['bank-b', null],
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 // Pure functions behind the pages: what to say about a stuck transaction, which operator actions
 // are safe, the order of the list, and rates from counter readings. No DOM, no fetch, no clock
 // (the caller passes `nowMs`), so the unit tests pin them down exactly.
-import type { ClusterStats, Role, TimelineEvent, Transaction } from './api';
+import type { BreakerState, ClusterStats, ClusterStatus, Role, TimelineEvent, Transaction } from './api';
 
 /** "850ms", "45s", "2m 10s", "3h 5m", "2d 4h": the coordinator's own wording. */
 export function formatDuration(durationMs: number): string {
@@ -199,4 +199,30 @@ export function chartSeries(samples: readonly StatsSample[]): ChartSeries {
     series.inDoubt.push(sample.inDoubt);
   });
   return series;
+}
+
+/** One row of the cluster page's participant table. */
+export interface ParticipantRow {
+  readonly name: string;
+  /** null when this node keeps no breaker for it. */
+  readonly breaker: { readonly state: BreakerState; readonly since: string } | null;
+  readonly lastSeenAt: string | null;
+}
+
+/** The breakers joined with the last-seen times, one row per participant, by name. */
+export function participantRows(status: ClusterStatus): ParticipantRow[] {
+  const rows = new Map<string, { breaker: ParticipantRow['breaker']; lastSeenAt: string | null }>();
+  for (const breaker of status.breakers)
+    rows.set(breaker.participant, {
+      breaker: { state: breaker.state, since: breaker.since },
+      lastSeenAt: null,
+    });
+  for (const participant of status.participants ?? []) {
+    const row = rows.get(participant.name);
+    if (row === undefined) rows.set(participant.name, { breaker: null, lastSeenAt: participant.lastSeenAt });
+    else row.lastSeenAt = participant.lastSeenAt;
+  }
+  return [...rows.entries()]
+    .map(([name, row]) => ({ name, ...row }))
+    .sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
 }

@@ -2,7 +2,15 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api, ClusterStatus, Session } from '../api';
 import { TimeChart } from '../chart';
 import { useNow, usePolling } from '../hooks';
-import { chartSeries, formatDuration, keepWindow, sampleOf, type StatsSample } from '../logic';
+import {
+  chartSeries,
+  formatAge,
+  formatDuration,
+  keepWindow,
+  participantRows,
+  sampleOf,
+  type StatsSample,
+} from '../logic';
 import { BreakerBadge } from './widgets';
 
 const POLL_MS = 2000;
@@ -58,6 +66,7 @@ function ClusterView(props: {
 }) {
   const { status } = props;
   const series = chartSeries(props.samples);
+  const participants = participantRows(status);
   const isLeader = status.role === 'LEADER';
   const [transferTo, setTransferTo] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -188,9 +197,9 @@ function ClusterView(props: {
         </>
       )}
 
-      <h2>Participant breakers</h2>
-      {status.breakers.length === 0 ? (
-        <p class="hint">No participant has been contacted by this node yet.</p>
+      <h2>Participants</h2>
+      {participants.length === 0 ? (
+        <p class="hint">No participant has been contacted by this node or replied to it yet.</p>
       ) : (
         <table class="list" data-testid="breakers">
           <thead>
@@ -198,21 +207,31 @@ function ClusterView(props: {
               <th>Participant</th>
               <th>Breaker</th>
               <th>Since</th>
+              <th>Last seen</th>
             </tr>
           </thead>
           <tbody>
-            {status.breakers.map((breaker) => (
-              <tr>
-                <td>{breaker.participant}</td>
+            {participants.map((participant) => (
+              <tr data-participant={participant.name}>
+                <td>{participant.name}</td>
                 <td>
-                  <BreakerBadge state={breaker.state} />
+                  {participant.breaker === null ? '—' : <BreakerBadge state={participant.breaker.state} />}
                 </td>
-                <td>{breaker.since}</td>
+                <td>{participant.breaker?.since ?? '—'}</td>
+                <td data-testid="last-seen">
+                  {participant.lastSeenAt === null
+                    ? 'never'
+                    : `${formatAge(participant.lastSeenAt, props.nowMs)} ago`}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      <p class="hint">
+        Last seen: when {status.nodeId} last read a reply (vote, ack or outcome query) from the participant
+        since it started.
+      </p>
     </>
   );
 }

@@ -182,7 +182,7 @@ function Actions(props: {
     setBusy(true);
     const call =
       pending.kind === 'retry'
-        ? props.api.retry(props.tx.id)
+        ? props.api.retry(props.tx.id, reason.trim())
         : props.api.resolve(props.tx.id, pending.outcome, reason.trim());
     call.then(
       () => {
@@ -232,32 +232,33 @@ function Actions(props: {
       {pending !== null && (
         <form class="confirm" onSubmit={submit} data-testid="action-form">
           {pending.kind === 'resolve' ? (
-            <>
-              <p>
-                Record <b>{pending.outcome.toUpperCase()}</b> for this transaction. It is final: every
-                participant will be driven to it. The reason and your key's name are recorded with the
-                decision.
-              </p>
-              <label>
-                Reason
-                <textarea
-                  name="reason"
-                  required
-                  maxLength={REASON_CHARS_MAX}
-                  value={reason}
-                  onInput={(event) => setReason(event.currentTarget.value)}
-                  placeholder="e.g. bank-b confirmed by phone that the transfer never reached its ledger"
-                />
-              </label>
-            </>
+            <p>
+              Record <b>{pending.outcome.toUpperCase()}</b> for this transaction. It is final: every
+              participant will be driven to it. The reason and your key's name are recorded with the decision.
+            </p>
           ) : (
             <p>
               Re-send {props.tx.decision?.outcome ?? 'the decision'} now to every participant that has not
-              acknowledged it. The coordinator records the retry with your key's name.
+              acknowledged it. The reason and your key's name are recorded on the RETRY event of the timeline.
             </p>
           )}
+          <label>
+            Reason
+            <textarea
+              name="reason"
+              required
+              maxLength={REASON_CHARS_MAX}
+              value={reason}
+              onInput={(event) => setReason(event.currentTarget.value)}
+              placeholder={
+                pending.kind === 'resolve'
+                  ? 'e.g. bank-b confirmed by phone that the transfer never reached its ledger'
+                  : 'e.g. bank-b is back after its database failover'
+              }
+            />
+          </label>
           <div class="buttons">
-            <button type="submit" disabled={busy || (pending.kind === 'resolve' && reason.trim() === '')}>
+            <button type="submit" disabled={busy || reason.trim() === ''}>
               {pending.kind === 'resolve' ? `Record ${pending.outcome.toUpperCase()}` : 'Retry now'}
             </button>
             <button type="button" class="quiet" onClick={() => setPending(null)}>
