@@ -102,6 +102,8 @@ let bankA: ScriptedParticipant;
 let leaderUrl: string;
 /** Enlisted but never started: it never votes and never acknowledges, so its transactions stay live. */
 const ghost = uniqueName('ghost');
+/** VERDICT_STUCK_AFTER_MS for the nodes: the stuck transaction is stuck seconds after it prepares. */
+const STUCK_AFTER_MS = 3_000;
 let committedTx: string;
 let stuckTx: string;
 const commitCall = new AbortController();
@@ -114,7 +116,11 @@ async function leader(): Promise<CoordinatorNode> {
 
 beforeAll(async () => {
   database = await createDatabase('cli');
-  cluster = await CoordinatorCluster.start({ kafkaBrokers: kafkaBrokers(), databaseUrl: database.url });
+  cluster = await CoordinatorCluster.start({
+    kafkaBrokers: kafkaBrokers(),
+    databaseUrl: database.url,
+    environment: { VERDICT_STUCK_AFTER_MS: String(STUCK_AFTER_MS) },
+  });
   bankA = await startScriptedParticipant(uniqueName('bank-a'), kafkaBrokers());
   const node = await cluster.waitForLeader(60_000);
   leaderUrl = node.url;
@@ -216,11 +222,21 @@ describe('verdict, the operator CLI, against a real three-node cluster', { timeo
     expectExit(old, EXIT.ok);
     expect((JSON.parse(old.stdout) as { items: TxJson[] }).items).toEqual([]);
 
-    // Stuck means over a minute in one phase: the stuck transaction may or may not be yet.
-    const stuck = await verdict(['tx', 'list', '--stuck', '--json']);
-    expectExit(stuck, EXIT.ok);
-    const stuckItems = (JSON.parse(stuck.stdout) as { items: (TxJson & { stuck: unknown })[] }).items;
-    expect(stuckItems.every((item) => item.stuck !== null && item.id !== committedTx)).toBe(true);
+    // Stuck means longer than STUCK_AFTER_MS in one phase: PREPARING since beforeAll, the ghost's
+    // transaction is, and it is the only one.
+    type StuckPage = { items: (TxJson & { stuck: { reason: string } | null })[] };
+    const stuckItems = await eventually(
+      async () => {
+        const stuck = await verdict(['tx', 'list', '--stuck', '--json']);
+        expectExit(stuck, EXIT.ok);
+        const items = (JSON.parse(stuck.stdout) as StuckPage).items;
+        return items.length > 0 ? items : undefined;
+      },
+      30_000,
+      `${stuckTx} reported stuck`,
+    );
+    expect(stuckItems.map((item) => item.id)).toEqual([stuckTx]);
+    expect(stuckItems[0]?.stuck?.reason).toContain(`waiting for vote from ${ghost}`);
   });
 
   it('tx show: the decision with its Raft position, the participants and the timeline', async () => {
@@ -250,12 +266,28 @@ describe('verdict, the operator CLI, against a real three-node cluster', { timeo
     }
   });
 
-  it('tx retry: re-sends PREPARE to the participant that has not voted', async () => {
+  it('tx retry: re-sends PREPARE to the participant that has not voted, with the reason on the timeline', async () => {
     const retried = await verdict(['tx', 'retry', stuckTx]);
     expectExit(retried, EXIT.ok);
     expect(retried.stdout).toMatch(
       new RegExp(`^Re-sent PREPARE for ${stuckTx} to ${ghost} \\(attempt \\d+\\)\\.`),
     );
+
+    const why = `${ghost} was restarted`;
+    const withReason = await verdict(['tx', 'retry', stuckTx, '--reason', why, '--json']);
+    expectExit(withReason, EXIT.ok);
+    const retries = (JSON.parse(withReason.stdout) as TxJson).timeline?.filter(
+      (event) => event.kind === 'RETRY',
+    );
+    // The newest RETRY carries the reason; the one before it (same leader) has none.
+    expect(retries?.at(-1)).toMatchObject({
+      detail: expect.stringMatching(new RegExp(`; reason: ${why}$`)) as unknown,
+    });
+    expect(retries?.at(-1)?.actor).toMatch(/^operator:[0-9a-f]{12}$/);
+
+    const tooLong = await verdict(['tx', 'retry', stuckTx, '--reason', 'x'.repeat(501)]);
+    expectExit(tooLong, EXIT.rejected);
+    expect(tooLong.stderr).toContain('reason');
   });
 
   it('tx resolve with a reason; show then names the decision, the operator and the reason', async () => {
@@ -322,17 +354,24 @@ describe('verdict, the operator CLI, against a real three-node cluster', { timeo
         breaker: { state: string } | null;
         inDoubt: number;
         lastAckAt: string | null;
+        lastSeenAt: string | null;
       }[];
     };
     const byName = new Map(participants.map((participant) => [participant.name, participant]));
     expect(byName.get(ghost)?.inDoubt).toBe(1);
     expect(byName.get(bankA.name)?.lastAckAt).not.toBeNull();
     expect(byName.get(bankA.name)?.breaker?.state).toBe('CLOSED');
+    // bank-a voted and acknowledged; the ghost never said a word.
+    const bankASeen = Date.parse(byName.get(bankA.name)?.lastSeenAt ?? '');
+    expect(bankASeen).toBeGreaterThan(Date.now() - 15 * 60_000);
+    expect(bankASeen).toBeLessThanOrEqual(Date.now());
+    expect(byName.get(ghost)?.lastSeenAt).toBeNull();
 
     const text = await verdict(['participants']);
     expectExit(text, EXIT.ok);
-    expect(text.stdout).toMatch(new RegExp(`${bankA.name} +CLOSED `));
-    expect(text.stdout).toContain(ghost);
+    expect(text.stdout).toMatch(/^PARTICIPANT +BREAKER +BREAKER SINCE +IN DOUBT +STUCK +LAST SEEN/);
+    expect(text.stdout).toMatch(new RegExp(`${bankA.name} +CLOSED .* ago\\n`));
+    expect(text.stdout).toMatch(new RegExp(`${ghost} +\\S+ .* -\\n`));
   });
 
   it('cluster status, asked of a follower too', async () => {
