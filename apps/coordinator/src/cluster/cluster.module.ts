@@ -25,8 +25,10 @@ import { HistoryModule } from '../history/history.module';
 import { HISTORY_STORE, type HistoryStore } from '../history/history-store';
 import { CoordinatorMetrics } from '../observability/metrics';
 import { READINESS } from '../observability/readiness.port';
+import type { TransactionTracing } from '../observability/tracing-transactions';
 import { ParticipantBreakers } from '../transport/participant-breakers';
 import { PARTICIPANT_CHANNEL, type ParticipantChannel } from '../transport/participant-channel';
+import { TracingParticipantChannel } from '../transport/tracing-participant-channel';
 import { TransportModule } from '../transport/transport.module';
 import { CoordinatorHost } from './coordinator-host';
 import { clusterSettings, type ClusterSettings } from './cluster-settings';
@@ -156,7 +158,12 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
  */
 @Module({})
 export class ClusterModule {
-  static forRoot(environment: CoordinatorEnvironment, metrics: CoordinatorMetrics): DynamicModule {
+  /** `tracing` is null when traces are off: the channel is then used as it is. */
+  static forRoot(
+    environment: CoordinatorEnvironment,
+    metrics: CoordinatorMetrics,
+    tracing: TransactionTracing | null = null,
+  ): DynamicModule {
     const settings = clusterSettings(environment);
     return {
       module: ClusterModule,
@@ -178,7 +185,8 @@ export class ClusterModule {
             return new CoordinatorHost({
               nodeId: environment.nodeId,
               startupAddresses: settings.startupAddresses,
-              channel,
+              channel: tracing === null ? channel : new TracingParticipantChannel(channel, tracing),
+              ...(tracing !== null && { tracing }),
               breakers,
               archiver,
               history,

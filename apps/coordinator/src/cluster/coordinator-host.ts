@@ -54,6 +54,7 @@ import type { HistoryStore } from '../history/history-store';
 import { decodeHistoryCursor, encodeHistoryCursor } from '../history/history-store';
 import type { CoordinatorMetrics } from '../observability/metrics';
 import type { ReadinessPort, ReadinessView } from '../observability/readiness.port';
+import type { TransactionTracingHooks } from '../observability/tracing-transactions';
 import type { ParticipantBreakers } from '../transport/participant-breakers';
 import type { OutboundCommand, ParticipantChannel } from '../transport/participant-channel';
 import { decodeEntryBatch, encodeEntryBatch } from './entry-batch';
@@ -98,6 +99,8 @@ export interface CoordinatorHostOptions {
   readonly tickIntervalMs: number;
   /** A transaction in one phase longer than this is shown as stuck (VERDICT_STUCK_AFTER_MS); the engine's default when absent. */
   readonly stuckAfterMs?: number;
+  /** Told when a transaction begins and ends on this leader; absent when tracing is off. */
+  readonly tracing?: TransactionTracingHooks;
 }
 
 /** A client should retry this soon after a leader change; elections take a few hundred ms. */
@@ -326,6 +329,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         return;
       }
       case 'archive':
+        this.options.tracing?.finished(effect.record.txId, effect.record.decision.outcome);
         this.offerArchive(effect.record);
         this.options.metrics.recordDecision(effect.record.decision.outcome);
         this.options.metrics.observePhase(
@@ -557,6 +561,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   private loseLeadership(): void {
     this.leading = false;
     this.preparingSinceMs.clear();
+    this.options.tracing?.leadershipLost();
     this.execute({ kind: 'lostLeadership' });
   }
 
@@ -586,7 +591,9 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
               }),
             },
     }));
-    return this.viewOf(this.value(reply, 'begun').txId);
+    const txId = this.value(reply, 'begun').txId;
+    this.options.tracing?.begun(txId);
+    return this.viewOf(txId);
   }
 
   async enlist(txId: string, participant: ParticipantInput): Promise<TransactionView> {

@@ -24,7 +24,11 @@ export class HttpTracingInterceptor implements NestInterceptor {
       `${request.method} ${route}`,
       {
         kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': request.method, 'http.route': route, 'url.path': request.url },
+        attributes: {
+          'http.request.method': request.method,
+          'http.route': route,
+          'url.path': request.url.split('?')[0] ?? '',
+        },
       },
       parent,
     );

@@ -37,7 +37,10 @@ export interface TransactionTracingHooks {
   begun(txId: string): void;
   /** Every participant acknowledged (or none had to): the transaction leaves this leader. */
   finished(txId: string, outcome: Outcome): void;
-  /** This node stopped leading: the next leader resumes its transactions in new traces. */
+  /**
+   * The leader's engine state was dropped: leadership lost, or reset after a failed proposal. The
+   * leader that carries on (maybe this node again) resumes the transactions in new traces.
+   */
   leadershipLost(): void;
 }
 
@@ -148,7 +151,7 @@ export class TransactionTracing implements TransactionTracingHooks {
     for (const transaction of open) {
       this.close(
         transaction,
-        'this node stopped leading; the next leader resumes the transaction in a new trace',
+        'the leader state was dropped (leadership lost, or reset after a failed proposal); the transaction goes on in a resumed trace',
       );
     }
   }
