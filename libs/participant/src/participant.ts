@@ -5,7 +5,12 @@ import {
   encodeMessage,
   HEADER_MESSAGE_TYPE,
   HEADER_TRACEPARENT,
+  chunkBySize,
+  encodedMessageBytes,
+  KafkaConsumerKeeper,
   MESSAGE_BYTES_MAX,
+  PRODUCE_REQUEST_BYTES_MAX,
+  registerKafkaCodecs,
   participantTopic,
   PROTOCOL_VERSION,
   REPLIES_TOPIC,
@@ -46,6 +51,10 @@ const KAFKA_RETRY = { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, fa
 /** How stale cluster metadata may get before it is refreshed (new partitions, moved leaders). */
 const METADATA_MAX_AGE_MS = 60_000;
 
+/** A commands consumer that kafkajs gave up on is rebuilt after 1 s, doubling per crash in a row, to 30 s. */
+const CONSUMER_REBUILD_BACKOFF_MS_INITIAL = 1_000;
+const CONSUMER_REBUILD_BACKOFF_MS_MAX = 30_000;
+
 /** What `startParticipant` returns: the running participant, until `stop()`. */
 export interface ParticipantHandle {
   readonly name: string;
@@ -74,7 +83,7 @@ export class Participant implements ParticipantHandle {
   private readonly coordinator: CoordinatorClient | null;
   private readonly kafka: Kafka;
   private readonly producer: Producer;
-  private readonly consumer: Consumer;
+  private readonly consumer: KafkaConsumerKeeper<Consumer>;
   private readonly topic: string;
   /** OUTCOME_QUERY attempts per in-doubt txId; forgotten once the transaction is no longer in doubt. */
   private readonly queryAttempts = new Map<string, number>();
@@ -107,6 +116,7 @@ export class Participant implements ParticipantHandle {
             requestTimeoutMs: this.settings.httpTimeoutMs,
           });
     const kafka = this.settings.kafka;
+    registerKafkaCodecs();
     this.kafka = new Kafka({
       clientId: kafka.clientId ?? `verdict-participant-${this.name}`,
       brokers: [...kafka.brokers],
@@ -129,7 +139,29 @@ export class Participant implements ParticipantHandle {
       createPartitioner: Partitioners.DefaultPartitioner,
       metadataMaxAge: METADATA_MAX_AGE_MS,
     });
-    this.consumer = this.kafka.consumer({
+    this.consumer = new KafkaConsumerKeeper<Consumer>({
+      name: `commands consumer of participant ${this.name}`,
+      build: () => this.buildConsumer(),
+      run: (consumer) => this.runConsumer(consumer),
+      backoffMsInitial: CONSUMER_REBUILD_BACKOFF_MS_INITIAL,
+      backoffMsMax: CONSUMER_REBUILD_BACKOFF_MS_MAX,
+      logError: (message) => this.logger.error(message),
+    });
+  }
+
+  /** Whether commands are being read: false before `start` and while the consumer is down. */
+  consumerUp(): boolean {
+    return this.consumer.isUp();
+  }
+
+  /** Commands consumers rebuilt after a crash kafkajs did not restart from. */
+  consumerRebuilds(): number {
+    return this.consumer.rebuilds();
+  }
+
+  private buildConsumer(): Consumer {
+    const kafka = this.settings.kafka;
+    return this.kafka.consumer({
       groupId: kafka.groupId ?? `verdict-participant-${this.name}`,
       sessionTimeout: kafka.sessionTimeoutMs,
       heartbeatInterval: kafka.heartbeatIntervalMs,
@@ -146,6 +178,19 @@ export class Participant implements ParticipantHandle {
     });
   }
 
+  private async runConsumer(consumer: Consumer): Promise<void> {
+    await consumer.connect();
+    // From the beginning: a new participant must not skip commands already queued for it.
+    await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
   async start(): Promise<void> {
     const localhost = this.settings.kafka.brokers.filter((broker) => broker.startsWith('localhost:'));
     if (localhost.length > 0) {
@@ -155,19 +200,10 @@ export class Participant implements ParticipantHandle {
     try {
       if (this.settings.kafka.ensureTopics) await this.ensureTopics();
       await this.producer.connect();
-      await this.consumer.connect();
-      // From the beginning: a new participant must not skip commands already queued for it.
-      await this.consumer.subscribe({ topics: [this.topic], fromBeginning: true });
-      await this.consumer.run({
-        eachBatchAutoResolve: false,
-        autoCommit: true,
-        autoCommitInterval: 1_000,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: (payload) => this.onBatch(payload),
-      });
+      await this.consumer.start();
     } catch (error) {
       // Leave no half-started client behind: the caller gets the error and nothing to stop.
-      await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect()]);
+      await Promise.allSettled([this.consumer.stop(), this.producer.disconnect()]);
       throw error;
     }
     this.logger.info('participant started', { topic: this.topic, brokers: this.settings.kafka.brokers });
@@ -179,7 +215,7 @@ export class Participant implements ParticipantHandle {
     this.stopping.abort();
     if (this.recoveryTimer !== null) clearTimeout(this.recoveryTimer);
     await this.recoveryRun;
-    await this.consumer.disconnect();
+    await this.consumer.stop();
     await this.handler.idle();
     await this.producer.disconnect();
     this.logger.info('participant stopped', { topic: this.topic });
@@ -231,13 +267,21 @@ export class Participant implements ParticipantHandle {
       if (result.reply !== undefined) replies.push(result.reply);
       if (result.parked !== undefined) parked.push(result.parked);
     }
-    const topicMessages = [
-      ...(replies.length > 0 ? [{ topic: REPLIES_TOPIC, messages: replies }] : []),
-      ...(parked.length > 0 ? [{ topic: DEAD_LETTER_TOPIC, messages: parked }] : []),
+    const outgoing = [
+      ...replies.map((message) => ({ topic: REPLIES_TOPIC, message })),
+      ...parked.map((message) => ({ topic: DEAD_LETTER_TOPIC, message })),
     ];
-    if (topicMessages.length > 0) {
+    // A large batch's answers could outgrow the broker's message.max.bytes and fail on every
+    // try: they leave in bounded requests, one after the other (order kept per partition).
+    for (const chunk of chunkBySize(
+      outgoing,
+      ({ message }) => encodedMessageBytes(message),
+      PRODUCE_REQUEST_BYTES_MAX,
+    )) {
+      const topics = new Map<string, Message[]>();
+      for (const { topic, message } of chunk) topics.set(topic, [...(topics.get(topic) ?? []), message]);
       await this.producer.sendBatch({
-        topicMessages,
+        topicMessages: [...topics].map(([topic, messages]) => ({ topic, messages })),
         acks: -1,
         timeout: this.settings.kafka.sendTimeoutMs,
         compression: CompressionTypes.None,

@@ -4,3 +4,6 @@ export * from './dead-letter';
 export * from './ids';
 export * from './messages';
 export * from './topics';
+export * from './kafka-compression';
+export * from './kafka-consumer-keeper';
+export * from './produce-chunks';

@@ -8,6 +8,7 @@ import {
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
 import { Public } from '../api/auth/auth.decorators';
+import { CoordinatorMetrics } from './metrics';
 import { READINESS, type ReadinessPort } from './readiness.port';
 
 /** Ready = knows a leader and has caught up applying the log (see ReadinessPort). */
@@ -32,6 +33,22 @@ export class RaftReadinessIndicator {
   }
 }
 
+/** Ready also needs the replies consumer: a node that reads no votes aborts every transaction. */
+@Injectable()
+export class KafkaConsumersIndicator {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly metrics: CoordinatorMetrics,
+  ) {}
+
+  check(): HealthIndicatorResult<'kafka'> {
+    const session = this.indicators.check('kafka');
+    const down = this.metrics.kafkaConsumersDown();
+    if (down.length > 0) return session.down({ consumersDown: down, reason: 'a Kafka consumer crashed' });
+    return session.up();
+  }
+}
+
 @Public()
 @ApiTags('observability')
 @Controller('health')
@@ -39,6 +56,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly raft: RaftReadinessIndicator,
+    private readonly kafka: KafkaConsumersIndicator,
   ) {}
 
   @Get('live')
@@ -50,8 +68,10 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: knows a leader and has applied the log (503 otherwise)' })
+  @ApiOperation({
+    summary: 'Readiness: knows a leader, has applied the log and reads replies from Kafka (503 otherwise)',
+  })
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.raft.check()]);
+    return this.health.check([() => this.raft.check(), () => this.kafka.check()]);
   }
 }

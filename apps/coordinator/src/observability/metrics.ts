@@ -88,6 +88,23 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   });
 
+  private readonly kafkaConsumerRebuilds = new Counter({
+    name: 'verdict_kafka_consumer_rebuilds_total',
+    help: 'Kafka consumers rebuilt after a crash kafkajs would not restart from (e.g. an undecodable batch).',
+    labelNames: ['consumer'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly kafkaConsumerUp = new Gauge({
+    name: 'verdict_kafka_consumer_up',
+    help: '1 while the Kafka consumer is in its group and reading; 0 while it is down.',
+    labelNames: ['consumer'] as const,
+    registers: [this.registry],
+  });
+
+  /** Consumers that are down; `/health/ready` fails while any is. */
+  private readonly consumersDown = new Set<string>();
+
   constructor(options: { readonly nodeId: string; readonly processMetrics: boolean }) {
     this.registry.setDefaultLabels({ node_id: options.nodeId });
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
@@ -126,6 +143,21 @@ export class CoordinatorMetrics {
   /** `route` is the route pattern (`/v1/transactions/:txId`), never the raw URL: bounded labels. */
   observeHttp(method: string, route: string, statusCode: number, durationSeconds: number): void {
     this.httpDuration.observe({ method, route, status_code: String(statusCode) }, durationSeconds);
+  }
+
+  recordKafkaConsumerRebuild(consumer: string): void {
+    this.kafkaConsumerRebuilds.inc({ consumer });
+  }
+
+  setKafkaConsumerUp(consumer: string, up: boolean): void {
+    this.kafkaConsumerUp.set({ consumer }, up ? 1 : 0);
+    if (up) this.consumersDown.delete(consumer);
+    else this.consumersDown.add(consumer);
+  }
+
+  /** Consumers last seen down (crashed, not yet back in their group). */
+  kafkaConsumersDown(): readonly string[] {
+    return [...this.consumersDown];
   }
 
   render(): Promise<string> {

@@ -1,6 +1,6 @@
 import { Global, Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { HealthController, RaftReadinessIndicator } from './health.controller';
+import { HealthController, KafkaConsumersIndicator, RaftReadinessIndicator } from './health.controller';
 import { CoordinatorMetrics } from './metrics';
 import { MetricsController } from './metrics.controller';
 
@@ -20,7 +20,11 @@ export class ObservabilityModule {
       // Failed readiness is routine (elections, start-up): answered, not logged as an error.
       imports: [host, TerminusModule.forRoot({ logger: false })],
       controllers: [HealthController, MetricsController],
-      providers: [RaftReadinessIndicator, { provide: CoordinatorMetrics, useValue: metrics }],
+      providers: [
+        RaftReadinessIndicator,
+        KafkaConsumersIndicator,
+        { provide: CoordinatorMetrics, useValue: metrics },
+      ],
       exports: [CoordinatorMetrics],
     };
   }

@@ -22,7 +22,12 @@ import {
   encodeMessage,
   HEADER_MESSAGE_TYPE,
   HEADER_TRACEPARENT,
+  KafkaConsumerKeeper,
   participantTopic,
+  chunkBySize,
+  encodedMessageBytes,
+  PRODUCE_REQUEST_BYTES_MAX,
+  registerKafkaCodecs,
   REPLIES_TOPIC,
   type DeadLetter,
   type ParticipantReply,
@@ -47,7 +52,19 @@ interface QueuedSend {
   readonly reject: (error: Error) => void;
 }
 
-/** Counters since start, for metrics; all monotonic except `queuedMessages`. */
+/** Hooks for the coordinator's metrics and readiness; all optional. */
+export interface TransportObserver {
+  /** The replies consumer was rebuilt after a crash kafkajs would not restart from. */
+  onRepliesConsumerRebuilt?(): void;
+  /** The replies consumer joined its group (true) or crashed (false). */
+  onRepliesConsumerState?(up: boolean): void;
+}
+
+/** A crashed replies consumer is rebuilt after 1 s, doubling per crash in a row, to 30 s. */
+const CONSUMER_REBUILD_BACKOFF_MS_INITIAL = 1_000;
+const CONSUMER_REBUILD_BACKOFF_MS_MAX = 30_000;
+
+/** Counters since start, for metrics; all monotonic except `queuedMessages` and `repliesConsumerUp`. */
 export interface TransportMetrics {
   /** Produce requests sent to brokers (one per broker per drained batch). */
   readonly produceRequests: number;
@@ -57,6 +74,9 @@ export interface TransportMetrics {
   readonly replyBatches: number;
   readonly messagesParked: number;
   readonly queuedMessages: number;
+  /** Replies consumers rebuilt after a crash kafkajs did not restart from. */
+  readonly repliesConsumerRebuilds: number;
+  readonly repliesConsumerUp: boolean;
 }
 
 interface TopicMessage {
@@ -78,7 +98,7 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
   private readonly kafka: Kafka;
   private readonly producer: Producer;
   private readonly admin: Admin;
-  private consumer: Consumer | null = null;
+  private consumer: KafkaConsumerKeeper<Consumer> | null = null;
   private started: Promise<void> | null = null;
   private closed = false;
 
@@ -102,8 +122,10 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
   constructor(
     private readonly options: TransportOptions,
     private readonly breakers: ParticipantBreakers,
+    private readonly observer: TransportObserver = {},
   ) {
     validateTransportOptions(options);
+    registerKafkaCodecs();
     const retry: RetryOptions = {
       retries: options.retries,
       initialRetryTime: options.retryDelayMs,
@@ -139,7 +161,17 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
   }
 
   metrics(): TransportMetrics {
-    return { ...this.counters, queuedMessages: this.queuedMessages };
+    return {
+      ...this.counters,
+      queuedMessages: this.queuedMessages,
+      repliesConsumerRebuilds: this.consumer?.rebuilds() ?? 0,
+      repliesConsumerUp: this.consumer?.isUp() ?? false,
+    };
+  }
+
+  /** Whether replies are being read: false before `onReplies` and while the consumer is down. */
+  repliesConsumerUp(): boolean {
+    return this.consumer?.isUp() ?? false;
   }
 
   onModuleInit(): Promise<void> {
@@ -193,47 +225,60 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     if (this.consumer !== null) throw new Error('onReplies: a replies handler is already registered');
     await this.start();
     const { consumer: options } = this.options;
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId(),
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: options.heartbeatIntervalMs,
-      rebalanceTimeout: options.rebalanceTimeoutMs,
-      maxWaitTimeInMs: options.maxWaitTimeMs,
-      minBytes: 1,
-      maxBytes: 10 * 1024 * 1024,
-      maxBytesPerPartition: 1024 * 1024,
-      allowAutoTopicCreation: false,
-      retry: {
-        retries: this.options.retries,
-        initialRetryTime: this.options.retryDelayMs,
-        maxRetryTime: this.options.retryDelayMsMax,
-        // After the retries, restart the consumer rather than leave this node deaf to votes.
-        restartOnFailure: () => Promise.resolve(true),
+    const keeper = new KafkaConsumerKeeper<Consumer>({
+      name: `replies consumer of coordinator ${this.options.nodeId}`,
+      build: () =>
+        this.kafka.consumer({
+          groupId: this.groupId(),
+          sessionTimeout: options.sessionTimeoutMs,
+          heartbeatInterval: options.heartbeatIntervalMs,
+          rebalanceTimeout: options.rebalanceTimeoutMs,
+          maxWaitTimeInMs: options.maxWaitTimeMs,
+          minBytes: 1,
+          maxBytes: 10 * 1024 * 1024,
+          maxBytesPerPartition: 1024 * 1024,
+          allowAutoTopicCreation: false,
+          retry: {
+            retries: this.options.retries,
+            initialRetryTime: this.options.retryDelayMs,
+            maxRetryTime: this.options.retryDelayMsMax,
+            // After the retries, restart the consumer rather than leave this node deaf to votes.
+            // kafkajs asks this only for retriable errors: the keeper covers the others.
+            restartOnFailure: () => Promise.resolve(true),
+          },
+        }),
+      run: async (consumer) => {
+        consumer.on(consumer.events.CRASH, (event) => {
+          this.logger.error(
+            `replies consumer crashed (restart: ${String(event.payload.restart)}): ${event.payload.error.message}`,
+          );
+        });
+        const joined = new Promise<void>((resolve) => {
+          const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+            remove();
+            resolve();
+          });
+        });
+        await consumer.connect();
+        await consumer.subscribe({ topics: [REPLIES_TOPIC], fromBeginning: options.fromBeginning });
+        await consumer.run({
+          autoCommit: true,
+          autoCommitInterval: 1_000,
+          autoCommitThreshold: null,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: (payload) => this.onReplyBatch(payload, handler),
+        });
+        await joined;
       },
+      backoffMsInitial: CONSUMER_REBUILD_BACKOFF_MS_INITIAL,
+      backoffMsMax: CONSUMER_REBUILD_BACKOFF_MS_MAX,
+      logError: (message) => this.logger.error(message),
+      onRebuild: () => this.observer.onRepliesConsumerRebuilt?.(),
+      onState: (up) => this.observer.onRepliesConsumerState?.(up),
     });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, (event) => {
-      this.logger.error(
-        `replies consumer crashed (restart: ${String(event.payload.restart)}): ${event.payload.error.message}`,
-      );
-    });
-    const joined = new Promise<void>((resolve) => {
-      const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
-        remove();
-        resolve();
-      });
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [REPLIES_TOPIC], fromBeginning: options.fromBeginning });
-    await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1_000,
-      autoCommitThreshold: null,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.onReplyBatch(payload, handler),
-    });
-    await joined;
+    this.consumer = keeper;
+    await keeper.start();
   }
 
   async ensureTopics(participants: readonly string[]): Promise<void> {
@@ -248,7 +293,7 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     this.queuedMessages = 0;
     for (const send of refused) send.reject(new Error('transport is closing; the command was not sent'));
     await this.draining;
-    await this.consumer?.disconnect();
+    await this.consumer?.stop();
     await Promise.all([this.producer.disconnect(), this.admin.disconnect()]);
   }
 
@@ -265,14 +310,25 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
         ),
       );
     }
-    const bytes = messages.reduce((sum, { message }) => sum + (message.value?.length ?? 0), 0);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ messages, participants, bytes, resolve, reject });
-      this.queuedMessages += messages.length;
-      this.draining ??= this.drain().finally(() => {
-        this.draining = null;
-      });
+    // One turn's commands can outgrow the broker's message.max.bytes on one partition and then
+    // fail on every try: cut them into queued sends of bounded size, which leave in order.
+    const chunks = chunkBySize(
+      messages,
+      ({ message }) => encodedMessageBytes(message),
+      Math.min(PRODUCE_REQUEST_BYTES_MAX, this.options.sendBatchBytesMax),
+    );
+    this.queuedMessages += messages.length;
+    const sent = chunks.map(
+      (chunk) =>
+        new Promise<void>((resolve, reject) => {
+          const bytes = chunk.reduce((sum, { message }) => sum + encodedMessageBytes(message), 0);
+          this.queue.push({ messages: chunk, participants, bytes, resolve, reject });
+        }),
+    );
+    this.draining ??= this.drain().finally(() => {
+      this.draining = null;
     });
+    return Promise.all(sent).then(() => undefined);
   }
 
   private async drain(): Promise<void> {

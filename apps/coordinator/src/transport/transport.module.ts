@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder, Module } from '@nestjs/common';
+import { CoordinatorMetrics } from '../observability/metrics';
 import { KafkaParticipantChannel } from './kafka-participant-channel';
 import { PARTICIPANT_CHANNEL } from './participant-channel';
 import { ParticipantBreakers } from './participant-breakers';
@@ -24,9 +25,16 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModule
     },
     {
       provide: KafkaParticipantChannel,
-      inject: [MODULE_OPTIONS_TOKEN, ParticipantBreakers],
-      useFactory: (options: TransportOptions, breakers: ParticipantBreakers) =>
-        new KafkaParticipantChannel(options, breakers),
+      inject: [MODULE_OPTIONS_TOKEN, ParticipantBreakers, { token: CoordinatorMetrics, optional: true }],
+      useFactory: (
+        options: TransportOptions,
+        breakers: ParticipantBreakers,
+        metrics: CoordinatorMetrics | undefined,
+      ) =>
+        new KafkaParticipantChannel(options, breakers, {
+          onRepliesConsumerRebuilt: () => metrics?.recordKafkaConsumerRebuild('replies'),
+          onRepliesConsumerState: (up) => metrics?.setKafkaConsumerUp('replies', up),
+        }),
     },
     { provide: PARTICIPANT_CHANNEL, useExisting: KafkaParticipantChannel },
   ],
