@@ -24,6 +24,9 @@ const FORWARDED_REQUEST_HEADERS = [
   'content-type',
   'accept',
   'x-request-id',
+  // The client's trace context: the leader's spans join the client's trace as if asked directly.
+  'traceparent',
+  'tracestate',
 ];
 /** Connection-level headers (RFC 9110 §7.6.1) and those fetch already acted on (decoding, length). */
 const DROPPED_RESPONSE_HEADERS = new Set([

@@ -1,3 +1,5 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CoordinatorClient } from '@verdict/participant/coordinator-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransactionView } from './coordinator.port';
@@ -61,6 +63,31 @@ describe('a follower forwards leader-bound requests to the leader', () => {
     expect(response.status).toBe(200);
     expect(((await response.json()) as TransactionView).state).toBe('COMMITTED');
     expect(leader.coordinator.calls.at(-1)).toEqual({ method: 'commit', args: [tx.id, 'completion'] });
+  });
+
+  it("the client's trace context reaches the leader, so its spans join the client's trace", async () => {
+    const arrived: IncomingHttpHeaders[] = [];
+    const standIn = createServer((request, response) => {
+      arrived.push(request.headers);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
+    const { port } = standIn.address() as AddressInfo;
+    follower.coordinator.leadership = {
+      kind: 'follower',
+      leaderId: 'node-1',
+      leaderUrl: `http://127.0.0.1:${port}`,
+    };
+    try {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const response = await post('/v1/transactions', {}, { traceparent, tracestate: 'vendor=1' });
+      expect(response.status).toBe(200);
+      expect(arrived).toHaveLength(1);
+      expect(arrived[0]?.['traceparent']).toBe(traceparent);
+      expect(arrived[0]?.['tracestate']).toBe('vendor=1');
+    } finally {
+      await new Promise<void>((resolve) => standIn.close(() => resolve()));
+    }
   });
 
   it("the leader's problem answer is returned unchanged", async () => {
