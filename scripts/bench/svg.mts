@@ -26,7 +26,7 @@ export interface LineChart {
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf'];
-const MARGIN = { top: 36, right: 150, bottom: 48, left: 64 };
+const MARGIN = { top: 36, right: 190, bottom: 48, left: 64 };
 
 /**
  * Round tick positions from at or below `low` to at or above `high`: steps of 1, 2 or 5 times a

@@ -64,7 +64,7 @@ describe('SVG line charts', () => {
       ],
     });
     // Plot area: top 36, height 300 - 36 - 48 = 216, so y = 0 sits at 252 and y = 100 at 36.
-    expect(svg).toContain('points="64.0,252.0 250.0,36.0"');
+    expect(svg).toContain('points="64.0,252.0 210.0,36.0"');
   });
 
   it('break a line at a missing value and draw vertical markers', () => {
