@@ -60,6 +60,13 @@ export interface ParticipantHandle {
   readonly name: string;
   /** Stops consuming, lets commands in flight finish and closes the Kafka clients. */
   stop(): Promise<void>;
+  /**
+   * Whether commands are being read: false while the consumer is down after a crash (it is
+   * rebuilt after a backoff). A participant's own readiness probe can report it.
+   */
+  consumerUp(): boolean;
+  /** Commands consumers rebuilt after a crash kafkajs did not restart from. */
+  consumerRebuilds(): number;
 }
 
 /**
@@ -149,12 +156,10 @@ export class Participant implements ParticipantHandle {
     });
   }
 
-  /** Whether commands are being read: false before `start` and while the consumer is down. */
   consumerUp(): boolean {
     return this.consumer.isUp();
   }
 
-  /** Commands consumers rebuilt after a crash kafkajs did not restart from. */
   consumerRebuilds(): number {
     return this.consumer.rebuilds();
   }

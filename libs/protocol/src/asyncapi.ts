@@ -14,6 +14,7 @@ import {
   VoteSchema,
   type MessageType,
 } from './messages';
+import { PRODUCE_REQUEST_BYTES_MAX } from './produce-chunks';
 import { DEAD_LETTER_TOPIC, PARTICIPANT_NAME_PATTERN, PARTICIPANT_NAME_RULE, REPLIES_TOPIC } from './topics';
 
 // The Kafka side of the contract as an AsyncAPI 3 document, generated from the zod schemas that
@@ -22,6 +23,9 @@ import { DEAD_LETTER_TOPIC, PARTICIPANT_NAME_PATTERN, PARTICIPANT_NAME_RULE, REP
 // /asyncapi.json; `node scripts/asyncapi.mjs` writes docs/asyncapi.json for offline readers.
 
 export const ASYNCAPI_VERSION = '3.1.0';
+
+/** Kafka-level compression (record batch attribute), independent of the JSON body. */
+const COMPRESSION = `Compression: consumers read record batches that are uncompressed or compressed with gzip, snappy (raw or the xerial framing of Java clients), lz4 (frame format) or zstd; write whichever your client defaults to. The coordinator and the TypeScript SDK write uncompressed. A produce request stays under ${PRODUCE_REQUEST_BYTES_MAX / 1024} KiB of records so that no record batch reaches the broker's message.max.bytes.`;
 
 /** The example transaction every example message belongs to. */
 const EXAMPLE_TX_ID = '019ab8c2-6f10-7a3e-9d41-3c5e2f8b9a01';
@@ -250,6 +254,8 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
         'This document describes the coordinator: it sends commands on each participant topic and receives replies. A participant does the opposite. docs/protocol.md in the repository is the guide for implementers (the state machine a participant follows, with examples).',
         '',
         ORDERING_AND_IDEMPOTENCY,
+        '',
+        COMPRESSION,
       ].join('\n'),
       license: { name: 'Apache-2.0' },
     },
