@@ -10,7 +10,6 @@ import {
   KafkaConsumerKeeper,
   MESSAGE_BYTES_MAX,
   PRODUCE_REQUEST_BYTES_MAX,
-  registerKafkaCodecs,
   participantTopic,
   PROTOCOL_VERSION,
   REPLIES_TOPIC,
@@ -123,7 +122,6 @@ export class Participant implements ParticipantHandle {
             requestTimeoutMs: this.settings.httpTimeoutMs,
           });
     const kafka = this.settings.kafka;
-    registerKafkaCodecs();
     this.kafka = new Kafka({
       clientId: kafka.clientId ?? `verdict-participant-${this.name}`,
       brokers: [...kafka.brokers],

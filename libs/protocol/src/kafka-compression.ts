@@ -107,6 +107,6 @@ export function registerKafkaCodecs(): void {
 /** The compressions a Verdict consumer reads, as Kafka names them. */
 export const READABLE_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 
-// Also on import: a process that reads Verdict topics with its own kafkajs clients (tests,
-// tools) then reads what other-language clients wrote without a call of its own.
+// On import: the coordinator, the SDK and any tool or test that imports the protocol then read
+// what other-language clients wrote, before any consumer of theirs is created.
 registerKafkaCodecs();

@@ -27,7 +27,6 @@ import {
   chunkBySize,
   encodedMessageBytes,
   PRODUCE_REQUEST_BYTES_MAX,
-  registerKafkaCodecs,
   REPLIES_TOPIC,
   type DeadLetter,
   type ParticipantReply,
@@ -125,7 +124,6 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     private readonly observer: TransportObserver = {},
   ) {
     validateTransportOptions(options);
-    registerKafkaCodecs();
     const retry: RetryOptions = {
       retries: options.retries,
       initialRetryTime: options.retryDelayMs,
