@@ -932,6 +932,9 @@ async function checkOutcome(
 ): Promise<Checked> {
   const healedAt = Date.now();
   const views = new Map<string, TransactionView | null>();
+  // Reads answered with neither 200 nor 404 (no leader, history down, a 500): asked again on the
+  // next round, and reported as what they are if that never changes. A 404 alone means "unknown".
+  const unanswered = new Map<string, number>();
   let ledgers: Ledger[] = [];
   // Quiescence: nothing prepared anywhere and every transaction finished at the coordinator.
   for (;;) {
@@ -947,11 +950,17 @@ async function checkOutcome(
         'GET',
         `/v1/transactions/${txId}`,
       );
-      views.set(txId, answer.status === 200 ? answer.body : null);
+      if (answer.status === 200 || answer.status === 404) {
+        views.set(txId, answer.status === 200 ? answer.body : null);
+        unanswered.delete(txId);
+      } else {
+        unanswered.set(txId, answer.status);
+      }
     }
-    const unfinished = [...views.values()].filter(
-      (view) => view === null || !['COMMITTED', 'ABORTED'].includes(view.state),
-    ).length;
+    const unfinished =
+      unanswered.size +
+      [...views.values()].filter((view) => view === null || !['COMMITTED', 'ABORTED'].includes(view.state))
+        .length;
     const prepared = ledgers.reduce((total, ledger) => total + ledger.prepared.length, 0);
     if ((unfinished === 0 && prepared === 0) || Date.now() - healedAt > QUIESCENCE_TIMEOUT_MS) {
       say(`quiescence: ${unfinished} unfinished at the coordinator, ${prepared} prepared in the banks`);
@@ -964,6 +973,10 @@ async function checkOutcome(
   const bankIndex = new Map(banks.map((bank, position) => [bank.name, position]));
   const rowsOf = (bankName: string, txId: string): Map<string, number> | undefined =>
     ledgers[bankIndex.get(bankName) ?? -1]?.rows.get(txId);
+  for (const [txId, status] of unanswered) {
+    if (views.has(txId)) continue;
+    violations.push({ txId, what: `the coordinator never answered a read of it (last: HTTP ${status})` });
+  }
   for (const [txId, view] of views) {
     if (view === null) {
       violations.push({ txId, what: 'the coordinator does not know it, but a bank or client does' });
@@ -1022,7 +1035,12 @@ async function checkOutcome(
       violations.push({ txId: attempt.txId, what: 'reported aborted, but ledger rows exist' });
     }
     const outcome = views.get(attempt.txId)?.decision?.outcome;
-    if ((attempt.reported === 'COMMIT' || attempt.reported === 'ABORT') && outcome !== attempt.reported) {
+    // An unknown or unanswered transaction is already a violation above; this compares decisions.
+    if (
+      views.get(attempt.txId) &&
+      (attempt.reported === 'COMMIT' || attempt.reported === 'ABORT') &&
+      outcome !== attempt.reported
+    ) {
       violations.push({
         txId: attempt.txId,
         what: `the bank reported ${attempt.reported}, the coordinator says ${String(outcome)}`,
