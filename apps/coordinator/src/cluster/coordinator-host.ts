@@ -839,6 +839,13 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
    * with the remaining voters, steps down and tells the most caught-up one to campaign at once.
    */
   async removeMember(nodeId: string): Promise<ClusterStatusView> {
+    if (nodeId === this.options.nodeId) {
+      // A leader that commits its own removal steps down before it can see the commit, so the
+      // caller would get a timeout for a change that took effect. Handing over first makes it the
+      // removal of a follower by the new leader: requireLeader below then answers NOT_LEADER,
+      // and the API forwards this request there.
+      await this.transferLeadership();
+    }
     const raft = this.requireLeader();
     this.claimMembershipChange(`removing ${nodeId}`);
     try {
