@@ -17,7 +17,7 @@ interface Answer {
 }
 
 async function call(
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'DELETE' | 'PUT' | 'TRACE' | 'OPTIONS' | 'QUERY',
   url: string,
   options: { readonly headers?: Record<string, string>; readonly payload?: unknown } = {},
 ): Promise<Answer> {
@@ -354,6 +354,50 @@ describe('validation', () => {
     ]);
   });
 
+  // Each of these was found by schemathesis (npm run fuzz:rest) before it was refused.
+  it.each([
+    // A number past any date: the list answered 500 computing `now - olderThanMs`.
+    ['olderThanMs=1.5202090608172135e%2B308', 'olderThanMs'],
+    ['olderThanMs=3155760000001', 'olderThanMs'],
+    // Number('') is 0 and Number('1e3') is 1000; neither is an integer as the document writes one.
+    ['olderThanMs=', 'olderThanMs'],
+    ['limit=1e1', 'limit'],
+    ['limit=2.5', 'limit'],
+    ['participant=%C3%88', 'participant'],
+  ])('list with %s: 400 naming %s', async (query, field) => {
+    const answer = await call('GET', `/v1/transactions?${query}`);
+    expectProblem(answer, 400, 'VALIDATION_FAILED');
+    expect((answer.body['errors'] as { field: string }[]).map((error) => error.field)).toEqual([field]);
+  });
+
+  it.each([
+    ['metadata: null', { metadata: null }, 'metadata'],
+    ['timeoutMs: null', { timeoutMs: null }, 'timeoutMs'],
+    ['participants: null', { participants: null }, 'participants'],
+    ['the body null', null, '(body)'],
+    ['the body an array', [], '(body)'],
+  ])('begin with %s: 400, null is not a way to leave a field out', async (_case, payload, field) => {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/transactions',
+      headers: { ...asService, 'content-type': 'application/json' },
+      payload: JSON.stringify(payload),
+    });
+    const answer = {
+      status: response.statusCode,
+      headers: response.headers,
+      body: response.json<Record<string, unknown>>(),
+    };
+    expectProblem(answer, 400, 'VALIDATION_FAILED');
+    expect((answer.body['errors'] as { field: string }[]).map((error) => error.field)).toEqual([field]);
+  });
+
+  it('begin without a body, as the document allows: 201 with no participants', async () => {
+    const response = await t.app.inject({ method: 'POST', url: '/v1/transactions', headers: asService });
+    expect(response.statusCode).toBe(201);
+    expect(response.json()).toMatchObject({ state: 'ACTIVE', participants: [], metadata: {} });
+  });
+
   it('Idempotency-Key with spaces: 400 naming the header', async () => {
     const answer = await call('POST', '/v1/transactions', {
       headers: { ...asService, 'idempotency-key': 'has spaces' },
@@ -408,6 +452,19 @@ describe('validation', () => {
 
   it('unknown route: 404 problem', async () => {
     expectProblem(await call('GET', '/v1/nothing-here'), 404, 'NOT_FOUND');
+  });
+
+  it.each([
+    ['TRACE', '/v1/cluster', 'GET, HEAD'],
+    ['PUT', `/v1/transactions/${UNKNOWN_TX}/commit`, 'POST'],
+    ['OPTIONS', '/v1/transactions?limit=5', 'GET, HEAD, POST'],
+    // Fastify would ask a QUERY request for a Content-Type before routing it anywhere.
+    ['QUERY', '/metrics', 'GET, HEAD'],
+  ] as const)('%s %s, a route with other methods: 405 with Allow: %s', async (method, url, allow) => {
+    const answer = await call(method, url, { headers: {} });
+    expectProblem(answer, 405, 'METHOD_NOT_ALLOWED');
+    expect(answer.headers['allow']).toBe(allow);
+    expect(answer.body['allowed']).toEqual(allow.split(', '));
   });
 });
 

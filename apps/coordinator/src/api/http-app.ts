@@ -14,6 +14,7 @@ import { ApiKeys } from './auth/api-keys';
 import type { Role } from './coordinator.port';
 import { defaultConsoleDirectory, serveConsole } from './console.static';
 import { buildOpenApiDocument, serveOpenApi } from './openapi';
+import { methodNotAllowed } from './problem';
 
 type ImportedModule = NonNullable<ModuleMetadata['imports']>[number];
 
@@ -93,6 +94,15 @@ export async function createHttpApp(
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  // A route that exists for other methods: 405 with Allow (RFC 9110), before the body is read,
+  // so a method Fastify parses differently (QUERY needs a Content-Type) still gets this answer.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const path = request.url.split('?', 1)[0] ?? request.url;
+    const allowed = request.is404
+      ? fastify.supportedMethods.filter((method) => fastify.findRoute({ method, url: path }) !== null)
+      : [];
+    done(allowed.length > 0 ? methodNotAllowed(request.method, path, allowed) : undefined);
+  });
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });

@@ -35,6 +35,12 @@ export const ApiIdempotencyKey = (): MethodDecorator =>
   ApiHeader({
     name: IDEMPOTENCY_KEY_HEADER,
     required: false,
+    schema: {
+      type: 'string',
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_LENGTH_MAX,
+      pattern: IDEMPOTENCY_KEY_PATTERN.source,
+    },
     description:
       'Same key and same body: the transaction the first request created is returned. Same key, another body: 422 IDEMPOTENCY_MISMATCH.',
   });

@@ -14,6 +14,7 @@ export type EdgeErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
   | 'MALFORMED_REQUEST'
   | 'BAD_REQUEST'
   | 'PAYLOAD_TOO_LARGE'
@@ -58,6 +59,7 @@ export const PROBLEM_KINDS: Readonly<Record<ProblemCode, ProblemKind>> = {
   UNAUTHENTICATED: { status: 401, title: 'Missing or unknown API key' },
   FORBIDDEN: { status: 403, title: 'API key role not allowed here' },
   NOT_FOUND: { status: 404, title: 'No such route' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed on this route' },
   MALFORMED_REQUEST: { status: 400, title: 'Malformed request' },
   BAD_REQUEST: { status: 400, title: 'Bad request' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
@@ -106,6 +108,16 @@ export function validationProblem(errors: readonly FieldError[]): ProblemExcepti
   const fields = errors.map((error) => error.field).join(', ');
   return new ProblemException(
     makeProblem('VALIDATION_FAILED', `fix these fields and send the request again: ${fields}`, { errors }),
+  );
+}
+
+/** A method the route does not serve; `Allow` lists those it does. */
+export function methodNotAllowed(method: string, path: string, allowed: readonly string[]): ProblemException {
+  return new ProblemException(
+    makeProblem('METHOD_NOT_ALLOWED', `${path} does not serve ${method}; it serves ${allowed.join(', ')}`, {
+      allowed,
+    }),
+    { Allow: allowed.join(', ') },
   );
 }
 

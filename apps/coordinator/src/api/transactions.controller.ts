@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { COORDINATOR, type CoordinatorPort } from './coordinator.port';
 import {
   toBeginInput,
@@ -28,6 +28,8 @@ export class TransactionsController {
   @Post()
   @ApiOperation({ summary: 'Begin a transaction', description: 'Answers once the BEGIN entry is durable.' })
   @ApiIdempotencyKey()
+  // Every field has a default, so no body at all is a transaction with none of them set.
+  @ApiBody({ type: BeginTransactionDto, required: false })
   @ApiCreatedResponse({ type: TransactionDto })
   @ApiProblems(...LEADER_BOUND, ...WITH_BODY, 'IDEMPOTENCY_MISMATCH')
   begin(

@@ -1,4 +1,4 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import type { FieldError } from './coordinator.error';
 import { validationProblem, type ProblemException } from './problem';
 
@@ -11,7 +11,7 @@ export const FIELD_ERRORS_MAX = 50;
  * silently using a default.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BodyValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
@@ -42,4 +42,21 @@ export function toFieldErrors(errors: readonly ValidationError[], parentPath = '
 function joinPath(parent: string, property: string): string {
   if (/^\d+$/.test(property)) return `${parent}[${property}]`;
   return parent === '' ? property : `${parent}.${property}`;
+}
+
+/**
+ * Every request body is a JSON object, or absent where the body is optional. ValidationPipe lets
+ * a body of `null` through as if there were none (a begin with the body `null` was accepted).
+ */
+class BodyValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (
+      metadata.type === 'body' &&
+      value !== undefined &&
+      (typeof value !== 'object' || value === null || Array.isArray(value))
+    ) {
+      throw validationProblem([{ field: '(body)', messages: ['the request body must be a JSON object'] }]);
+    }
+    return super.transform(value, metadata);
+  }
 }

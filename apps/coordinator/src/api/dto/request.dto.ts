@@ -16,6 +16,7 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { COMMIT_WAITS, TX_STATES, type CommitWait, type TxState } from '../coordinator.port';
@@ -34,6 +35,27 @@ export const LIST_LIMIT_DEFAULT = 50;
 export const LIST_LIMIT_MAX = 500;
 export const CURSOR_LENGTH_MAX = 512;
 export const REASON_LENGTH_MAX = 500;
+/**
+ * 100 years: anything older is every transaction there is. Unbounded, `now - olderThanMs` left
+ * the range of a date (a query with olderThanMs=1e308 answered 500).
+ */
+export const OLDER_THAN_MS_MAX = 3_155_760_000_000;
+
+/**
+ * An optional body field may be left out, but not sent as null: the document types it without
+ * null, and class-validator's IsOptional would take null for absent.
+ */
+function Omittable(): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined);
+}
+
+/**
+ * A query integer written the one way JSON writes it. `Number()` would also take '', ' ', '1e3',
+ * '0x10' and '1.5e308', so a value the document calls no integer would pass as one.
+ */
+function toQueryInteger({ value }: { value: unknown }): unknown {
+  return typeof value === 'string' && /^-?(0|[1-9][0-9]{0,15})$/.test(value) ? Number(value) : value;
+}
 
 /** The alphabet VERDICT_NODE_ID allows (config/environment.ts): ids appear in logs, labels and URLs. */
 export const NODE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -66,6 +88,15 @@ export class ParticipantDto {
 
   @ApiPropertyOptional({
     description: 'Work for the participant, any JSON value; sent with PREPARE exactly as given.',
+    // Any JSON value, null included: without these the document would say `object`.
+    anyOf: [
+      { type: 'object' },
+      { type: 'array', items: {} },
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+    ],
+    nullable: true,
     example: { from: 'alice', to: 'bob', amountCents: 1250 },
   })
   @IsOptional()
@@ -75,18 +106,23 @@ export class ParticipantDto {
 export class BeginTransactionDto {
   @ApiPropertyOptional({
     description: 'Prepare deadline in milliseconds from begin; no decision by then means ABORT.',
+    type: 'integer',
     minimum: TIMEOUT_MS_MIN,
     maximum: TIMEOUT_MS_MAX,
     example: 30_000,
   })
-  @IsOptional()
+  @Omittable()
   @IsInt()
   @Min(TIMEOUT_MS_MIN)
   @Max(TIMEOUT_MS_MAX)
   timeoutMs?: number;
 
-  @ApiPropertyOptional({ type: [ParticipantDto], maxItems: PARTICIPANTS_PER_TX_MAX })
-  @IsOptional()
+  @ApiPropertyOptional({
+    type: [ParticipantDto],
+    maxItems: PARTICIPANTS_PER_TX_MAX,
+    description: 'Participants to enlist at once, with distinct names.',
+  })
+  @Omittable()
   @ArrayMaxSize(PARTICIPANTS_PER_TX_MAX)
   @ArrayUnique((participant: ParticipantDto) => participant.name, {
     message: 'participants must have distinct names',
@@ -99,9 +135,10 @@ export class BeginTransactionDto {
     description: `Labels for operators, string values only: at most ${METADATA_ENTRIES_MAX} entries, keys matching ${METADATA_KEY_PATTERN.source}, values up to ${METADATA_VALUE_LENGTH_MAX} characters.`,
     type: 'object',
     additionalProperties: { type: 'string', maxLength: METADATA_VALUE_LENGTH_MAX },
+    maxProperties: METADATA_ENTRIES_MAX,
     example: { orderId: 'ord-1042' },
   })
-  @IsOptional()
+  @Omittable()
   @IsStringMap()
   metadata?: Record<string, string>;
 }
@@ -126,6 +163,7 @@ export class ListTransactionsQueryDto {
 
   @ApiPropertyOptional({
     description: 'Only transactions this participant is enlisted in.',
+    pattern: PARTICIPANT_NAME_PATTERN.source,
     example: 'bank-a',
   })
   @IsOptional()
@@ -134,12 +172,15 @@ export class ListTransactionsQueryDto {
 
   @ApiPropertyOptional({
     description: 'Only transactions created at least this many milliseconds ago.',
+    type: 'integer',
     minimum: 0,
+    maximum: OLDER_THAN_MS_MAX,
   })
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toQueryInteger)
   @IsInt()
   @Min(0)
+  @Max(OLDER_THAN_MS_MAX)
   olderThanMs?: number;
 
   @ApiPropertyOptional({ description: 'true: only stuck transactions; false: only those not stuck.' })
@@ -148,9 +189,9 @@ export class ListTransactionsQueryDto {
   @IsBoolean({ message: 'stuck must be true or false' })
   stuck?: boolean;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: LIST_LIMIT_MAX, default: LIST_LIMIT_DEFAULT })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: LIST_LIMIT_MAX, default: LIST_LIMIT_DEFAULT })
   @IsOptional()
-  @Type(() => Number)
+  @Transform(toQueryInteger)
   @IsInt()
   @Min(1)
   @Max(LIST_LIMIT_MAX)
@@ -189,15 +230,18 @@ export class RetryTransactionDto {
     maxLength: REASON_LENGTH_MAX,
     example: 'bank-b is back after its database failover',
   })
-  @IsOptional()
+  @Omittable()
   @IsString()
   @Length(1, REASON_LENGTH_MAX)
   reason?: string;
 }
 
 export class LeadershipTransferDto {
-  @ApiPropertyOptional({ description: 'Target node; the most caught-up follower when absent.' })
-  @IsOptional()
+  @ApiPropertyOptional({
+    description: 'Target node; the most caught-up follower when absent.',
+    pattern: NODE_ID_PATTERN.source,
+  })
+  @Omittable()
   @Matches(NODE_ID_PATTERN, { message: `to: ${NODE_ID_RULE}` })
   to?: string;
 }
