@@ -21,6 +21,19 @@ interface OpenApiDocument {
   };
 }
 
+interface Operation {
+  readonly operationId: string;
+  readonly responses: Record<
+    string,
+    { links?: Record<string, { operationId: string; parameters: Record<string, string> }> }
+  >;
+}
+
+interface SchemaLike {
+  readonly additionalProperties?: unknown;
+  readonly properties?: Record<string, SchemaLike & { type?: string; nullable?: boolean }>;
+}
+
 const ROUTES = [
   ['post', '/v1/transactions'],
   ['get', '/v1/transactions'],
@@ -71,6 +84,63 @@ describe('OpenAPI', () => {
     expect(Object.keys(document.components.schemas)).toEqual(
       expect.arrayContaining(['BeginTransactionDto', 'TransactionDto', 'ProblemDto', 'ClusterStatusDto']),
     );
+  });
+
+  it('links lead from each transaction response to the next step, by operationId and the returned id', async () => {
+    const document = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      paths: Record<string, Record<string, Operation>>;
+    }>();
+    const operationIds = new Map(
+      Object.entries(document.paths).flatMap(([path, operations]) =>
+        Object.entries(operations).map(([method, operation]) => [operation.operationId, `${method} ${path}`]),
+      ),
+    );
+    const linksOf = (method: string, path: string, status: string): Record<string, string> =>
+      Object.fromEntries(
+        Object.entries(document.paths[path]?.[method]?.responses[status]?.links ?? {}).map(([name, link]) => {
+          expect(link.parameters).toEqual({ txId: '$response.body#/id' });
+          return [name, operationIds.get(link.operationId) ?? `unknown ${link.operationId}`];
+        }),
+      );
+    expect(linksOf('post', '/v1/transactions', '201')).toEqual({
+      Enlist: 'post /v1/transactions/{txId}/participants',
+      Commit: 'post /v1/transactions/{txId}/commit',
+      Abort: 'post /v1/transactions/{txId}/abort',
+      Read: 'get /v1/transactions/{txId}',
+      Outcome: 'get /v1/transactions/{txId}/outcome',
+    });
+    expect(Object.keys(linksOf('post', '/v1/transactions/{txId}/participants', '201'))).toEqual([
+      'Enlist',
+      'Commit',
+      'Abort',
+      'Read',
+    ]);
+    expect(linksOf('post', '/v1/transactions/{txId}/commit', '200')['Read']).toBe(
+      'get /v1/transactions/{txId}',
+    );
+  });
+
+  it('request bodies refuse undeclared fields, as the validation pipe does; free-form fields stay free', async () => {
+    const { components } = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
+      components: { schemas: Record<string, SchemaLike> };
+    }>();
+    for (const name of [
+      'BeginTransactionDto',
+      'ParticipantDto',
+      'ResolveTransactionDto',
+      'RetryTransactionDto',
+      'LeadershipTransferDto',
+      'AddMemberDto',
+    ]) {
+      expect(components.schemas[name]?.additionalProperties, name).toBe(false);
+    }
+    const begin = components.schemas['BeginTransactionDto']?.properties ?? {};
+    expect(begin['metadata']?.additionalProperties).toMatchObject({ type: 'string' });
+    const participant = components.schemas['ParticipantDto']?.properties ?? {};
+    expect(participant['payload']).not.toHaveProperty('type');
+    expect(participant['payload']).toMatchObject({ nullable: true });
+    // Responses may grow fields; a client must ignore those it does not know.
+    expect(components.schemas['TransactionDto']?.additionalProperties).toBeUndefined();
   });
 
   it('/docs serves the Swagger UI and its assets from this node, not a CDN', async () => {

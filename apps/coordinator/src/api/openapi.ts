@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import {
+  DocumentBuilder,
+  SwaggerModule,
+  type OpenAPIObject,
+  type MediaTypeObject,
+  type OperationObject,
+  type ReferenceObject,
+  type SchemaObject,
+} from '@nestjs/swagger';
 import { buildAsyncApiDocument, PROTOCOL_VERSION } from '@verdict/protocol';
 import type { FastifyInstance } from 'fastify';
 import { PROBLEM_KINDS, problemType, type ProblemCode } from './problem';
@@ -41,7 +49,141 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key from VERDICT_API_KEYS' })
     .build();
-  return SwaggerModule.createDocument(app, config);
+  const document = SwaggerModule.createDocument(app, config);
+  rejectUnknownFields(document);
+  addTransactionLinks(document);
+  return document;
+}
+
+/**
+ * The validation pipe refuses fields a request DTO does not declare (validation.ts), so every
+ * schema a request body reaches through `$ref` says `additionalProperties: false`. Inline schemas
+ * (`payload`, `metadata`) keep what they declare: they are free-form by design.
+ */
+function rejectUnknownFields(document: OpenAPIObject): void {
+  const schemas = document.components?.schemas ?? {};
+  const closed = new Set<string>();
+  const visit = (schema: SchemaObject | ReferenceObject | undefined): void => {
+    if (schema === undefined) return;
+    if ('$ref' in schema) {
+      const name = schema.$ref.slice(schema.$ref.lastIndexOf('/') + 1);
+      const target = schemas[name];
+      if (target === undefined || '$ref' in target || closed.has(name)) return;
+      closed.add(name);
+      target.additionalProperties = false;
+      for (const property of Object.values(target.properties ?? {})) visit(property);
+      return;
+    }
+    visit(schema.items);
+    for (const part of [...(schema.allOf ?? []), ...(schema.anyOf ?? []), ...(schema.oneOf ?? [])])
+      visit(part);
+  };
+  for (const operation of operations(document)) {
+    const body = operation.requestBody;
+    if (body === undefined || '$ref' in body) continue;
+    for (const media of Object.values<MediaTypeObject>(body.content)) visit(media.schema);
+  }
+}
+
+const TRANSACTION_ID = '$response.body#/id';
+
+/**
+ * OpenAPI links from each transaction-returning response to what a client does next with that
+ * transaction (begin → enlist → commit or abort → read), so that a client generator or a stateful
+ * fuzzer (schemathesis, `npm run fuzz:rest`) can follow a transaction through its life.
+ */
+interface Route {
+  readonly name: string;
+  readonly method: 'get' | 'post';
+  readonly path: string;
+  /** What the link does, before "the transaction this response describes". */
+  readonly action: string;
+}
+const ENLIST: Route = {
+  name: 'Enlist',
+  method: 'post',
+  path: '/v1/transactions/{txId}/participants',
+  action: 'Enlist another participant in',
+};
+const COMMIT: Route = {
+  name: 'Commit',
+  method: 'post',
+  path: '/v1/transactions/{txId}/commit',
+  action: 'Commit',
+};
+const ABORT: Route = {
+  name: 'Abort',
+  method: 'post',
+  path: '/v1/transactions/{txId}/abort',
+  action: 'Abort',
+};
+const READ: Route = { name: 'Read', method: 'get', path: '/v1/transactions/{txId}', action: 'Read' };
+const OUTCOME: Route = {
+  name: 'Outcome',
+  method: 'get',
+  path: '/v1/transactions/{txId}/outcome',
+  action: 'Ask for the outcome of',
+};
+const RETRY: Route = {
+  name: 'Retry',
+  method: 'post',
+  path: '/v1/admin/transactions/{txId}/retry',
+  action: 'Re-send the pending phase of',
+};
+const RESOLVE: Route = {
+  name: 'Resolve',
+  method: 'post',
+  path: '/v1/admin/transactions/{txId}/resolve',
+  action: 'Record a decision by hand for',
+};
+const BEGIN: Route = { name: 'Begin', method: 'post', path: '/v1/transactions', action: 'Begin' };
+
+/**
+ * OpenAPI links from each transaction-returning response to what a client does next with that
+ * transaction (begin → enlist → commit or abort → read), so that a client generator or a stateful
+ * fuzzer (schemathesis, `npm run fuzz:rest`) can follow a transaction through its life.
+ */
+const TRANSACTION_LINKS: readonly { readonly from: Route; readonly status: string; readonly to: Route[] }[] =
+  [
+    { from: BEGIN, status: '201', to: [ENLIST, COMMIT, ABORT, READ, OUTCOME] },
+    { from: ENLIST, status: '201', to: [ENLIST, COMMIT, ABORT, READ] },
+    { from: COMMIT, status: '200', to: [READ, OUTCOME, ABORT, RETRY, RESOLVE] },
+    { from: ABORT, status: '200', to: [READ, OUTCOME, COMMIT] },
+    { from: READ, status: '200', to: [ENLIST, COMMIT, ABORT, OUTCOME] },
+    { from: RETRY, status: '200', to: [READ] },
+    { from: RESOLVE, status: '200', to: [READ] },
+  ];
+
+function addTransactionLinks(document: OpenAPIObject): void {
+  const operation = (route: Route): OperationObject & { operationId: string } => {
+    const found = document.paths[route.path]?.[route.method];
+    if (found?.operationId === undefined) {
+      throw new Error(`OpenAPI links: no ${route.method.toUpperCase()} ${route.path} with an operationId`);
+    }
+    return { ...found, operationId: found.operationId };
+  };
+  for (const { from, status, to } of TRANSACTION_LINKS) {
+    const response = operation(from).responses[status];
+    if (response === undefined || '$ref' in response) {
+      throw new Error(`OpenAPI links: ${from.method.toUpperCase()} ${from.path} documents no ${status}`);
+    }
+    response.links = Object.fromEntries(
+      to.map((target) => [
+        target.name,
+        {
+          operationId: operation(target).operationId,
+          parameters: { txId: TRANSACTION_ID },
+          description: `${target.action} the transaction this response describes.`,
+        },
+      ]),
+    );
+  }
+}
+
+function operations(document: OpenAPIObject): OperationObject[] {
+  return Object.values(document.paths).flatMap((item) =>
+    (['get', 'put', 'post', 'delete', 'patch'] as const).flatMap((method) => item[method] ?? []),
+  );
 }
 
 /**
