@@ -1,0 +1,65 @@
+# Schemathesis hooks for the coordinator's REST fuzzing (scripts/schemathesis.mts loads this file).
+#
+# Each hook changes positive test cases only, i.e. requests that are meant to be valid; negative
+# ones still send whatever was generated, and the API must refuse them. Schemathesis validates a
+# case again after a hook changed it, so a case the hook made invalid is judged as negative.
+import os
+import re
+
+import schemathesis
+
+# METADATA_KEY_PATTERN of apps/coordinator/src/api/dto/string-map.validator.ts, passed in by the runner.
+METADATA_KEY = re.compile(os.environ["VERDICT_METADATA_KEY_PATTERN"])
+# Prepare deadline of the transactions the stateful phase begins; see stateful_begin below.
+STATEFUL_TIMEOUT_MS_MAX = int(os.environ["VERDICT_STATEFUL_TIMEOUT_MS_MAX"])
+
+
+@schemathesis.hook
+def map_case(context, case):
+    if case.meta is None or case.meta.generation.mode.name != "POSITIVE":
+        return case
+    operation = f"{case.method.upper()} {case.path}"
+    stateful = case.meta.phase.name == "stateful"
+    if operation == "POST /v1/transactions" and isinstance(case.body, dict):
+        begin_rules(case.body)
+        if stateful:
+            stateful_begin(case.body)
+    elif operation == "POST /v1/transactions/{txId}/commit" and stateful and case.query:
+        # wait=completion waits for every participant's acknowledgement, and the participants a
+        # fuzzer enlists do not exist: the request would hang until the client gives up.
+        case.query.pop("wait", None)
+    elif operation == "GET /v1/transactions" and case.query:
+        # A cursor is valid only as the API issued it (nextCursor of an earlier page); a generated
+        # one is refused with 400 as documented, so a request meant to be valid sends none.
+        case.query.pop("cursor", None)
+    return case
+
+
+def begin_rules(body):
+    """Two rules of a begin body that OpenAPI 3.0, the version the coordinator serves, cannot
+    state, so the document gives them in descriptions: metadata keys match a pattern (JSON
+    Schema's propertyNames is 3.1 only), and participants have distinct names (uniqueItems
+    compares whole items, payload included)."""
+    if isinstance(body.get("metadata"), dict):
+        body["metadata"] = {
+            (key if METADATA_KEY.fullmatch(key) else f"key{index}"): value
+            for index, (key, value) in enumerate(body["metadata"].items())
+        }
+    if isinstance(body.get("participants"), list):
+        names = set()
+        distinct = []
+        for participant in body["participants"]:
+            name = participant.get("name") if isinstance(participant, dict) else None
+            if name not in names:
+                names.add(name)
+                distinct.append(participant)
+        body["participants"] = distinct
+
+
+def stateful_begin(body):
+    """The stateful phase commits what it begins, and its participants never vote, so a commit
+    answers at the prepare deadline (30 s by default, up to 10 minutes). A short deadline keeps
+    each step within the response-time check; the other phases still send every valid value."""
+    timeout_ms = body.get("timeoutMs")
+    if not isinstance(timeout_ms, int) or timeout_ms > STATEFUL_TIMEOUT_MS_MAX:
+        body["timeoutMs"] = STATEFUL_TIMEOUT_MS_MAX
