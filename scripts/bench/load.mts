@@ -26,6 +26,10 @@ export interface TransactionRecord {
   readonly retries: number;
   /** Why it failed or what the retries met, for the report. */
   readonly detail: string | null;
+  /** The transaction's id, once begin answered. */
+  readonly txId: string | null;
+  /** The commit call on the epoch clock (the coordinator's timeline uses it too); null without an answer. */
+  readonly commitCall: { readonly sentAtMs: number; readonly answeredAtMs: number } | null;
 }
 
 export interface Participant {
@@ -65,13 +69,27 @@ export class RestClient {
     body: unknown,
     headers: Record<string, string> = {},
   ): Promise<HttpAnswer> {
+    return this.send('POST', baseUrl, path, body, headers);
+  }
+
+  get(baseUrl: string, path: string): Promise<HttpAnswer> {
+    return this.send('GET', baseUrl, path, undefined, {});
+  }
+
+  private send(
+    method: 'GET' | 'POST',
+    baseUrl: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<HttpAnswer> {
     const url = new URL(path, baseUrl);
     const text = body === undefined ? '' : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const outgoing = request(
         url,
         {
-          method: 'POST',
+          method,
           agent: this.agent,
           timeout: REQUEST_TIMEOUT_MS,
           headers: {
@@ -149,6 +167,7 @@ export async function runTransaction(
       }
     }
   };
+  let txId: string | null = null;
   const failed = (why: string, commitMs: number | null = null): TransactionRecord => ({
     startedMs,
     endedMs: now(),
@@ -157,6 +176,8 @@ export async function runTransaction(
     outcome: 'FAILED',
     retries,
     detail: why,
+    txId,
+    commitCall: null,
   });
   const named = participants.map((participant) => ({
     name: participant.name,
@@ -168,10 +189,11 @@ export async function runTransaction(
     { 'idempotency-key': randomUUID() },
   );
   if (begun === null) return failed(`begin: ${detail ?? 'no leader'}`);
-  const txId = begun.body['id'];
-  if (begun.status !== 201 || typeof txId !== 'string') {
+  const id = begun.body['id'];
+  if (begun.status !== 201 || typeof id !== 'string') {
     return failed(`begin: HTTP ${begun.status} ${String(begun.body['code'])}`);
   }
+  txId = id;
   if (variant === 'enlist') {
     for (const participant of named) {
       const enlisted = await step(`/v1/transactions/${txId}/participants`, participant);
@@ -183,8 +205,10 @@ export async function runTransaction(
     }
   }
   const commitStartedMs = now();
+  const commitSentAtMs = Date.now();
   const committed = await step(`/v1/transactions/${txId}/commit`, undefined);
   const endedMs = now();
+  const commitAnsweredAtMs = Date.now();
   if (committed === null || committed.status !== 200) {
     return failed(
       `commit: ${committed === null ? (detail ?? 'no leader') : `HTTP ${committed.status} ${String(committed.body['code'])}`}`,
@@ -202,6 +226,8 @@ export async function runTransaction(
     retries,
     detail:
       outcome === 'ABORT' ? `aborted: ${JSON.stringify(decision?.reason ?? 'no reason given')}` : detail,
+    txId,
+    commitCall: { sentAtMs: commitSentAtMs, answeredAtMs: commitAnsweredAtMs },
   };
 }
 

@@ -3,6 +3,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchResult, LevelResult } from './run.mjs';
+import { STAGES } from './stages.mjs';
 import { renderLineChart, type Series } from './svg.mjs';
 
 /** Files in the results folder that are not runs of this benchmark. */
@@ -229,6 +230,7 @@ export function sectionOf(result: BenchResult): string {
     '',
     cpuTable(result.levels),
     '',
+    ...stagesTable(result.levels),
   ];
   for (const level of result.levels) {
     if (level.failures.length > 0) {
@@ -297,4 +299,28 @@ export async function writeReport(directory: string): Promise<string> {
     ].join('\n'),
   );
   return report;
+}
+
+/** p50 / p99 of each stage of the commit call; runs older than the stages have none. */
+function stagesTable(levels: readonly LevelResult[]): string[] {
+  // `?? null`: results written before the stages existed lack the field.
+  const staged = levels.filter((level) => (level.stages ?? null) !== null);
+  if (staged.length === 0) return [];
+  return [
+    '#### Where the commit call spends its time (p50 / p99 ms)',
+    '',
+    'From the timelines of up to 200 committed transactions per level (millisecond timestamps), read after the level.',
+    '',
+    `| clients | variant | samples | ${STAGES.join(' | ')} |`,
+    `| ---: | --- | ---: |${STAGES.map(() => ' ---: |').join('')}`,
+    ...staged.map((level) => {
+      const stages = level.stages;
+      const cells = STAGES.map((stage) => {
+        const summary = stages?.[stage] ?? null;
+        return summary === null ? '–' : `${fixed(summary.p50Ms, 0)} / ${fixed(summary.p99Ms, 0)}`;
+      });
+      return `| ${level.clients} | ${level.variant} | ${stages?.samples ?? 0} | ${cells.join(' | ')} |`;
+    }),
+    '',
+  ];
 }

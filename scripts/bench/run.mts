@@ -34,6 +34,13 @@ import {
 import type * as ProtocolLibrary from '../../libs/protocol/src/index.js';
 import type { BenchOptions } from './options.mjs';
 import { metricValue, parsePrometheus } from './prometheus.mjs';
+import {
+  STAGES,
+  summarizeStages,
+  type CommitCall,
+  type StageSummary,
+  type TimelineEvent,
+} from './stages.mjs';
 import type { RaftFloors } from './raft-floor.js';
 import {
   bucketTimeline,
@@ -96,6 +103,8 @@ export interface LevelResult {
   readonly coordinatorFsyncsPerTransaction: number | null;
   readonly postgresWalFsyncsPerTransaction: number | null;
   readonly kafkaMessagesPerTransaction: number | null;
+  /** Where the commit call's time went, from a sample of committed transactions' timelines. */
+  readonly stages: StageSummary | null;
   readonly failures: readonly string[];
 }
 
@@ -300,12 +309,14 @@ export async function runBench(
         });
         const seconds = (now() - fromMs) / 1000;
         const after = await probes.snapshot();
+        const stages = await sampleStages(client, leaders, records);
         const level = levelResult(
           clients,
           variant,
           seconds,
           records,
           probes.difference(before, after, seconds),
+          stages,
         );
         levels.push(level);
         say(formatLevel(level));
@@ -376,6 +387,35 @@ export async function runBench(
 }
 
 const accountOf = (client: number): string => `client-${client}`;
+
+/** Timelines read per level: enough for a p99, few enough not to lengthen the run. */
+const STAGE_SAMPLES = 200;
+
+/** Reads the timelines of committed transactions spread over the level, after it (not during). */
+async function sampleStages(
+  client: RestClient,
+  leaders: LeaderTracker,
+  records: readonly TransactionRecord[],
+): Promise<StageSummary | null> {
+  const committed = records.filter((record) => record.outcome === 'COMMIT' && record.commitCall !== null);
+  if (committed.length === 0) return null;
+  const step = Math.max(1, Math.floor(committed.length / STAGE_SAMPLES));
+  const calls: CommitCall[] = [];
+  for (let index = 0; index < committed.length; index += step) {
+    const record = committed[index];
+    if (record?.txId === null || record?.commitCall === null || record === undefined) continue;
+    try {
+      const answer = await client.get(leaders.current(), `/v1/transactions/${record.txId}`);
+      const timeline = answer.body['timeline'];
+      if (answer.status === 200 && Array.isArray(timeline)) {
+        calls.push({ ...record.commitCall, timeline: timeline as TimelineEvent[] });
+      }
+    } catch {
+      // A sample less: the stages are a diagnosis, not a measurement the run depends on.
+    }
+  }
+  return summarizeStages(calls);
+}
 
 function sourceState(): BenchResult['source'] {
   // Not trimmed at the start: a porcelain line begins with its status columns, a space included.
@@ -935,6 +975,7 @@ function levelResult(
   seconds: number,
   records: readonly TransactionRecord[],
   differences: Differences,
+  stages: StageSummary | null,
 ): LevelResult {
   const committed = records.filter((record) => record.outcome === 'COMMIT');
   const count = committed.length;
@@ -968,6 +1009,7 @@ function levelResult(
     coordinatorFsyncsPerTransaction: per(differences.coordinatorFsyncs),
     postgresWalFsyncsPerTransaction: per(differences.walFsyncs),
     kafkaMessagesPerTransaction: per(differences.kafkaMessages),
+    stages,
     failures: [...failures]
       .sort((left, right) => right[1] - left[1])
       .slice(0, 5)
@@ -992,8 +1034,15 @@ export function formatLevel(level: LevelResult): string {
     `tx p50/p99/max ${ms(level.transactionLatency?.p50Ms)}/${ms(level.transactionLatency?.p99Ms)}/${ms(level.transactionLatency?.maxMs)} ms, ` +
     `aborted ${level.aborted}, failed ${level.failed}; CPU ms/tx: ${coordinatorCpu}, kafka ${cpuMs('kafka')}, ` +
     `postgres ${cpuMs('postgres')}, load ${cpuMs('load generator')}; per tx: Raft entries ${number(level.raftEntriesPerTransaction)}, ` +
-    `coordinator fsyncs ${number(level.coordinatorFsyncsPerTransaction)}, Kafka messages ${number(level.kafkaMessagesPerTransaction)}`
+    `coordinator fsyncs ${number(level.coordinatorFsyncsPerTransaction)}, Kafka messages ${number(level.kafkaMessagesPerTransaction)}` +
+    (level.stages === null ? '' : `\n      commit call stages p50/p99 ms: ${formatStages(level.stages)}`)
   );
+}
+
+function formatStages(stages: StageSummary): string {
+  return STAGES.map(
+    (stage) => `${stage} ${stages[stage]?.p50Ms.toFixed(0) ?? '-'}/${stages[stage]?.p99Ms.toFixed(0) ?? '-'}`,
+  ).join('; ');
 }
 
 async function runFailover(
