@@ -11,6 +11,9 @@ const TX_ID_IN_PATH = /\/transactions\/([0-9a-fA-F-]{36})(?:[/?]|$)/;
 /** Probes and scrapes every few seconds would drown the request log. */
 const QUIET_PATHS = /^\/(health\/|metrics)/;
 
+/** The levels at which a line per request is written (pino-http writes them at `info`). */
+const REQUEST_LINE_LEVELS: ReadonlySet<LoggingOptions['level']> = new Set(['trace', 'debug', 'info']);
+
 const requestIds = new WeakMap<IncomingMessage, string>();
 
 /**
@@ -60,7 +63,10 @@ export function loggingModule(options: LoggingOptions): DynamicModule {
   };
   return LoggerModule.forRoot({
     // nestjs-pino's default route, `{/*splat}`, matches nothing on Nest 12's Fastify adapter.
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+    // Above `info` there is no request line to write, yet the request logger would still build a
+    // child logger per request, serializing and redacting its headers: a few per cent of a busy
+    // leader's CPU. Errors keep their request id: the problem filter logs them itself.
+    forRoutes: REQUEST_LINE_LEVELS.has(options.level) ? [{ path: '{*path}', method: RequestMethod.ALL }] : [],
     pinoHttp: options.destination === undefined ? pinoOptions : [pinoOptions, options.destination],
   });
 }

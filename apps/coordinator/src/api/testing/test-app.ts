@@ -33,7 +33,11 @@ export interface TestApp {
 /** The real HTTP app (createHttpApp) over the in-memory coordinator double. */
 export async function createTestApp(
   nodeId = 'node-1',
-  options: { readonly forwardTimeoutMs?: number; readonly bodyLimitBytes?: number } = {},
+  options: {
+    readonly forwardTimeoutMs?: number;
+    readonly bodyLimitBytes?: number;
+    readonly logLevel?: 'info' | 'warn';
+  } = {},
 ): Promise<TestApp> {
   const coordinator = new InMemoryCoordinator(nodeId);
   const readiness = new ScriptedReadiness();
