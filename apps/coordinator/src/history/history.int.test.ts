@@ -90,6 +90,26 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
     expect(await store.find(record.txId)).toEqual(record);
   });
 
+  it('archives a large batch in one go, nulls, quotes and JSON included, and reads each row back', async () => {
+    // Far more bind values than PostgreSQL's 65,535 if every row carried its own.
+    const records = Array.from({ length: 5_000 }, (_, index) =>
+      index % 2 === 0
+        ? finishedTransaction({
+            createdAtMs: Date.UTC(2026, 1, 1) + index,
+            metadata: { order: `"${index}",\\{}` },
+          })
+        : abortedTransaction(Date.UTC(2026, 1, 1) + index),
+    );
+    await store.archive(records);
+    const ids = records.map((record) => record.txId);
+    expect(
+      await count('SELECT count(*) FROM finished_transactions WHERE tx_id = ANY($1::uuid[])', [ids]),
+    ).toBe(records.length);
+    for (const record of [records[0], records[1], records[4_999]]) {
+      if (record !== undefined) expect(await store.find(record.txId)).toEqual(record);
+    }
+  });
+
   it('the archiver stores the timeline and ends it with ARCHIVED, stamped when it wrote the row', async () => {
     const archiver = new Archiver(store, {
       capacity: 10,
