@@ -465,6 +465,8 @@ function printDirectory(
         `OpenAPI UI ${node.url}/docs   status ${node.url}/v1/cluster   metrics ${node.url}/metrics   ` +
         `raft 127.0.0.1:${node.raftPort}`,
     ),
+    `Operator console ${leader.url}/console  (sign in with the operator key below; every node serves it)`,
+    `CLI  VERDICT_URL=${leader.url} VERDICT_API_KEY=${secrets.operatorKey} npx verdict tx list`,
     'Banks (demo participants)',
     ...banks.map((bank) => `  ${bank.name}  ${bank.url}  (GET /accounts, POST /accounts, POST /transfers)`),
     'API keys (Authorization: Bearer <key>; kept in .verdict/secrets.json)',
