@@ -455,6 +455,15 @@ describe('validation', () => {
   });
 
   it.each([
+    ['a path segment over 100 characters', `/v1/transactions/${'x'.repeat(101)}/outcome`],
+    ['bad percent-encoding in a path segment', '/v1/transactions/%E0%A4%A/outcome'],
+  ])("%s: 400 MALFORMED_REQUEST problem, not the router's own answer", async (_case, url) => {
+    const answer = await call('GET', url);
+    expectProblem(answer, 400, 'MALFORMED_REQUEST');
+    expect(answer.headers['x-request-id']).toBe(answer.body['requestId']);
+  });
+
+  it.each([
     ['TRACE', '/v1/cluster', 'GET, HEAD'],
     ['PUT', `/v1/transactions/${UNKNOWN_TX}/commit`, 'POST'],
     ['OPTIONS', '/v1/transactions?limit=5', 'GET, HEAD, POST'],

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -14,7 +15,7 @@ import { ApiKeys } from './auth/api-keys';
 import type { Role } from './coordinator.port';
 import { defaultConsoleDirectory, serveConsole } from './console.static';
 import { buildOpenApiDocument, serveOpenApi } from './openapi';
-import { methodNotAllowed } from './problem';
+import { makeProblem, methodNotAllowed, PROBLEM_CONTENT_TYPE } from './problem';
 
 type ImportedModule = NonNullable<ModuleMetadata['imports']>[number];
 
@@ -81,6 +82,21 @@ export async function createHttpApp(
     genReqId: (request: IncomingMessage): string => requestIdFor(request),
     // Nest logs through pino (nestjs-pino); Fastify's own logger would log every request twice.
     logger: false,
+    // A path segment the router refuses before any route runs (longer than 100 characters, or
+    // bad percent-encoding) answered Fastify's own 414 or 400 JSON, not a problem.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+      const problem = makeProblem(
+        'MALFORMED_REQUEST',
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'a path segment is longer than 100 characters; no id of this API is'
+          : `the request path is not a valid URL: ${error.message}`,
+      );
+      void reply
+        .status(problem.status)
+        .header('Content-Type', PROBLEM_CONTENT_TYPE)
+        .header('X-Request-Id', request.id)
+        .send(JSON.stringify({ ...problem, requestId: request.id }));
+    },
   });
   // JSON only: Nest's extra parsers (form bodies) stay off and Fastify's text/plain one is removed,
   // so any other content type is a 415 rather than a confusing validation error.

@@ -87,7 +87,8 @@ export class ParticipantDto {
   name!: string;
 
   @ApiPropertyOptional({
-    description: 'Work for the participant, any JSON value; sent with PREPARE exactly as given.',
+    description:
+      'Work for the participant, any JSON value; sent with PREPARE exactly as given. Like anywhere in a request body, an object key `__proto__`, or `constructor` holding `prototype`, is refused (400 MALFORMED_REQUEST).',
     // Any JSON value, null included: without these the document would say `object`.
     anyOf: [
       { type: 'object' },
