@@ -224,7 +224,7 @@ export async function runSchemathesis(
       : { tests: 0, failures: 0, errors: 0, skipped: 0, problems: ['no JUnit report was written'] },
     requests: existsSync(ndjsonPath)
       ? countRequests(readFileSync(ndjsonPath, 'utf8'))
-      : { byPhase: {}, byOperation: {} },
+      : { byPhase: {}, byOperation: {}, noLeader: {} },
     summary: closingSummary(lines),
     junitPath,
   };
@@ -268,6 +268,8 @@ export interface RequestCounts {
   readonly byPhase: Readonly<Record<string, number>>;
   /** Responses by operation (`POST /v1/transactions`) and status code. */
   readonly byOperation: Readonly<Record<string, Readonly<Record<number, number>>>>;
+  /** 503 NO_LEADER answers (the cluster was electing a leader), by operation; also in byOperation. */
+  readonly noLeader: Readonly<Record<string, number>>;
 }
 
 interface ScenarioFinished {
@@ -277,7 +279,15 @@ interface ScenarioFinished {
       string,
       { readonly value?: { readonly method?: string; readonly path?: string } }
     >;
-    readonly interactions?: Record<string, { readonly response?: { readonly status_code?: number } | null }>;
+    readonly interactions?: Record<
+      string,
+      {
+        readonly response?: {
+          readonly status_code?: number;
+          readonly content?: { readonly $base64?: string };
+        } | null;
+      }
+    >;
   };
 }
 
@@ -285,6 +295,7 @@ interface ScenarioFinished {
 export function countRequests(ndjson: string): RequestCounts {
   const byPhase: Record<string, number> = {};
   const byOperation: Record<string, Record<number, number>> = {};
+  const noLeader: Record<string, number> = {};
   for (const line of ndjson.split('\n')) {
     if (line.trim() === '') continue;
     const finished = (JSON.parse(line) as { ScenarioFinished?: ScenarioFinished }).ScenarioFinished;
@@ -297,9 +308,23 @@ export function countRequests(ndjson: string): RequestCounts {
       const status = interaction.response?.status_code ?? 0;
       const statuses = (byOperation[operation] ??= {});
       statuses[status] = (statuses[status] ?? 0) + 1;
+      const content = interaction.response?.content?.$base64;
+      if (status === 503 && content !== undefined && isNoLeader(content)) {
+        noLeader[operation] = (noLeader[operation] ?? 0) + 1;
+      }
     }
   }
-  return { byPhase, byOperation };
+  return { byPhase, byOperation, noLeader };
+}
+
+function isNoLeader(base64: string): boolean {
+  try {
+    return (
+      (JSON.parse(Buffer.from(base64, 'base64').toString('utf8')) as { code?: unknown }).code === 'NO_LEADER'
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** The block schemathesis prints last (from its "SUMMARY" rule on). */

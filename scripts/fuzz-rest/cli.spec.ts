@@ -91,6 +91,7 @@ describe('schemathesis reports', () => {
         'POST /v1/transactions': { 201: 2 },
         'POST /v1/transactions/{txId}/commit': { 200: 1 },
       },
+      noLeader: {},
     });
   });
 });
