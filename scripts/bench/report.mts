@@ -207,8 +207,8 @@ export function sectionOf(result: BenchResult): string {
     `![throughput](${result.name}-throughput.svg)`,
     `![latency](${result.name}-latency.svg)`,
     '',
-    '| clients | variant | tx/s | commit p50 / p95 / p99 / max ms | tx p50 / p95 / p99 / max ms | aborted | failed | retried requests | Raft entries/tx | coordinator fsyncs/tx | PG WAL fsyncs/tx | Kafka messages/tx |',
-    '| ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| clients | variant | tx/s | commit p50 / p95 / p99 / max ms | tx p50 / p95 / p99 / max ms | aborted | failed | retried requests | Raft entries/tx | coordinator fsyncs/tx | PG WAL fsyncs/tx | Kafka messages/tx | coordinator produce requests/tx |',
+    '| ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...result.levels.map((level) => {
       const latency = (summary: LevelResult['commitLatency']): string =>
         summary === null
@@ -220,7 +220,8 @@ export function sectionOf(result: BenchResult): string {
         `| ${level.clients} | ${level.variant} | ${Math.round(level.committedPerSecond)} | ${latency(level.commitLatency)} | ` +
         `${latency(level.transactionLatency)} | ${level.aborted} | ${level.failed} | ${level.retriedRequests} | ` +
         `${fixed(level.raftEntriesPerTransaction, 2)} | ${fixed(level.coordinatorFsyncsPerTransaction, 2)} | ` +
-        `${fixed(level.postgresWalFsyncsPerTransaction, 2)} | ${fixed(level.kafkaMessagesPerTransaction, 2)} |`
+        `${fixed(level.postgresWalFsyncsPerTransaction, 2)} | ${fixed(level.kafkaMessagesPerTransaction, 2)} | ` +
+        `${fixed(level.coordinatorProduceRequestsPerTransaction ?? null, 2)} |`
       );
     }),
     '',

@@ -103,6 +103,8 @@ export interface LevelResult {
   readonly coordinatorFsyncsPerTransaction: number | null;
   readonly postgresWalFsyncsPerTransaction: number | null;
   readonly kafkaMessagesPerTransaction: number | null;
+  /** Produce requests the coordinators sent (PREPARE, COMMIT, ABORT): below 1 when transactions share them. */
+  readonly coordinatorProduceRequestsPerTransaction: number | null;
   /** Where the commit call's time went, from a sample of committed transactions' timelines. */
   readonly stages: StageSummary | null;
   readonly failures: readonly string[];
@@ -750,6 +752,7 @@ interface Snapshot {
   readonly cpuSeconds: ReadonlyMap<string, number | null>;
   readonly machineBusySeconds: number | null;
   readonly raftCommitIndex: number | null;
+  readonly coordinatorProduceRequests: number | null;
   readonly walFsyncs: number | null;
   readonly kafkaMessages: number | null;
   readonly coordinatorFsyncs: number | null;
@@ -759,6 +762,7 @@ interface Differences {
   readonly cpuSeconds: ReadonlyMap<string, number | null>;
   readonly machineBusySeconds: number | null;
   readonly raftEntries: number | null;
+  readonly coordinatorProduceRequests: number | null;
   readonly walFsyncs: number | null;
   readonly kafkaMessages: number | null;
   readonly coordinatorFsyncs: number | null;
@@ -828,7 +832,7 @@ class Probes {
     if ((await this.walFsyncs()) === null)
       this.notMeasured.push('PostgreSQL WAL fsyncs: neither pg_stat_io nor pg_stat_wal answered');
     this.notMeasured.push(
-      'Kafka produce requests per transaction: the coordinator counts them (KafkaParticipantChannel.metrics()) but does not export them on /metrics; messages are counted from topic offsets instead',
+      "Kafka produce requests of the participants: only the coordinators' are counted (verdict_kafka_produce_requests_total)",
     );
   }
 
@@ -840,10 +844,12 @@ class Probes {
       cpuSeconds.set(process_.name, pid === undefined ? null : treeCpuSeconds(pid));
     }
     cpuSeconds.set('load generator', ownCpuSeconds());
+    const coordinators = await this.coordinatorMetrics();
     const snapshot: Snapshot = {
       cpuSeconds,
       machineBusySeconds: machineBusySeconds(),
-      raftCommitIndex: await this.raftCommitIndex(),
+      raftCommitIndex: coordinators.raftCommitIndex,
+      coordinatorProduceRequests: coordinators.produceRequests,
       walFsyncs: await this.walFsyncs(),
       kafkaMessages: await this.kafkaMessages(),
       coordinatorFsyncs,
@@ -862,6 +868,7 @@ class Probes {
       cpuSeconds,
       machineBusySeconds: minus(after.machineBusySeconds, before.machineBusySeconds),
       raftEntries: minus(after.raftCommitIndex, before.raftCommitIndex),
+      coordinatorProduceRequests: minus(after.coordinatorProduceRequests, before.coordinatorProduceRequests),
       walFsyncs: minus(after.walFsyncs, before.walFsyncs),
       kafkaMessages: minus(after.kafkaMessages, before.kafkaMessages),
       // perf ran only between the two snapshots: what it counted is the difference.
@@ -908,20 +915,37 @@ class Probes {
     return total;
   }
 
-  private async raftCommitIndex(): Promise<number | null> {
-    const indexes = await Promise.all(
+  /** The highest commit index of any node, and the produce requests of all nodes together. */
+  private async coordinatorMetrics(): Promise<{
+    readonly raftCommitIndex: number | null;
+    readonly produceRequests: number | null;
+  }> {
+    const scraped = await Promise.all(
       this.cluster.nodes.map(async (node) => {
         if (node.process === null) return null;
         try {
           const response = await fetch(`${node.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
-          return metricValue(parsePrometheus(await response.text()), 'verdict_raft_commit_index');
+          return parsePrometheus(await response.text());
         } catch {
           return null;
         }
       }),
     );
-    const known = indexes.filter((index): index is number => index !== null);
-    return known.length === 0 ? null : Math.max(...known);
+    const values = (name: string): number[] =>
+      scraped.flatMap((samples) => {
+        const value = samples === null ? null : metricValue(samples, name);
+        return value === null ? [] : [value];
+      });
+    const indexes = values('verdict_raft_commit_index');
+    // A node that did not answer would make the sum fall short: no number rather than a wrong one.
+    const requests = values('verdict_kafka_produce_requests_total');
+    return {
+      raftCommitIndex: indexes.length === 0 ? null : Math.max(...indexes),
+      produceRequests:
+        requests.length === this.cluster.nodes.length
+          ? requests.reduce((sum, value) => sum + value, 0)
+          : null,
+    };
   }
 
   private async walFsyncs(): Promise<number | null> {
@@ -1009,6 +1033,7 @@ function levelResult(
     coordinatorFsyncsPerTransaction: per(differences.coordinatorFsyncs),
     postgresWalFsyncsPerTransaction: per(differences.walFsyncs),
     kafkaMessagesPerTransaction: per(differences.kafkaMessages),
+    coordinatorProduceRequestsPerTransaction: per(differences.coordinatorProduceRequests),
     stages,
     failures: [...failures]
       .sort((left, right) => right[1] - left[1])
@@ -1034,7 +1059,8 @@ export function formatLevel(level: LevelResult): string {
     `tx p50/p99/max ${ms(level.transactionLatency?.p50Ms)}/${ms(level.transactionLatency?.p99Ms)}/${ms(level.transactionLatency?.maxMs)} ms, ` +
     `aborted ${level.aborted}, failed ${level.failed}; CPU ms/tx: ${coordinatorCpu}, kafka ${cpuMs('kafka')}, ` +
     `postgres ${cpuMs('postgres')}, load ${cpuMs('load generator')}; per tx: Raft entries ${number(level.raftEntriesPerTransaction)}, ` +
-    `coordinator fsyncs ${number(level.coordinatorFsyncsPerTransaction)}, Kafka messages ${number(level.kafkaMessagesPerTransaction)}` +
+    `coordinator fsyncs ${number(level.coordinatorFsyncsPerTransaction)}, Kafka messages ${number(level.kafkaMessagesPerTransaction)}, ` +
+    `coordinator produce requests ${number(level.coordinatorProduceRequestsPerTransaction)}` +
     (level.stages === null ? '' : `\n      commit call stages p50/p99 ms: ${formatStages(level.stages)}`)
   );
 }

@@ -95,6 +95,12 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   });
 
+  private readonly kafkaProduceRequests = new Counter({
+    name: 'verdict_kafka_produce_requests_total',
+    help: 'Produce requests this node sent to Kafka: how well commands of many transactions share a request.',
+    registers: [this.registry],
+  });
+
   private readonly kafkaConsumerUp = new Gauge({
     name: 'verdict_kafka_consumer_up',
     help: '1 while the Kafka consumer is in its group and reading; 0 while it is down.',
@@ -122,6 +128,10 @@ export class CoordinatorMetrics {
   setInDoubt(count: number, oldestAgeSeconds: number): void {
     this.inDoubt.set(count);
     this.oldestInDoubtAge.set(oldestAgeSeconds);
+  }
+
+  recordKafkaProduceRequest(): void {
+    this.kafkaProduceRequests.inc();
   }
 
   setRaft(state: {

@@ -54,6 +54,8 @@ describe('metrics', () => {
     metrics.setInDoubt(2, 31);
     metrics.setRaft({ term: 4, commitIndex: 120, appliedIndex: 119, isLeader: true });
     metrics.setBreaker('bank-b', 'OPEN');
+    metrics.recordKafkaProduceRequest();
+    metrics.recordKafkaProduceRequest();
     await t.app.inject({ method: 'GET', url: '/v1/transactions', headers: asService });
 
     const response = await t.app.inject({ method: 'GET', url: '/metrics' });
@@ -69,6 +71,7 @@ describe('metrics', () => {
     expect(sample(text, 'verdict_raft_applied_index', {})).toBe(119);
     expect(sample(text, 'verdict_raft_is_leader', {})).toBe(1);
     expect(sample(text, 'verdict_participant_breaker_state', { participant: 'bank-b' })).toBe(2);
+    expect(sample(text, 'verdict_kafka_produce_requests_total', {})).toBe(2);
     expect(
       sample(text, 'verdict_http_request_duration_seconds_count', {
         method: 'GET',

@@ -57,6 +57,8 @@ export interface TransportObserver {
   onRepliesConsumerRebuilt?(): void;
   /** The replies consumer joined its group (true) or crashed (false). */
   onRepliesConsumerState?(up: boolean): void;
+  /** One produce request went to a broker (commands, however many, or parked messages). */
+  onProduceRequest?(): void;
 }
 
 /** A crashed replies consumer is rebuilt after 1 s, doubling per crash in a row, to 30 s. */
@@ -154,7 +156,9 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     });
     this.admin = this.kafka.admin({ retry });
     this.producer.on(this.producer.events.REQUEST, (event) => {
-      if (event.payload.apiName === 'Produce') this.counters.produceRequests += 1;
+      if (event.payload.apiName !== 'Produce') return;
+      this.counters.produceRequests += 1;
+      this.observer.onProduceRequest?.();
     });
   }
 

@@ -34,6 +34,7 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModule
         new KafkaParticipantChannel(options, breakers, {
           onRepliesConsumerRebuilt: () => metrics?.recordKafkaConsumerRebuild('replies'),
           onRepliesConsumerState: (up) => metrics?.setKafkaConsumerUp('replies', up),
+          onProduceRequest: () => metrics?.recordKafkaProduceRequest(),
         }),
     },
     { provide: PARTICIPANT_CHANNEL, useExisting: KafkaParticipantChannel },
