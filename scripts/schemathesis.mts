@@ -16,10 +16,10 @@ const PIP_TIMEOUT_MS = 10 * 60_000;
 /** Settings of every run (checks per operation, no cache); the command line adds the rest. */
 const CONFIG_FILE = fileURLToPath(new URL('./schemathesis.toml', import.meta.url));
 /**
- * Prepare deadline of the transactions the stateful phase begins: their participants never vote,
- * so each commit answers at the deadline (see the hooks file).
+ * Prepare deadline of the transactions a valid begin asks for: their participants never vote, so
+ * each commit answers at the deadline (see the hooks file).
  */
-const STATEFUL_TIMEOUT_MS_MAX = 2_000;
+const BEGIN_TIMEOUT_MS_MAX = 2_000;
 /** Keeps positive test cases within rules OpenAPI 3.0 cannot state; see the file. */
 const HOOKS_FILE = fileURLToPath(new URL('./schemathesis-hooks.py', import.meta.url));
 
@@ -189,7 +189,7 @@ export async function runSchemathesis(
         PYTHONUNBUFFERED: '1',
         SCHEMATHESIS_HOOKS: HOOKS_FILE,
         VERDICT_METADATA_KEY_PATTERN: METADATA_KEY_PATTERN.source,
-        VERDICT_STATEFUL_TIMEOUT_MS_MAX: String(STATEFUL_TIMEOUT_MS_MAX),
+        VERDICT_BEGIN_TIMEOUT_MS_MAX: String(BEGIN_TIMEOUT_MS_MAX),
       },
       // Schemathesis keeps a folder of its own in the working directory.
       cwd: options.reportDirectory,

@@ -392,6 +392,17 @@ describe('validation', () => {
     expect((answer.body['errors'] as { field: string }[]).map((error) => error.field)).toEqual([field]);
   });
 
+  // The fuzzer's valid begins ask for at most 2 s (scripts/schemathesis-hooks.py); the range is here.
+  it.each([
+    [100, 201],
+    [600_000, 201],
+    [99, 400],
+    [600_001, 400],
+  ])('begin with timeoutMs %i: %i', async (timeoutMs, status) => {
+    const answer = await call('POST', '/v1/transactions', { payload: { timeoutMs } });
+    expect(answer.status).toBe(status);
+  });
+
   it('begin without a body, as the document allows: 201 with no participants', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/v1/transactions', headers: asService });
     expect(response.statusCode).toBe(201);
