@@ -121,7 +121,7 @@ export async function runChaosCli(argv: readonly string[]): Promise<number> {
     const result = await runChaos(options, stack, say, stop.signal, windDown.signal);
     console.log(`run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     for (const line of result.summary) console.log(line);
-    exitCode = result.violations.length > 0 ? 1 : 0;
+    exitCode = result.violations.length > 0 || result.harnessFailure !== null ? 1 : 0;
   } catch (error) {
     console.error(`chaos: ${errorMessage(error)}`);
   } finally {

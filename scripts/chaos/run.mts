@@ -159,6 +159,8 @@ export interface ChaosResult {
   readonly committed: number;
   readonly aborted: number;
   readonly violations: readonly Violation[];
+  /** Why the faults stopped before the plan ended, if the nemesis failed; the run then fails too. */
+  readonly harnessFailure: string | null;
   /** The summary, ending with the `chaos: …` line. */
   readonly summary: readonly string[];
 }
@@ -335,6 +337,9 @@ export async function runChaos(
         workloadDone = true;
       },
     );
+    // A nemesis that fails (a server that will not come back) ends the faults, not the run: the
+    // transfers stop, everything is healed and what ran is checked, so a long soak keeps its evidence.
+    let nemesisFailure: string | null = null;
     const nemesis = runNemesis(
       plan,
       { cluster, banks, stack, network, paused },
@@ -343,9 +348,14 @@ export async function runChaos(
       now,
       () => workloadDone || windDown.aborted,
       say,
-    ).finally(() => {
-      nemesisDone = true;
-    });
+    )
+      .catch((error: unknown) => {
+        nemesisFailure = `the nemesis failed after fault #${faults.at(-1)?.index ?? 0}: ${errorMessage(error)}`;
+        say(`${nemesisFailure}; winding down: no new transfers, then heal and check`);
+      })
+      .finally(() => {
+        nemesisDone = true;
+      });
     await Promise.all([workload, nemesis]);
     await sampling;
     if (stop.aborted) throw new Error('stopped');
@@ -360,7 +370,7 @@ export async function runChaos(
         bank.process = await startBank(bank, stack);
       }
     const check = await checkOutcome(cluster, banks, attempts, say);
-    return summarize(options, plan, attempts, faults, exits, prepared, check);
+    return summarize(options, plan, attempts, faults, exits, prepared, check, nemesisFailure);
   } finally {
     network.heal();
     for (const node of paused) node.process?.kill('SIGCONT');
@@ -1088,6 +1098,7 @@ function summarize(
   exits: readonly string[],
   prepared: ReadonlyMap<string, { first: number; last: number }>,
   checked: Checked,
+  nemesisFailure: string | null,
 ): ChaosResult {
   const views = [...checked.views.values()];
   const committed = views.filter((view) => view?.decision?.outcome === 'COMMIT').length;
@@ -1121,6 +1132,7 @@ function summarize(
       `(sampled every ${PREPARED_SAMPLE_MS} ms, ${prepared.size} prepared transactions seen)`,
     `quiescence after healing: ${checked.quiescenceMs} ms`,
     `processes that ended by themselves: ${exits.length === 0 ? 'none' : exits.join(', ')}`,
+    ...(nemesisFailure === null ? [] : [`HARNESS FAILURE: ${nemesisFailure}`]),
   ];
   for (const violation of checked.violations) {
     lines.push(`VIOLATION ${violation.txId ?? '(global)'}: ${violation.what}`);
@@ -1149,6 +1161,7 @@ function summarize(
     committed,
     aborted,
     violations: checked.violations,
+    harnessFailure: nemesisFailure,
     summary: lines,
   };
 }

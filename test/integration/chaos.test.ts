@@ -34,6 +34,7 @@ it('a short chaos run with one fault of every kind ends with no violation', asyn
     const summary = result.summary.join('\n');
     console.log(summary);
     expect(summary).toContain(`faults: ${FAULT_KINDS.length} of ${FAULT_KINDS.length} planned`);
+    expect(result.harnessFailure, summary).toBeNull();
     expect(result.violations, summary).toEqual([]);
     expect(result.committed, summary).toBeGreaterThan(10);
     expect(result.aborted, summary).toBeGreaterThan(0);
