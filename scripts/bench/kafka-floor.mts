@@ -22,8 +22,8 @@ export interface KafkaFloors {
 }
 
 const PAYLOAD = JSON.stringify({ v: 1, type: 'PREPARE', padding: 'x'.repeat(150) });
-/** The coordinator's and the SDK's consumers wait at most this long for a fetch to fill. */
-const MAX_WAIT_MS = 50;
+/** As the coordinator's and the SDK's consumers: an idle fetch waits this long; data wakes it at once. */
+const MAX_WAIT_MS = 500;
 /** A consumer group join on a loaded machine; any round trip slower than this is a failure. */
 const JOIN_TIMEOUT_MS = 60_000;
 

@@ -17,7 +17,7 @@ describe('participant options', () => {
       kafka: {
         sessionTimeoutMs: 10_000,
         heartbeatIntervalMs: 1_000,
-        maxWaitTimeMs: 50,
+        maxWaitTimeMs: 500,
         sendTimeoutMs: 30_000,
       },
     });

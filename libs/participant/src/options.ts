@@ -18,7 +18,10 @@ export interface ParticipantKafkaOptions {
   readonly sessionTimeoutMs?: number;
   readonly heartbeatIntervalMs?: number;
   readonly rebalanceTimeoutMs?: number;
-  /** How long a fetch waits for more commands; small, because a waiting PREPARE holds locks. */
+  /**
+   * How long an idle fetch waits. It adds no latency (the broker answers a waiting fetch as soon as
+   * a command is appended); it is how often an idle participant asks, and each ask costs the broker.
+   */
   readonly maxWaitTimeMs?: number;
   /** How long one produce request may take at the broker (acks from all in-sync replicas). */
   readonly sendTimeoutMs?: number;
@@ -60,7 +63,7 @@ const KafkaSettingsSchema = z.strictObject({
   sessionTimeoutMs: z.int().min(6_000).max(300_000).default(10_000),
   heartbeatIntervalMs: positiveMs(60_000).default(1_000),
   rebalanceTimeoutMs: positiveMs(300_000).default(30_000),
-  maxWaitTimeMs: positiveMs(10_000).default(50),
+  maxWaitTimeMs: positiveMs(10_000).default(500),
   sendTimeoutMs: positiveMs(120_000).default(30_000),
   ensureTopics: z.boolean().default(true),
 });

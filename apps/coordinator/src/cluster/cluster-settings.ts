@@ -64,9 +64,9 @@ export function clusterSettings(environment: CoordinatorEnvironment): ClusterSet
         heartbeatIntervalMs: 1_000,
         rebalanceTimeoutMs: 10_000,
         // Only an idle fetch lasts this long: the broker answers a waiting fetch as soon as a reply
-        // is appended. At 5 ms the three nodes kept an idle broker busy with ~600 fetches/s
-        // (two thirds of a core here) for no gain in latency.
-        maxWaitTimeMs: 100,
+        // is appended. Each idle fetch costs the broker: three nodes at 5 ms and two participants
+        // at 50 ms kept an idle one at 0.43 of a core here, at 500 ms and 500 ms about 0.05.
+        maxWaitTimeMs: 500,
         // A node that starts late must still see replies sent before its consumer joined.
         fromBeginning: true,
       },
