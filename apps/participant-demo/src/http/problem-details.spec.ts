@@ -23,6 +23,11 @@ class ProbeController {
     throw new RetryLaterException('COORDINATOR_UNAVAILABLE', 'coordinator is unreachable; retry later', 2);
   }
 
+  @Get('database-down')
+  databaseDown(): never {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  }
+
   @Get('broken')
   broken(): never {
     throw new Error('database password is hunter2');
@@ -97,6 +102,14 @@ describe('problem details (RFC 9457) for every error', () => {
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('2');
     expect(response.json()).toMatchObject({ code: 'COORDINATOR_UNAVAILABLE', retryAfterMs: 2_000 });
+  });
+
+  it('answers 503 DATABASE_UNAVAILABLE with Retry-After while the database cannot be reached', async () => {
+    const response = await call('GET', '/database-down');
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('1');
+    expect(response.json()).toMatchObject({ code: 'DATABASE_UNAVAILABLE', retryAfterMs: 1_000 });
+    expect(response.body).not.toContain('5432');
   });
 
   it('answers framework errors (unknown route, unparsable body) as problems too', async () => {

@@ -9,6 +9,10 @@ import {
   type ValidationError,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { databaseUnavailable } from '../ledger/postgres';
+
+/** How long a client waits before trying again when this bank's database is unreachable. */
+const DATABASE_RETRY_AFTER_SECONDS = 1;
 
 /** RFC 9457 problem details, with the stable machine `code` clients switch on. */
 export interface ProblemDetails {
@@ -79,9 +83,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const body = this.toProblem(exception, request.url);
-    if (exception instanceof RetryLaterException) {
-      void reply.header('retry-after', String(exception.retryAfterSeconds));
+    const answered = databaseUnavailable(exception)
+      ? new RetryLaterException(
+          'DATABASE_UNAVAILABLE',
+          "this bank's database cannot be reached right now; nothing was changed, retry later",
+          DATABASE_RETRY_AFTER_SECONDS,
+        )
+      : exception;
+    const body = this.toProblem(answered, request.url);
+    if (answered instanceof RetryLaterException) {
+      void reply.header('retry-after', String(answered.retryAfterSeconds));
     }
     void reply.status(body.status).header('content-type', 'application/problem+json').send(body);
   }

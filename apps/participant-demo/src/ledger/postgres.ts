@@ -15,6 +15,23 @@ export function pgCode(error: unknown): string | null {
   return driverError === undefined ? null : pgCode(driverError);
 }
 
+/**
+ * Whether an error says the database cannot be reached now (server down, restarting, or the
+ * connection lost), rather than that a statement failed: the request may succeed if tried again.
+ */
+export function databaseUnavailable(error: unknown): boolean {
+  const code = pgCode(error);
+  // SQLSTATE class 08 (connection exception) and 57P0x (shutdown, crash, not yet accepting).
+  if (code !== null && (code.startsWith('08') || code.startsWith('57P') || NETWORK_CODES.has(code)))
+    return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Connection is not established/i.test(
+    message,
+  );
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
 /** The constraint an integrity error names, whether TypeORM wrapped it or not. */
 export function pgConstraint(error: unknown): string | null {
   if (typeof error !== 'object' || error === null) return null;
