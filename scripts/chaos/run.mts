@@ -4,6 +4,7 @@
 // everything is healed and the outcome is checked from the bank databases and the coordinator's
 // API (never from logs). Shared by `npm run chaos` (scripts/chaos/cli.mts) and
 // test/integration/chaos.test.ts.
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
@@ -34,7 +35,7 @@ export const FAULT_KINDS = [
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** What a run needs of the stack: where it is, and the power to restart its servers. */
 export type ChaosStack = Pick<Stack, 'connection' | 'kafka' | 'postgres'>;
-const ACCOUNTS_PER_BANK = 2;
+const ACCOUNTS_PER_BANK = 4;
 const OPENING_BALANCE = 100_000;
 /** More than all the money there is: the debited bank must vote NO. */
 const UNPAYABLE_AMOUNT = 10_000_000;
@@ -43,7 +44,7 @@ const UNPAYABLE_SHARE = 0.1;
 const TRANSFER_TIMEOUT_MS = 10_000;
 const HTTP_TIMEOUT_MS = 60_000;
 const PROBE_TIMEOUT_MS = 1_000;
-/** A client's pause after a failed transfer, so an outage is not a busy loop. */
+/** A client's pause after a transfer that did not commit, so an outage is not a busy loop. */
 const RETRY_PAUSE_MS = 500;
 const READY_TIMEOUT_MS = 120_000;
 /**
@@ -119,21 +120,47 @@ interface ExecutedFault extends PlannedFault {
 
 type Reported = 'COMMIT' | 'ABORT' | 'IN_DOUBT' | 'NOT_STARTED' | 'NO_ANSWER';
 
+/**
+ * What a client does: `transfer` asks a bank to move money to another bank (two participants);
+ * `three-bank` begins a transaction at a coordinator node itself, a debit in one bank and credits
+ * in the two others, and commits it; `client-abort` begins, enlists two or three banks one by one
+ * and aborts; `abort-race` begins with two or three banks and sends commit and abort at once.
+ */
+export const SHAPES = ['transfer', 'three-bank', 'client-abort', 'abort-race'] as const;
+type Shape = (typeof SHAPES)[number];
+/** Cumulative shares of the shapes above, drawn per transfer. */
+const SHAPE_SHARES: readonly (readonly [Shape, number])[] = [
+  ['transfer', 0.55],
+  ['three-bank', 0.8],
+  ['client-abort', 0.9],
+  ['abort-race', 1],
+];
+
+/** One account's signed share of a transaction: negative is a debit. */
+interface Leg {
+  readonly bank: string;
+  readonly account: string;
+  readonly delta: number;
+}
+
 interface Attempt {
   readonly client: number;
-  readonly from: { readonly bank: string; readonly account: string };
-  readonly to: { readonly bank: string; readonly account: string };
-  readonly amount: number;
+  readonly shape: Shape;
+  readonly legs: readonly Leg[];
+  /** The debit is more than all the money there is: the debited bank must vote NO. */
+  readonly unpayable: boolean;
   readonly startedMs: number;
   endedMs: number;
   reported: Reported;
   txId: string | null;
   detail: string;
+  /** Two answers about one transaction that cannot both be true (commit and abort both won). */
+  contradiction: string | null;
 }
 
 interface TransactionView {
   readonly state: string;
-  readonly decision: { readonly outcome: string } | null;
+  readonly decision: { readonly outcome: string; readonly reason: string } | null;
   readonly participants: readonly {
     readonly name: string;
     readonly vote: string | null;
@@ -146,6 +173,8 @@ interface Bank {
   readonly databaseUrl: string;
   readonly observer: pg.Pool;
   readonly coordinatorUrl: string;
+  /** Beside the coordinator nodes' logs, appended to by every process of this bank. */
+  readonly logFile: string;
   process: DemoProcess;
 }
 
@@ -287,6 +316,8 @@ export async function runChaos(
   };
   process.on('exit', killAll);
   const paused = new Set<CoordinatorNode>();
+  // Every node's and bank's log is kept unless the run ends checked and clean.
+  let clean = false;
   try {
     for (const [position, name] of options.bankNames.entries()) {
       const databaseUrl = await createDatabase(
@@ -300,6 +331,7 @@ export async function runChaos(
         databaseUrl,
         observer: observerPool(databaseUrl),
         coordinatorUrl,
+        logFile: join(cluster.directory, `${name}.log`),
       };
       const started = await startBank(bank, stack);
       banks.push({ ...bank, process: started });
@@ -332,11 +364,18 @@ export async function runChaos(
     windDown.addEventListener('abort', () =>
       say('winding down: no new faults or transfers; then heal and check'),
     );
-    const workload = runWorkload(options, accounts, attempts, now, () => nemesisDone, stop, windDown).finally(
-      () => {
-        workloadDone = true;
-      },
-    );
+    const workload = runWorkload(
+      options,
+      accounts,
+      cluster,
+      attempts,
+      now,
+      () => nemesisDone,
+      stop,
+      windDown,
+    ).finally(() => {
+      workloadDone = true;
+    });
     // A nemesis that fails (a server that will not come back) ends the faults, not the run: the
     // transfers stop, everything is healed and what ran is checked, so a long soak keeps its evidence.
     let nemesisFailure: string | null = null;
@@ -370,13 +409,16 @@ export async function runChaos(
         bank.process = await startBank(bank, stack);
       }
     const check = await checkOutcome(cluster, banks, attempts, say);
-    return summarize(options, plan, attempts, faults, exits, prepared, check, nemesisFailure);
+    const result = summarize(options, plan, attempts, faults, exits, prepared, check, nemesisFailure);
+    clean = result.violations.length === 0 && result.harnessFailure === null;
+    return result;
   } finally {
     network.heal();
     for (const node of paused) node.process?.kill('SIGCONT');
     for (const bank of banks) bank.process.child.kill('SIGCONT');
     await Promise.all(banks.map((bank) => bank.process.stop()));
-    await cluster.stop();
+    await cluster.stop({ keep: !clean });
+    if (!clean) say(`the coordinator nodes' and banks' logs are kept in ${cluster.directory}`);
     await network.close();
     await Promise.all(banks.map((bank) => bank.observer.end()));
     process.off('exit', killAll);
@@ -403,18 +445,23 @@ function startBank(bank: Omit<Bank, 'process'>, stack: ChaosStack): Promise<Demo
       LOG_LEVEL: 'warn',
     },
     BANK_READY_TIMEOUT_MS,
+    bank.logFile,
   );
 }
 
-async function post(
-  url: string,
-  body: unknown,
-  stop?: AbortSignal,
-): Promise<{ status: number; body: Record<string, unknown> }> {
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+async function post(url: string, body: unknown, stop?: AbortSignal, apiKey?: string): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: {
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...(apiKey !== undefined && { authorization: `Bearer ${apiKey}` }),
+    },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
     // Ctrl-C must not wait for a transfer stuck behind a fault.
     signal: AbortSignal.any([AbortSignal.timeout(HTTP_TIMEOUT_MS), ...(stop === undefined ? [] : [stop])]),
   });
@@ -422,9 +469,183 @@ async function post(
   return { status: response.status, body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
 }
 
+function problemCode(answer: Answer): string {
+  return typeof answer.body['code'] === 'string' ? answer.body['code'] : '';
+}
+
+/** `decision.outcome` of a transaction the coordinator answered with, or null. */
+function decidedOutcome(answer: Answer): 'COMMIT' | 'ABORT' | null {
+  const decision = answer.body['decision'];
+  const outcome =
+    typeof decision === 'object' && decision !== null
+      ? (decision as Record<string, unknown>)['outcome']
+      : undefined;
+  return outcome === 'COMMIT' || outcome === 'ABORT' ? outcome : null;
+}
+
+/** Nothing listening: the process is down and cannot have begun anything. */
+function refused(error: unknown): boolean {
+  return error instanceof Error && (error.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
+}
+
+/** What the clients share: where to send, what to move, and the seeded draws. */
+interface Workload {
+  readonly accounts: readonly { bank: Bank; account: string }[];
+  readonly cluster: CoordinatorCluster;
+  readonly random: () => number;
+  readonly stop: AbortSignal;
+}
+
+function drawShape(random: () => number): Shape {
+  const draw = random();
+  return SHAPE_SHARES.find(([, upTo]) => draw < upTo)?.[0] ?? 'transfer';
+}
+
+/**
+ * A debit in one bank and a credit in each of one or two others; the credits add up to the debit.
+ * One in ten debits more than all the money there is, which the debited bank must refuse.
+ */
+function drawLegs(shape: Shape, workload: Workload): { from: Bank; legs: Leg[]; unpayable: boolean } {
+  const { accounts, random } = workload;
+  const pick = <T,>(candidates: readonly T[]): T => {
+    const chosen = candidates[Math.floor(random() * candidates.length)];
+    if (chosen === undefined) throw new Error('transfers need three banks with accounts');
+    return chosen;
+  };
+  const banks = shape === 'transfer' ? 2 : shape === 'three-bank' ? 3 : random() < 0.5 ? 2 : 3;
+  const from = pick(accounts);
+  const credited: { bank: Bank; account: string }[] = [];
+  while (credited.length < banks - 1) {
+    credited.push(
+      pick(
+        accounts.filter((each) => each.bank !== from.bank && credited.every((to) => to.bank !== each.bank)),
+      ),
+    );
+  }
+  const unpayable = random() < UNPAYABLE_SHARE;
+  const amount = unpayable ? UNPAYABLE_AMOUNT : 2 + Math.floor(random() * (OPENING_BALANCE / 20));
+  const share = Math.floor(amount / credited.length);
+  return {
+    from: from.bank,
+    unpayable,
+    legs: [
+      { bank: from.bank.name, account: from.account, delta: -amount },
+      ...credited.map((to, position) => ({
+        bank: to.bank.name,
+        account: to.account,
+        delta: position === 0 ? amount - share * (credited.length - 1) : share,
+      })),
+    ],
+  };
+}
+
+/** The demo bank's own transfer API: it begins the transaction and commits it. */
+async function runTransfer(attempt: Attempt, from: Bank, stop: AbortSignal): Promise<void> {
+  const [debit, credit] = attempt.legs;
+  if (debit === undefined || credit === undefined) throw new Error('a transfer has two legs');
+  const answer = await post(
+    // A restarted bank listens on a new port.
+    `${from.process.url}/transfers`,
+    {
+      fromAccount: debit.account,
+      toBank: credit.bank,
+      toAccount: credit.account,
+      amount: credit.delta,
+      timeoutMs: TRANSFER_TIMEOUT_MS,
+    },
+    stop,
+  );
+  attempt.txId = typeof answer.body['txId'] === 'string' ? answer.body['txId'] : null;
+  const code = problemCode(answer);
+  attempt.reported =
+    answer.status === 201
+      ? 'COMMIT'
+      : code === 'TRANSFER_ABORTED'
+        ? 'ABORT'
+        : code === 'TRANSFER_IN_DOUBT'
+          ? 'IN_DOUBT'
+          : attempt.txId === null
+            ? 'NOT_STARTED'
+            : 'NO_ANSWER';
+  attempt.detail = `HTTP ${answer.status} ${code}`;
+}
+
+/**
+ * The harness as a service of its own, talking to a random coordinator node (followers forward to
+ * the leader): three-bank commits, aborts after enlisting, and commit racing abort.
+ */
+async function runAtCoordinator(attempt: Attempt, workload: Workload): Promise<void> {
+  const { cluster, random, stop } = workload;
+  const node = cluster.nodes[Math.floor(random() * cluster.nodes.length)];
+  if (node === undefined) throw new Error('no coordinator node');
+  const participants = attempt.legs.map((leg) => ({
+    name: leg.bank,
+    payload:
+      leg.delta < 0
+        ? { debit: { account: leg.account, amount: -leg.delta } }
+        : { credit: { account: leg.account, amount: leg.delta } },
+  }));
+  const enlistOneByOne = attempt.shape === 'client-abort';
+  const begun = await post(
+    `${node.url}/v1/transactions`,
+    {
+      timeoutMs: TRANSFER_TIMEOUT_MS,
+      metadata: { kind: attempt.shape },
+      ...(!enlistOneByOne && { participants }),
+    },
+    stop,
+    SERVICE_KEY,
+  );
+  if (begun.status !== 201 || typeof begun.body['id'] !== 'string') {
+    attempt.reported = 'NOT_STARTED';
+    attempt.detail = `begin at ${node.nodeId}: HTTP ${begun.status} ${problemCode(begun)}`;
+    return;
+  }
+  const txId = begun.body['id'];
+  attempt.txId = txId;
+  const path = `${node.url}/v1/transactions/${txId}`;
+  // Only a transaction answer that carries its decision counts as an outcome.
+  const settle = async (step: Promise<Answer>): Promise<Answer | null> => step.catch(() => null);
+  if (attempt.shape === 'three-bank') {
+    const committed = await settle(post(`${path}/commit`, undefined, stop, SERVICE_KEY));
+    attempt.reported = (committed?.status === 200 ? decidedOutcome(committed) : null) ?? 'NO_ANSWER';
+    attempt.detail = `commit at ${node.nodeId}: ${committed === null ? 'no answer' : `HTTP ${committed.status} ${problemCode(committed)}`}`;
+    return;
+  }
+  if (enlistOneByOne) {
+    for (const participant of participants) {
+      const enlisted = await settle(post(`${path}/participants`, participant, stop, SERVICE_KEY));
+      // The abort below is sent anyway: it is what this client wants whatever got enlisted.
+      if (enlisted?.status !== 201) {
+        attempt.detail = `enlist ${participant.name}: ${enlisted === null ? 'no answer' : `HTTP ${enlisted.status} ${problemCode(enlisted)}`}; `;
+        break;
+      }
+    }
+  }
+  const [committed, aborted] = await Promise.all([
+    attempt.shape === 'abort-race'
+      ? settle(post(`${path}/commit`, undefined, stop, SERVICE_KEY))
+      : Promise.resolve(null),
+    settle(post(`${path}/abort`, undefined, stop, SERVICE_KEY)),
+  ]);
+  const commitSaid = committed?.status === 200 ? decidedOutcome(committed) : null;
+  const abortWon = aborted?.status === 200;
+  if (abortWon && commitSaid === 'COMMIT') {
+    attempt.contradiction = 'commit answered COMMIT and abort answered 200 for the same transaction';
+  }
+  attempt.reported = abortWon ? 'ABORT' : (commitSaid ?? 'NO_ANSWER');
+  const said = (step: string, answer: Answer | null): string =>
+    `${step} ${answer === null ? 'no answer' : `HTTP ${answer.status} ${problemCode(answer)}`}`;
+  attempt.detail +=
+    `at ${node.nodeId}: ` +
+    (attempt.shape === 'abort-race' ? `${said('commit', committed)}, ` : '') +
+    said('abort', aborted);
+}
+
 async function runWorkload(
   options: ChaosOptions,
   accounts: readonly { bank: Bank; account: string }[],
+  cluster: CoordinatorCluster,
   attempts: Attempt[],
   now: () => number,
   nemesisDone: () => boolean,
@@ -432,7 +653,7 @@ async function runWorkload(
   windDown: AbortSignal,
 ): Promise<void> {
   // Its own sequence, so the nemesis's draws do not depend on how many transfers were made.
-  const random = seededRandom(options.seed ^ 0x5bd1e995);
+  const workload: Workload = { accounts, cluster, random: seededRandom(options.seed ^ 0x5bd1e995), stop };
   const deadline = options.durationSeconds * 1000;
   // Transfers refused before a transaction began (bank or its coordinator node down) are tried
   // again and not counted: N is the number of transactions the system had to get right.
@@ -444,64 +665,34 @@ async function runWorkload(
   const client = async (clientIndex: number): Promise<void> => {
     while (!enough() && now() < deadline && !stop.aborted) {
       begun += 1;
-      const from = accounts[Math.floor(random() * accounts.length)];
-      const others = accounts.filter((each) => each.bank !== from?.bank);
-      const to = others[Math.floor(random() * others.length)];
-      if (from === undefined || to === undefined) throw new Error('transfers need two banks');
-      const amount =
-        random() < UNPAYABLE_SHARE ? UNPAYABLE_AMOUNT : 1 + Math.floor(random() * (OPENING_BALANCE / 20));
+      const shape = drawShape(workload.random);
+      const { from, legs, unpayable } = drawLegs(shape, workload);
       const attempt: Attempt = {
         client: clientIndex,
-        from: { bank: from.bank.name, account: from.account },
-        to: { bank: to.bank.name, account: to.account },
-        amount,
+        shape,
+        legs,
+        unpayable,
         startedMs: now(),
         endedMs: 0,
         reported: 'NO_ANSWER',
         txId: null,
         detail: '',
+        contradiction: null,
       };
       attempts.push(attempt);
       try {
-        const answer = await post(
-          // A restarted bank listens on a new port.
-          `${from.bank.process.url}/transfers`,
-          {
-            fromAccount: from.account,
-            toBank: to.bank.name,
-            toAccount: to.account,
-            amount,
-            timeoutMs: TRANSFER_TIMEOUT_MS,
-          },
-          stop,
-        );
-        attempt.txId = typeof answer.body['txId'] === 'string' ? answer.body['txId'] : null;
-        const code = typeof answer.body['code'] === 'string' ? answer.body['code'] : '';
-        attempt.reported =
-          answer.status === 201
-            ? 'COMMIT'
-            : code === 'TRANSFER_ABORTED'
-              ? 'ABORT'
-              : code === 'TRANSFER_IN_DOUBT'
-                ? 'IN_DOUBT'
-                : attempt.txId === null
-                  ? 'NOT_STARTED'
-                  : 'NO_ANSWER';
-        attempt.detail = `HTTP ${answer.status} ${code}`;
+        if (shape === 'transfer') await runTransfer(attempt, from, stop);
+        else await runAtCoordinator(attempt, workload);
       } catch (error) {
-        // The bank died mid-request or is down: whatever it started is found in the databases.
-        attempt.detail = errorMessage(error);
-        // Nothing listening: the bank is down and cannot have begun anything.
-        if (
-          error instanceof Error &&
-          (error.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED'
-        ) {
-          attempt.reported = 'NOT_STARTED';
-        }
+        // The process died mid-request or is down: whatever it started is found in the databases.
+        attempt.detail += errorMessage(error);
+        if (refused(error) && attempt.txId === null) attempt.reported = 'NOT_STARTED';
       }
       if (attempt.reported === 'NOT_STARTED') begun -= 1;
       attempt.endedMs = now();
-      if (attempt.reported !== 'COMMIT' && attempt.reported !== 'ABORT') await sleep(RETRY_PAUSE_MS);
+      // Also after an ABORT: while a participant's breaker is open every transaction naming it
+      // aborts at once, and a client going straight on would fill the run with those.
+      if (attempt.reported !== 'COMMIT') await sleep(RETRY_PAUSE_MS);
     }
   };
   await Promise.all(Array.from({ length: options.clients }, (_, index) => client(index + 1)));
@@ -1023,37 +1214,37 @@ async function checkOutcome(
   }
   for (const attempt of attempts) {
     if (attempt.txId === null) continue;
-    const debit = rowsOf(attempt.from.bank, attempt.txId)?.get(attempt.from.account);
-    const credit = rowsOf(attempt.to.bank, attempt.txId)?.get(attempt.to.account);
-    if (attempt.reported === 'COMMIT' && (debit !== -attempt.amount || credit !== attempt.amount)) {
-      violations.push({
-        txId: attempt.txId,
-        what: `reported committed, but the ledgers hold debit ${String(debit)} / credit ${String(credit)} for ${attempt.amount}`,
-      });
+    const txId = attempt.txId;
+    const held = attempt.legs.map((leg) => rowsOf(leg.bank, txId)?.get(leg.account));
+    const describe = (): string =>
+      attempt.legs.map((leg, position) => `${leg.bank}/${leg.account} ${String(held[position])}`).join(', ');
+    if (attempt.contradiction !== null) violations.push({ txId, what: attempt.contradiction });
+    if (attempt.reported === 'COMMIT' && attempt.legs.some((leg, position) => held[position] !== leg.delta)) {
+      violations.push({ txId, what: `reported committed, but the ledgers hold ${describe()}` });
     }
     // The debited bank must vote NO on more money than exists: such a transfer never commits.
     if (
-      attempt.amount === UNPAYABLE_AMOUNT &&
-      (views.get(attempt.txId)?.decision?.outcome === 'COMMIT' || debit !== undefined)
+      attempt.unpayable &&
+      (views.get(txId)?.decision?.outcome === 'COMMIT' || held.some((rows) => rows !== undefined))
     ) {
       violations.push({
-        txId: attempt.txId,
-        what: 'committed a transfer its debited bank had to vote NO on',
+        txId,
+        what: `committed a transfer its debited bank had to vote NO on (${describe()})`,
       });
     }
-    if (attempt.reported === 'ABORT' && (debit !== undefined || credit !== undefined)) {
-      violations.push({ txId: attempt.txId, what: 'reported aborted, but ledger rows exist' });
+    if (attempt.reported === 'ABORT' && held.some((rows) => rows !== undefined)) {
+      violations.push({ txId, what: `reported aborted, but the ledgers hold ${describe()}` });
     }
-    const outcome = views.get(attempt.txId)?.decision?.outcome;
+    const outcome = views.get(txId)?.decision?.outcome;
     // An unknown or unanswered transaction is already a violation above; this compares decisions.
     if (
-      views.get(attempt.txId) &&
+      views.get(txId) &&
       (attempt.reported === 'COMMIT' || attempt.reported === 'ABORT') &&
       outcome !== attempt.reported
     ) {
       violations.push({
-        txId: attempt.txId,
-        what: `the bank reported ${attempt.reported}, the coordinator says ${String(outcome)}`,
+        txId,
+        what: `the client was told ${attempt.reported}, the coordinator says ${String(outcome)}`,
       });
     }
   }
@@ -1090,6 +1281,30 @@ function refusals(attempts: readonly Attempt[]): string {
   return sorted.length === 0 ? 'none' : sorted.map(([detail, count]) => `${count}x ${detail}`).join('; ');
 }
 
+/** The coordinator's ABORT reasons, most frequent first, with ids and numbers folded. */
+function abortReasons(views: readonly (TransactionView | null)[]): string {
+  const counts = new Map<string, number>();
+  for (const view of views) {
+    if (view?.decision?.outcome !== 'ABORT') continue;
+    const reason = view.decision.reason
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<txId>')
+      .replace(/\d+/g, 'N');
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  const sorted = [...counts].sort((left, right) => right[1] - left[1]);
+  return sorted.length === 0 ? 'none' : sorted.map(([reason, count]) => `${count}x ${reason}`).join('; ');
+}
+
+/** Per shape: transactions begun, and how many of them the coordinator committed and aborted. */
+function byShape(attempts: readonly Attempt[], views: ReadonlyMap<string, TransactionView | null>): string {
+  return SHAPES.map((shape) => {
+    const begun = attempts.filter((each) => each.shape === shape && each.txId !== null);
+    const decided = (outcome: string): number =>
+      begun.filter((each) => views.get(each.txId ?? '')?.decision?.outcome === outcome).length;
+    return `${shape} ${begun.length} (${decided('COMMIT')} committed, ${decided('ABORT')} aborted)`;
+  }).join(', ');
+}
+
 function summarize(
   options: ChaosOptions,
   plan: readonly PlannedFault[],
@@ -1121,10 +1336,12 @@ function summarize(
   );
   const inDoubt = Math.max(0, ...[...prepared.values()].map((seen) => seen.last - seen.first));
   const lines = [
-    `client attempts: ${attempts.length} (bank answered COMMIT ${byReport('COMMIT')}, ABORT ${byReport('ABORT')}, ` +
+    `client attempts: ${attempts.length} (answered COMMIT ${byReport('COMMIT')}, ABORT ${byReport('ABORT')}, ` +
       `IN_DOUBT ${byReport('IN_DOUBT')}, refused before starting ${byReport('NOT_STARTED')}, no answer ${byReport('NO_ANSWER')})`,
     `refused before starting: ${refusals(attempts)}`,
+    `begun by shape, with the coordinator's decision: ${byShape(attempts, checked.views)}`,
     `transactions known to the coordinator or a bank: ${checked.views.size} (committed ${committed}, aborted ${aborted})`,
+    `why the coordinator aborted: ${abortReasons(views)}`,
     `faults: ${faults.length} of ${plan.length} planned (${byKind})`,
     `longest leader election: ${longest === null ? 'none measured' : `${longest.election?.ms ?? 0} ms after fault #${longest.index} ${longest.kind} on ${longest.target}`} ` +
       `(${elections.length} measured; from the fault, or for two-nodes-kill from the restart, until a node called itself leader)`,
@@ -1139,8 +1356,8 @@ function summarize(
     const attempt = attempts.find((each) => each.txId !== null && each.txId === violation.txId);
     if (attempt === undefined) continue;
     lines.push(
-      `  client ${attempt.client}: ${attempt.from.bank}/${attempt.from.account} -> ${attempt.to.bank}/${attempt.to.account} ` +
-        `${attempt.amount}, ${seconds(attempt.startedMs)}-${seconds(attempt.endedMs)}, ${attempt.detail}`,
+      `  client ${attempt.client}, ${attempt.shape}: ${attempt.legs.map((leg) => `${leg.bank}/${leg.account} ${leg.delta}`).join(', ')}, ` +
+        `${seconds(attempt.startedMs)}-${seconds(attempt.endedMs)}, ${attempt.detail}`,
     );
     for (const fault of faults) {
       if (

@@ -69,7 +69,8 @@ export class CoordinatorCluster {
   private constructor(
     private readonly members: CoordinatorNode[],
     private readonly environment: Readonly<Record<string, string>>,
-    private readonly directory: string,
+    /** Data and logs of every node; deleted by `stop` unless kept. */
+    readonly directory: string,
     private readonly nodeEnvironment: ClusterOptions['nodeEnvironment'],
   ) {}
 
@@ -276,9 +277,10 @@ export class CoordinatorCluster {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Kills every node; deletes their data and logs unless `keep` or VERDICT_KEEP_TEST_DATA is set. */
+  async stop({ keep = false }: { keep?: boolean } = {}): Promise<void> {
     await Promise.all(this.nodes.map((node) => this.kill(node)));
-    if (process.env['VERDICT_KEEP_TEST_DATA'] === undefined)
+    if (!keep && process.env['VERDICT_KEEP_TEST_DATA'] === undefined)
       rmSync(this.directory, { recursive: true, force: true });
   }
 }

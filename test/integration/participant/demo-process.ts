@@ -2,7 +2,7 @@
 // (`node …/apps/participant-demo/src/main.js`), so a test can kill -9 it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -57,11 +57,15 @@ export class DemoProcess {
     readonly url: string,
   ) {}
 
-  /** A loaded machine may need longer than `readyTimeoutMs`; the process is killed if it does. */
+  /**
+   * A loaded machine may need longer than `readyTimeoutMs`; the process is killed if it does.
+   * With `logFile`, its output is also appended there, so it outlives a restart.
+   */
   static async start(
     buildDir: string,
     environment: Record<string, string>,
     readyTimeoutMs = 60_000,
+    logFile?: string,
   ): Promise<DemoProcess> {
     const port = await freePort();
     const child = spawn(NODE, [join(buildDir, 'apps/participant-demo/src/main.js')], {
@@ -77,6 +81,11 @@ export class DemoProcess {
     const demo = new DemoProcess(child, `http://127.0.0.1:${port}`);
     child.stdout?.on('data', (chunk: Buffer) => demo.output.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => demo.output.push(chunk.toString()));
+    if (logFile !== undefined) {
+      const log = createWriteStream(logFile, { flags: 'a' });
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+    }
     await demo.waitUntilServing(readyTimeoutMs).catch(async (error: unknown) => {
       await demo.kill9();
       throw error;
