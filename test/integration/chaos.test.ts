@@ -1,9 +1,10 @@
 // A short `npm run chaos` run: three coordinator processes and three bank processes, random
-// transfers between banks while every kind of fault runs once (leader, follower and two nodes
-// killed, the leader paused, partitions both ways and one way, a bank killed before and after
-// the decision, Kafka and PostgreSQL restarted); afterwards every transaction must have one
-// outcome everywhere and the money must add up. It starts a Kafka broker and a PostgreSQL server
-// of its own: the nemesis restarts them, which the other test files must not see.
+// transfers, three-bank transactions, client aborts and commit/abort races while every kind of
+// fault runs once (leader, follower and two nodes killed, the leader paused, partitions both ways
+// and one way, a bank killed before and after the decision, Kafka and PostgreSQL restarted);
+// afterwards every transaction must have one outcome everywhere and the money must add up. It
+// starts a Kafka broker and a PostgreSQL server of its own: the nemesis restarts them, which the
+// other test files must not see.
 import { expect, it } from 'vitest';
 import { FAULT_KINDS, runChaos } from '../../scripts/chaos/run.mjs';
 import { startStack } from '../../scripts/stack/stack.mjs';
