@@ -8,6 +8,7 @@ import {
   chunkBySize,
   encodedMessageBytes,
   KafkaConsumerKeeper,
+  OFFSET_COMMITS,
   MESSAGE_BYTES_MAX,
   PRODUCE_REQUEST_BYTES_MAX,
   participantTopic,
@@ -187,8 +188,7 @@ export class Participant implements ParticipantHandle {
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: false,
-      autoCommit: true,
-      autoCommitInterval: 1_000,
+      ...OFFSET_COMMITS,
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.onBatch(payload),
     });

@@ -7,3 +7,4 @@ export * from './topics';
 export * from './kafka-compression';
 export * from './kafka-consumer-keeper';
 export * from './produce-chunks';
+export * from './offset-commits';

@@ -23,6 +23,7 @@ import {
   HEADER_MESSAGE_TYPE,
   HEADER_TRACEPARENT,
   KafkaConsumerKeeper,
+  OFFSET_COMMITS,
   participantTopic,
   chunkBySize,
   encodedMessageBytes,
@@ -264,9 +265,7 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
         await consumer.connect();
         await consumer.subscribe({ topics: [REPLIES_TOPIC], fromBeginning: options.fromBeginning });
         await consumer.run({
-          autoCommit: true,
-          autoCommitInterval: 1_000,
-          autoCommitThreshold: null,
+          ...OFFSET_COMMITS,
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: 1,
           eachBatch: (payload) => this.onReplyBatch(payload, handler),
