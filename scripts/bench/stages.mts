@@ -1,9 +1,8 @@
 // Where a commit call's time goes: its transaction's timeline (GET /v1/transactions/{id}), read
 // after the level, cut at the events the coordinator records, with the load generator's own clock
 // at both ends. Everything runs on one machine, so the server's timestamps and ours share a clock.
-// The engine's clock advances on its tick (25 ms), so a boundary is only as exact as one tick and a
-// stage can even come out slightly negative: telling where hundreds of milliseconds go under load,
-// blurred at low load. That is why the stages are reported, never asserted.
+// The coordinator reads its clock before every request and reply batch it hands the engine, so a
+// boundary is exact to the millisecond the timeline keeps. The stages are reported, never asserted.
 import { summarize, type LatencySummary } from './stats.mjs';
 
 export const STAGES = [

@@ -299,6 +299,16 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   // ---- the engine loop ----------------------------------------------------------------------
 
   private execute(command: Command): void {
+    // Between ticks the engine's clock stands still; what this command records (timeline, entry
+    // times, a new deadline) gets the time it really happened.
+    if (command.kind !== 'tick') {
+      const nowMs = this.options.clock();
+      if (nowMs > this.state.nowMs) this.step({ kind: 'clock', nowMs });
+    }
+    this.step(command);
+  }
+
+  private step(command: Command): void {
     const { state, effects } = transition(this.state, command);
     this.state = state;
     for (const effect of effects) this.carryOut(effect);

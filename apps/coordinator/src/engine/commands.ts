@@ -101,6 +101,16 @@ export interface TickCommand {
 }
 
 /**
+ * The host's clock read just before another command, so that what that command records (a
+ * timeline event, `atMs` of an entry, a deadline) carries the time it happened rather than the
+ * last tick's. It only moves the clock: deadlines and re-sends still wait for `tick`.
+ */
+export interface ClockCommand {
+  readonly kind: 'clock';
+  readonly nowMs: number;
+}
+
+/**
  * This node leads `term`. Call it only once the entry the new leader appended for its term has
  * been applied: then every entry committed by earlier leaders has gone through `entryCommitted`
  * and the engine resumes from complete knowledge. Re-report open breakers right after it.
@@ -170,6 +180,7 @@ export type Command =
   | OutcomeQueryCommand
   | EntryCommittedCommand
   | TickCommand
+  | ClockCommand
   | BecameLeaderCommand
   | LostLeadershipCommand
   | ParticipantUnavailableCommand

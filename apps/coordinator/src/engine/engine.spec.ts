@@ -281,6 +281,26 @@ describe('deadlines and re-sends', () => {
     expect(h.commit()).toEqual(['archive tx1 ABORTED']);
   });
 
+  it('clock moves time between ticks, for what is recorded, and fires no deadline or re-send', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a', 'bank-b'], 1000);
+    h.nowMs += 7;
+    expect(h.trace({ kind: 'clock', nowMs: h.nowMs })).toEqual([]);
+    h.commitRequested('tx1');
+    h.commit();
+    // PREPARING carries the clock's time, not the last tick's.
+    expect(h.timeline('tx1').at(-3)).toBe(
+      '+7 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
+    );
+    // Past the deadline and the first re-send, yet nothing fires until the next tick.
+    h.nowMs += 2000;
+    expect(h.trace({ kind: 'clock', nowMs: h.nowMs })).toEqual([]);
+    expect(h.tick(0)).toEqual([
+      'propose DECISION tx1 ABORT DEADLINE: prepare deadline 2026-11-25T10:00:01.000Z passed with no vote from bank-a, bank-b',
+    ]);
+  });
+
   it('PREPARE is re-sent to participants without a vote, backing off from 200 ms', () => {
     const h = new Harness();
     h.lead();

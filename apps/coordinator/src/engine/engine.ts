@@ -81,6 +81,9 @@ export function transition(state: EngineState, command: Command): Transition {
     case 'tick':
       onTick(state, command.nowMs, out);
       break;
+    case 'clock':
+      advanceClock(state, command.nowMs, out);
+      break;
     case 'becameLeader':
       becomeLeader(state, command, out);
       break;
