@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeCommand, decodeReply, encodeMessage } from './codec';
 import { deadLetter } from './dead-letter';
-import { uuidv7, uuidv7Time } from './ids';
+import { pooledRandomBytes, uuidv7, uuidv7Time } from './ids';
 import { MESSAGE_BYTES_MAX, type Prepare, type Vote } from './messages';
 import { participantOfTopic, participantTopic } from './topics';
 
@@ -106,6 +106,14 @@ describe('ids and topics', () => {
     expect(earlier < later).toBe(true);
     expect(uuidv7Time(later)).toBe(2_000_000);
     expect(later).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('hands out pooled random bytes once each, across pool refills, and ids that never repeat', () => {
+    const slices = Array.from({ length: 1_000 }, () => pooledRandomBytes(24).toString('hex'));
+    expect(new Set(slices).size).toBe(slices.length);
+    expect(pooledRandomBytes(10_000)).toHaveLength(10_000);
+    const ids = Array.from({ length: 1_000 }, () => uuidv7(1_000_000));
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('maps participant names to topics and back', () => {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import {
   CompressionTypes,
@@ -25,6 +24,7 @@ import {
   KafkaConsumerKeeper,
   OFFSET_COMMITS,
   participantTopic,
+  pooledRandomBytes,
   chunkBySize,
   encodedMessageBytes,
   PRODUCE_REQUEST_BYTES_MAX,
@@ -522,7 +522,8 @@ function byTopic(batch: readonly QueuedSend[]): TopicMessages[] {
  * can already log and forward it.
  */
 function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  const bytes = pooledRandomBytes(24);
+  return `00-${bytes.toString('hex', 0, 16)}-${bytes.toString('hex', 16, 24)}-01`;
 }
 
 function nestLogCreator(logger: Logger): logCreator {
