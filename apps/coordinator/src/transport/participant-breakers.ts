@@ -145,8 +145,9 @@ export class ParticipantBreakers implements OnModuleDestroy {
       return;
     }
     // Healthy and no failure streak to end: nothing would change, so skip opossum's bookkeeping
-    // on the hot path (one vote and one ACK per participant per transaction).
-    if (circuit.breaker.closed && circuit.breaker.stats.failures === 0) return;
+    // on the hot path (one vote and one ACK per participant per transaction). The streak, not
+    // opossum's `stats`, which sums its window anew on every read (~1% of a busy leader's CPU).
+    if (circuit.breaker.closed && circuit.streak.size === 0) return;
     void circuit.breaker.fire({ kind: 'success' });
   }
 
