@@ -604,7 +604,7 @@ async function runAtCoordinator(attempt: Attempt, workload: Workload): Promise<v
   const txId = begun.body['id'];
   attempt.txId = txId;
   const path = `${node.url}/v1/transactions/${txId}`;
-  // Only a transaction answer that carries its decision counts as an outcome.
+  // A call that gets no answer (its node killed or cut off mid-call) is a null answer, not an end.
   const settle = async (step: Promise<Answer>): Promise<Answer | null> => step.catch(() => null);
   if (attempt.shape === 'three-bank') {
     const committed = await settle(post(`${path}/commit`, undefined, stop, SERVICE_KEY));
