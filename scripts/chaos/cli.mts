@@ -114,6 +114,8 @@ export async function runChaosCli(argv: readonly string[]): Promise<number> {
     const databaseUrl = process.env['DATABASE_URL'];
     stack = await startStack({
       durable: false,
+      // postgres-restart crashes the server: it must not lose a commit it reported.
+      crashSafeCommits: true,
       databaseUrl: databaseUrl === undefined || databaseUrl === '' ? undefined : databaseUrl,
       report: say,
     });

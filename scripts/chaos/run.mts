@@ -292,13 +292,19 @@ export async function runChaos(
   for (const fault of plan) say(`  ${describeFault(fault)}`);
 
   if (options.faults.includes('postgres-restart')) {
-    // The stack trades durability for speed (fsync off, synchronous_commit off). A crash of the
-    // server process loses nothing with fsync off (the kernel keeps what was written), but with
-    // synchronous_commit off it loses commits already reported: not a fault Verdict can survive.
-    await withClient(stack.connection.databaseUrl, async (client) => {
-      await client.query('ALTER SYSTEM SET synchronous_commit = on');
-      await client.query('SELECT pg_reload_conf()');
+    // A crash of the server process loses nothing with fsync off (the kernel keeps what was
+    // written), but with synchronous_commit off it loses commits it already reported: no
+    // transaction protocol survives that, so the run refuses such a server. (An earlier run set it
+    // with ALTER SYSTEM, which the stack's command-line flag silently outranked.)
+    const setting = await withClient(stack.connection.databaseUrl, async (client) => {
+      const result = await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+      return result.rows[0]?.synchronous_commit;
     });
+    if (setting === 'off') {
+      throw new Error(
+        'postgres-restart needs synchronous_commit on: start the stack with crashSafeCommits, or leave the fault out',
+      );
+    }
   }
   const runId = Date.now().toString(36);
   const historyUrl = await createDatabase(stack.connection.databaseUrl, `chaos_history_${runId}`);

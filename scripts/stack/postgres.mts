@@ -47,6 +47,11 @@ export interface PostgresOptions {
    * for tests that throw the server away; never for durability tests or benchmarks.
    */
   readonly durable: boolean;
+  /**
+   * With `durable` false: keep `synchronous_commit` on, so that a crash of the server process
+   * (not of the machine: the kernel still holds what was written) loses no commit it reported.
+   */
+  readonly crashSafeCommits?: boolean;
   /** Must be above 0 for PREPARE TRANSACTION; it can only be set when the server starts. */
   readonly maxPreparedTransactions: number;
   /** A retry takes a fresh port, in case another process took the one chosen. */
@@ -136,9 +141,13 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
         ...['-c', 'listen_addresses=127.0.0.1'],
         // TCP only: no socket files left in /tmp or /var/run by a killed server.
         ...['-c', 'unix_socket_directories='],
+        // On the command line, these outrank ALTER SYSTEM and postgresql.conf.
         ...(options.durable
           ? []
-          : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+          : [
+              ...['-c', 'fsync=off', '-c', 'full_page_writes=off'],
+              ...['-c', `synchronous_commit=${options.crashSafeCommits === true ? 'on' : 'off'}`],
+            ]),
       ],
       onLog: writeLog,
       onError: writeLog,

@@ -12,6 +12,8 @@ export const KAFKA_CACHE_DIRECTORY = fileURLToPath(new URL('../../.cache/kafka',
 export interface StackOptions {
   /** false trades PostgreSQL's crash safety for speed; see PostgresOptions.durable. */
   readonly durable: boolean;
+  /** See PostgresOptions.crashSafeCommits. */
+  readonly crashSafeCommits?: boolean;
   /** An existing PostgreSQL server (DATABASE_URL) to use instead of starting one. */
   readonly databaseUrl: string | undefined;
   readonly report: Report;
@@ -67,6 +69,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           directory: join(directory, 'postgres'),
           persistent: kept,
           durable: options.durable,
+          crashSafeCommits: options.crashSafeCommits === true,
           // Every bank on this one server shares it: `npm run bench -- --kind postgres` at 64
           // clients holds up to 128 prepared at once with two banks, and 64 made them vote NO.
           maxPreparedTransactions: 256,

@@ -11,7 +11,7 @@ import { startStack } from '../../scripts/stack/stack.mjs';
 
 it('a short chaos run with one fault of every kind ends with no violation', async () => {
   const report = (line: string): void => console.log(`[chaos] ${line}`);
-  const stack = await startStack({ durable: false, databaseUrl: undefined, report });
+  const stack = await startStack({ durable: false, crashSafeCommits: true, databaseUrl: undefined, report });
   let failed = true;
   try {
     const result = await runChaos(
