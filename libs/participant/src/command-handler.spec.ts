@@ -193,16 +193,34 @@ describe('CommandHandler keeps the participant promises around the service', () 
     expect(answer(handled)).toEqual({ VOTE: { vote: 'NO', reason: 'prepare failed: connection refused' } });
   });
 
-  it('votes NO without calling the service when the deadline already passed', async () => {
+  it('a PREPARE past its deadline starts no work and never votes NO: silent, or YES again for work held prepared', async () => {
     const service = new FakeService();
-    const handled = await handlerFor(service).handle(prepare(uuidv7(), 1, NOW_MS - 1));
-    expect(answer(handled)).toEqual({
-      VOTE: {
-        vote: 'NO',
-        reason: expect.stringMatching(/deadline .* passed before the work started/) as unknown,
-      },
+    const late = uuidv7();
+    const handler = handlerFor(service);
+    const handled = await handler.handle(prepare(late, 1, NOW_MS - 1));
+    expect(handled).toEqual({
+      kind: 'silent',
+      reason: expect.stringMatching(/after its deadline .*no work started/) as unknown,
     });
     expect(service.calls).toEqual([]);
+
+    // Prepared and voted YES before a restart (the SDK's memory is empty, the service's durable
+    // state is not); the coordinator may have decided COMMIT on it: the re-delivered PREPARE,
+    // however late, gets the same YES, and the COMMIT is applied.
+    const held = uuidv7();
+    service.prepared.add(held);
+    const restarted = handlerFor(service);
+    expect(answer(await restarted.handle(prepare(held, 1, NOW_MS - 1)))).toEqual({ VOTE: { vote: 'YES' } });
+    expect(answer(await restarted.handle(decision('COMMIT', held)))).toEqual({ ACK: { outcome: 'COMMIT' } });
+
+    // Finished before the restart: no answer to the late PREPARE, and the decision re-sent by the
+    // coordinator is still acknowledged.
+    const finished = uuidv7();
+    service.finished.set(finished, 'COMMIT');
+    expect(answer(await restarted.handle(prepare(finished, 1, NOW_MS - 1)))).toBe('silent');
+    expect(answer(await restarted.handle(decision('COMMIT', finished)))).toEqual({
+      ACK: { outcome: 'COMMIT' },
+    });
   });
 
   it('votes NO when prepare overruns its budget, and runs the ABORT only after the prepare finished', async () => {

@@ -102,7 +102,12 @@ export class CommandHandler {
         return { kind: 'reply', reply: this.replyTo(command, plan.reply) };
       case 'prepare': {
         if (command.type !== 'PREPARE') throw new Error(`prepare planned for a ${command.type}`);
-        const result = await this.prepare(command);
+        const budgetMs = Math.min(
+          this.options.prepareTimeoutMs,
+          Date.parse(command.payload.deadline) - this.options.now(),
+        );
+        if (budgetMs <= 0) return this.latePrepare(command);
+        const result = await this.prepare(command, budgetMs);
         return { kind: 'reply', reply: this.replyTo(command, this.recordPrepareResult(command, result)) };
       }
       case 'decide':
@@ -118,7 +123,10 @@ export class CommandHandler {
             participants: [this.options.participant],
           },
         };
-        const planned = this.recordPrepareResult(command, await this.prepare(prepare));
+        const planned = this.recordPrepareResult(
+          command,
+          await this.prepare(prepare, this.options.prepareTimeoutMs),
+        );
         // A refused one-phase commit is answered with the NO vote: the coordinator records ABORT.
         if (planned.type === 'ACK' || planned.vote.vote === 'NO') {
           return { kind: 'reply', reply: this.replyTo(command, planned) };
@@ -132,22 +140,44 @@ export class CommandHandler {
     }
   }
 
-  /** Runs the service's prepare within its budget; a throw or an overrun is a NO with the reason. */
-  private async prepare(command: Prepare): Promise<PrepareResult> {
-    const { service, now, prepareTimeoutMs, logger } = this.options;
-    const deadlineMs = Date.parse(command.payload.deadline);
-    const budgetMs = Math.min(prepareTimeoutMs, deadlineMs - now());
-    if (budgetMs <= 0) {
+  /**
+   * A PREPARE past its deadline, with nothing in memory about the transaction: a re-delivery after
+   * a restart, or one that waited too long in the topic. The coordinator stopped waiting, so new
+   * work would only hold locks until its ABORT. But before a restart this participant may have
+   * prepared the work and voted YES, and the coordinator may have decided COMMIT on that vote: a
+   * NO now would contradict it (and its record would refuse the COMMIT). So the answer comes from
+   * the service's durable state: work held prepared is voted YES again, as promised; otherwise
+   * nothing is sent. The coordinator aborts on its own deadline, and a decision it already made
+   * reaches the service with the COMMIT or ABORT it keeps re-sending.
+   */
+  private async latePrepare(command: Prepare): Promise<Handled> {
+    let held: readonly string[];
+    try {
+      held = await this.options.service.inDoubt();
+    } catch (error) {
+      const reason = `PREPARE after its deadline ${command.payload.deadline}, and the service could not say whether it holds the work: ${describeError(error)}; not answering`;
+      this.options.logger.warn(reason, { txId: command.txId });
+      return { kind: 'silent', reason };
+    }
+    if (held.includes(command.txId)) {
       return {
-        vote: 'NO',
-        reason: `prepare deadline ${command.payload.deadline} passed before the work started`,
+        kind: 'reply',
+        reply: this.replyTo(command, this.recordPrepareResult(command, { vote: 'YES' })),
       };
     }
+    const reason = `PREPARE after its deadline ${command.payload.deadline}: no work started, not answering (the coordinator aborts on its own)`;
+    this.options.logger.warn(reason, { txId: command.txId });
+    return { kind: 'silent', reason };
+  }
+
+  /** Runs the service's prepare within `budgetMs`; a throw or an overrun is a NO with the reason. */
+  private async prepare(command: Prepare, budgetMs: number): Promise<PrepareResult> {
+    const { service, logger } = this.options;
     const controller = new AbortController();
     const work = service.prepare({
       txId: command.txId,
       work: command.payload.work,
-      deadline: new Date(deadlineMs),
+      deadline: new Date(Date.parse(command.payload.deadline)),
       participants: command.payload.participants,
       signal: controller.signal,
     });
