@@ -421,7 +421,18 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   }
 
   private offerArchive(record: FinishedTransaction): void {
-    if (this.options.archiver.offer(record) === 'full') this.unqueuedArchives.set(record.txId, record);
+    let offered: ReturnType<Archiver['offer']>;
+    try {
+      offered = this.options.archiver.offer(record);
+    } catch (error) {
+      // A record the archive refuses is a bug upstream. Thrown from here it would abandon the rest
+      // of this engine turn's effects (other transactions' sends and replies, a whole batch of
+      // votes); logged, the transaction stays unarchived in the live table, where operators see it.
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.logger.error(`transaction ${record.txId} cannot be archived: ${message}`);
+      return;
+    }
+    if (offered === 'full') this.unqueuedArchives.set(record.txId, record);
   }
 
   private onReplies(replies: readonly ParticipantReply[]): void {

@@ -9,6 +9,7 @@ import {
   RETRY_DELAY_MS_MAX,
   retryDelayMs,
 } from './limits';
+import { viewTransaction } from './queries';
 import { createEngineState } from './state';
 import { itAuditedEveryEffectList } from './test/audit';
 import { describeTimeline, Harness, T0, txIdOf } from './test/harness';
@@ -370,6 +371,40 @@ describe('duplicates, contradictions, strangers', () => {
     h.commit();
     // After the decision a contradiction is only reported.
     expect(h.vote('tx1', 'bank-a', 'READ_ONLY')).toEqual(['notice error VOTE_CONTRADICTS tx1 bank-a']);
+  });
+
+  it('a NO reaching a new leader after COMMIT was decided is reported, never recorded as the vote', () => {
+    const h = new Harness();
+    h.lead();
+    h.preparing('tx1', ['bank-a', 'bank-b']);
+    h.vote('tx1', 'bank-a', 'YES');
+    h.vote('tx1', 'bank-b', 'YES');
+    h.commit();
+    // The successor knows the decision from the log, not the votes.
+    h.failover();
+    expect(h.vote('tx1', 'bank-b', 'NO', 'forgot its YES in a restart')).toEqual([
+      'notice error VOTE_CONTRADICTS tx1 bank-b',
+    ]);
+    const bankB = viewTransaction(h.state, txIdOf('tx1'), h.nowMs)?.participants.find(
+      (participant) => participant.name === 'bank-b',
+    );
+    expect(bankB?.vote).toBeNull();
+    expect(bankB?.lastError).toMatch(/voted NO .* after COMMIT was decided on its YES/);
+    // Its ACK still finishes the transaction, and the archive record holds no NO (the successor
+    // never heard either YES: votes are not in the log).
+    h.ack('tx1', 'bank-a', 'COMMIT');
+    const archived = h.step({
+      kind: 'ack',
+      txId: txIdOf('tx1'),
+      participant: 'bank-b',
+      outcome: 'COMMIT',
+      term: 2,
+    });
+    const record = archived.find((effect) => effect.kind === 'archive');
+    expect(record?.kind === 'archive' && record.record.participants.map((each) => each.vote)).toEqual([
+      null,
+      null,
+    ]);
   });
 
   it('a vote from a participant that is not enlisted is ignored with a notice', () => {

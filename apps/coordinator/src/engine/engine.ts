@@ -1245,6 +1245,18 @@ function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, 
     }
     return;
   }
+  // COMMIT is only ever decided with this participant's YES, heard by this leader or an earlier
+  // one (a leader that took over knows the decision, not the votes). A NO now contradicts that YES:
+  // reported, never recorded as the vote of a committed transaction.
+  if (command.vote === 'NO' && tx.decision?.outcome === 'COMMIT') {
+    const message =
+      `voted NO (term ${command.term}) after COMMIT was decided on its YES: a participant's vote is ` +
+      'durable and must not change; its state is suspect';
+    progress.lastError = message;
+    recordLeaderEvent(state, leaderTx, 'VOTE', command.participant, message);
+    out.push(notice('error', 'VOTE_CONTRADICTS', tx.txId, command.participant, message));
+    return;
+  }
   progress.vote = command.vote;
   progress.voteReason = command.reason;
   progress.votedAtMs = state.nowMs;
