@@ -127,6 +127,7 @@ describe('compressed Kafka batches', () => {
           heartbeatIntervalMs: 1_000,
           rebalanceTimeoutMs: 10_000,
           maxWaitTimeMs: 5,
+          followerReadIntervalMs: 1_000,
           fromBeginning: true,
         },
         topics: { numPartitions: 1, replicationFactor: 1 },

@@ -198,6 +198,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       setInterval(() => this.onTick(), this.options.tickIntervalMs),
       setInterval(() => this.refreshMetrics(), METRICS_INTERVAL_MS),
     );
+    this.options.channel.setLeading(false);
     await this.options.channel.onReplies((replies) => this.onReplies(replies));
     this.onRoleChange({
       role: raft.status().role,
@@ -558,6 +559,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         const status = raft.status();
         if (this.leading || status.role !== 'leader' || status.term !== term) return;
         this.leading = true;
+        this.options.channel.setLeading(true);
         this.options.logger.log(`leading term ${term}: resuming every live transaction`);
         this.execute({ kind: 'becameLeader', term, nowMs: this.options.clock() });
         for (const breaker of this.options.breakers.states()) {
@@ -581,6 +583,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
 
   private loseLeadership(): void {
     this.leading = false;
+    this.options.channel.setLeading(false);
     this.preparingSinceMs.clear();
     this.options.tracing?.leadershipLost();
     this.execute({ kind: 'lostLeadership' });

@@ -6,8 +6,9 @@ export const LAST_SEEN_NAMES_MAX = 1024;
 
 /**
  * When each participant last replied (a vote, an ack or an outcome query), as this node read it
- * from the replies topic. Every node reads that topic, so every node keeps this, and any node's
- * GET /v1/cluster can answer, and a new leader knows it from its first moment.
+ * from the replies topic. Every node reads that topic (a follower in bulk, up to a second late), so
+ * every node keeps this, any node's GET /v1/cluster can answer, and a new leader knows it from its
+ * first moment.
  *
  * Bounded: participant names come from messages on a topic anyone with access can write to, so at
  * most `namesMax` names are kept; the one heard from longest ago is forgotten first.

@@ -37,6 +37,7 @@ function transportOptions(overrides: Partial<TransportOptions> = {}): TransportO
       heartbeatIntervalMs: 1_000,
       rebalanceTimeoutMs: 10_000,
       maxWaitTimeMs: 5,
+      followerReadIntervalMs: 1_000,
       // Fresh topics in a fresh broker: read what was written before the group joined.
       fromBeginning: true,
     },
@@ -224,6 +225,48 @@ describe('KafkaParticipantChannel on the stack broker', () => {
     expect(letter.parkedBy).toMatch(/^coordinator n-/);
     expect(Buffer.from(letter.valueBase64 ?? '', 'base64')).toEqual(badValue);
     expect(receiver.metrics().messagesParked).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reads replies in bulk while following: after catching up it waits, until it leads', async () => {
+    const { channel: receiver } = channel({
+      consumer: { ...transportOptions().consumer, followerReadIntervalMs: 60_000 },
+    });
+    const participant = uniqueName('bank-d');
+    const seen: string[] = [];
+    await receiver.onReplies((replies) => {
+      for (const reply of replies) if (reply.participant === participant) seen.push(reply.txId);
+    });
+    const producer: Producer = createKafka('channel-test-participant').producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    cleanups.push(() => producer.disconnect());
+    await producer.connect();
+    const reply = async (): Promise<string> => {
+      const sent = vote(uuidv7(), participant);
+      await producer.send({
+        topic: REPLIES_TOPIC,
+        acks: -1,
+        messages: [{ key: sent.txId, value: encodeMessage(sent) }],
+      });
+      return sent.txId;
+    };
+
+    // A channel starts as a leader's: the topic's earlier replies and this one are read at once.
+    const first = await reply();
+    await waitFor(() => seen.includes(first), 'the first reply');
+    receiver.setLeading(false);
+    const second = await reply();
+    await waitFor(() => seen.includes(second), 'the second reply, read by a follower', 5_000);
+    // Caught up: the follower fetches again only after the interval (a minute here).
+    const third = await reply();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(seen).not.toContain(third);
+
+    receiver.setLeading(true);
+    await waitFor(() => seen.includes(third), 'the third reply, once leading', 5_000);
+    const fourth = await reply();
+    await waitFor(() => seen.includes(fourth), 'a reply read at once by the leader', 5_000);
+    expect(seen).toEqual([first, second, third, fourth]);
   });
 
   it('opens the breaker of a participant whose commands cannot be sent', async () => {

@@ -20,6 +20,7 @@ const options: TransportOptions = {
     heartbeatIntervalMs: 1_000,
     rebalanceTimeoutMs: 10_000,
     maxWaitTimeMs: 5,
+    followerReadIntervalMs: 1_000,
     fromBeginning: false,
   },
   topics: { numPartitions: 1, replicationFactor: 1 },

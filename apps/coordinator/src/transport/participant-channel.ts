@@ -30,6 +30,12 @@ export interface ParticipantChannel {
    * Resolves once this node's consumer has joined its group. One handler per channel.
    */
   onReplies(handler: (replies: readonly ParticipantReply[]) => void): Promise<void>;
+  /**
+   * Whether this node leads. Only the leader acts on replies, so a follower's channel may hand
+   * them over late and in bulk; a leader's hands each over as soon as it is read. A channel
+   * starts as a leader's, so nothing waits unless asked to.
+   */
+  setLeading(leading: boolean): void;
   /** Creates the participants' command topics if missing; `send` does it on first use too. */
   ensureTopics(participants: readonly string[]): Promise<void>;
   close(): Promise<void>;

@@ -65,6 +65,10 @@ class RecordingChannel implements ParticipantChannel {
     this.deliver = handler;
     return Promise.resolve();
   }
+  leading: boolean | null = null;
+  setLeading(leading: boolean): void {
+    this.leading = leading;
+  }
   ensureTopics(): Promise<void> {
     return Promise.resolve();
   }
@@ -245,5 +249,12 @@ describe('tracing participant channel', () => {
     inner.deliver([vote('bank-a', 'YES')]);
     expect(delivered).toHaveLength(1);
     expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+
+  it('passes leadership on to the channel it wraps', () => {
+    channel.setLeading(true);
+    expect(inner.leading).toBe(true);
+    channel.setLeading(false);
+    expect(inner.leading).toBe(false);
   });
 });

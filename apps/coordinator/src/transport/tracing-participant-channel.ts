@@ -30,6 +30,10 @@ export class TracingParticipantChannel implements ParticipantChannel {
     });
   }
 
+  setLeading(leading: boolean): void {
+    this.inner.setLeading(leading);
+  }
+
   ensureTopics(participants: readonly string[]): Promise<void> {
     return this.inner.ensureTopics(participants);
   }

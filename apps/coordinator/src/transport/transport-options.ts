@@ -25,6 +25,12 @@ export interface TransportOptions {
     /** The broker answers a fetch after this long even with no data: the latency floor for replies. */
     readonly maxWaitTimeMs: number;
     /**
+     * While this node follows, it reads replies in bulk: once caught up it pauses for this long.
+     * Only the leader acts on replies; a follower keeps who was last seen and its breakers from
+     * them, so they run this late there, and a new leader starts at most this far behind.
+     */
+    readonly followerReadIntervalMs: number;
+    /**
      * Where a consumer group with no committed offset starts. Production: false (a new node has
      * no use for old replies); tests on fresh topics: true.
      */
@@ -72,6 +78,7 @@ export function validateTransportOptions(options: TransportOptions): void {
   );
   integer('consumer.rebalanceTimeoutMs', options.consumer.rebalanceTimeoutMs, 1_000, 3_600_000);
   integer('consumer.maxWaitTimeMs', options.consumer.maxWaitTimeMs, 0, 60_000);
+  integer('consumer.followerReadIntervalMs', options.consumer.followerReadIntervalMs, 0, 60_000);
   integer('topics.numPartitions', options.topics.numPartitions, 1, 10_000);
   integer('topics.replicationFactor', options.topics.replicationFactor, 1, 100);
 }
