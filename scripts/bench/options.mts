@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** Measured seconds per level and per variant (after its warm-up). */
   readonly durationSeconds: number;
   readonly warmupSeconds: number;
+  /** Unmeasured load before the floors and the first level, so every JIT has compiled the path. */
+  readonly stackWarmupSeconds: number;
   readonly failover: boolean;
   /** Coordinators run with --cpu-prof; their profiles land in the results folder (git-ignored). */
   readonly cpuProfile: boolean;
@@ -31,8 +33,8 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: npm run bench -- [--participants 1|2|3] [--kind noop|postgres] [--clients LIST]
-                        [--duration SECONDS] [--warmup SECONDS] [--failover] [--cpu-prof] [--name NAME]
-                        [--results DIR]
+                        [--duration SECONDS] [--warmup SECONDS] [--stack-warmup SECONDS] [--failover]
+                        [--cpu-prof] [--name NAME] [--results DIR]
 
 Starts Kafka and PostgreSQL (fsync on), three coordinator processes and the participants, measures
 the floors (Kafka round trip, fsync, one Raft commit, PREPARE TRANSACTION), then runs closed-loop
@@ -44,6 +46,8 @@ Writes <results>/<name>.json and <results>/report.md with SVG charts.
   --clients LIST    comma-separated concurrency levels (default 1,4,16,64)
   --duration S      measured seconds per level and variant (default 15)
   --warmup S        unmeasured seconds before each level (default 2)
+  --stack-warmup S  unmeasured seconds of load at 16 clients before the floors and the first level,
+                    so that the JVM's and Node's compilers have done their work (default 10)
   --failover        afterwards, half the best rate for 20 s with the leader killed (SIGKILL) at 5 s
                     and restarted at 10 s: tx/s and p99 per 100 ms
   --cpu-prof        run the coordinators with --cpu-prof: one .cpuprofile per node in the results
@@ -65,6 +69,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
   let clients: number[] = [1, 4, 16, 64];
   let durationSeconds = 15;
   let warmupSeconds = 2;
+  let stackWarmupSeconds = 10;
   let failover = false;
   let cpuProfile = false;
   let name: string | undefined;
@@ -109,6 +114,9 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
       case '--warmup':
         warmupSeconds = integerIn(flag, value, 0, DURATION_SECONDS_MAX);
         break;
+      case '--stack-warmup':
+        stackWarmupSeconds = integerIn(flag, value, 0, DURATION_SECONDS_MAX);
+        break;
       case '--name':
         if (value === undefined || !NAME_PATTERN.test(value) || RESERVED_NAMES.has(value)) {
           throw new Error(
@@ -131,6 +139,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
     clients,
     durationSeconds,
     warmupSeconds,
+    stackWarmupSeconds,
     failover,
     cpuProfile,
     name: name ?? `${kind}-${participants}p`,

@@ -21,6 +21,8 @@ it('a 3 s run at 1 client writes the result, the report with its charts, and end
     '3',
     '--warmup',
     '1',
+    '--stack-warmup',
+    '1',
     '--name',
     'smoke',
     '--results',

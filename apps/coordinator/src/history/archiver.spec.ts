@@ -42,7 +42,13 @@ class ScriptedStore implements HistoryStore {
   }
 }
 
-const options: ArchiverOptions = { capacity: 3, batchSizeMax: 2, retryDelayMs: 100, retryDelayMsMax: 400 };
+const options: ArchiverOptions = {
+  capacity: 3,
+  batchSizeMax: 2,
+  lingerMs: 0,
+  retryDelayMs: 100,
+  retryDelayMsMax: 400,
+};
 
 describe('Archiver', () => {
   let store: ScriptedStore;
@@ -153,6 +159,43 @@ describe('Archiver', () => {
     expect(store.writes).toHaveLength(3);
   });
 
+  it('with a linger, writes once a full batch waits or the oldest has waited lingerMs', async () => {
+    const lingering = new Archiver(store, { ...options, capacity: 10, batchSizeMax: 3, lingerMs: 50 });
+    lingering.onArchived((txId) => archived.push(txId));
+    const idsOf = (write: { records: readonly FinishedTransaction[] }): string[] =>
+      write.records.map((record) => record.txId);
+    const [a, b, c, d, e] = [1, 2, 3, 4, 5].map((second) =>
+      finishedTransaction({ createdAtMs: second * 1_000 }),
+    ) as [
+      FinishedTransaction,
+      FinishedTransaction,
+      FinishedTransaction,
+      FinishedTransaction,
+      FinishedTransaction,
+    ];
+
+    lingering.offer(a);
+    await vi.advanceTimersByTimeAsync(30);
+    lingering.offer(b);
+    await vi.advanceTimersByTimeAsync(19);
+    expect(store.writes).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1); // a has waited 50 ms
+    expect(store.writes.map(idsOf)).toEqual([[a.txId, b.txId]]);
+
+    // A full batch does not wait: c, d and e fill one while [a, b] is being written.
+    for (const record of [c, d, e]) lingering.offer(record);
+    store.last().succeed();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(store.writes.map(idsOf)).toEqual([
+      [a.txId, b.txId],
+      [c.txId, d.txId, e.txId],
+    ]);
+    store.last().succeed();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(archived).toEqual([a, b, c, d, e].map((record) => record.txId));
+    await lingering.close();
+  });
+
   it('refuses a record whose outcome contradicts its state before queueing it', () => {
     const base = finishedTransaction();
     const contradictory = { ...base, decision: { ...base.decision, outcome: 'ABORT' as const } };
@@ -165,5 +208,6 @@ describe('Archiver', () => {
       /retryDelayMsMax \(50\) is below retryDelayMs \(100\)/,
     );
     expect(() => new Archiver(store, { ...options, capacity: 0 })).toThrow(/capacity is 0/);
+    expect(() => new Archiver(store, { ...options, lingerMs: -1 })).toThrow(/lingerMs is -1/);
   });
 });

@@ -8,6 +8,12 @@ export interface ArchiverOptions {
   readonly capacity: number;
   /** Transactions per database write. */
   readonly batchSizeMax: number;
+  /**
+   * A write starts once `batchSizeMax` transactions wait or the oldest has waited this long (0:
+   * at once), like Kafka's linger.ms. One write of many rows costs PostgreSQL and this process
+   * little more than a write of one, and the engine keeps the transactions meanwhile anyway.
+   */
+  readonly lingerMs: number;
   /** Delay after the first failed write; doubles per consecutive failure up to the max. */
   readonly retryDelayMs: number;
   readonly retryDelayMsMax: number;
@@ -46,6 +52,7 @@ export class Archiver implements OnModuleDestroy {
   private writing = 0;
   private draining: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
   private consecutiveFailures = 0;
   private lastError: string | null = null;
   private closed = false;
@@ -96,19 +103,54 @@ export class Archiver implements OnModuleDestroy {
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    this.clearLinger();
     await this.draining;
   }
 
   private kick(): void {
     if (this.draining !== null || this.retryTimer !== null || this.closed) return;
+    if (!this.due()) {
+      this.lingerUntilDue();
+      return;
+    }
+    this.clearLinger();
     this.draining = this.drain().finally(() => {
       this.draining = null;
+      this.kick();
     });
   }
 
+  /** Whether a write should start now: a full batch waits, or the oldest has lingered enough. */
+  private due(): boolean {
+    if (this.queue.size >= this.options.batchSizeMax) return true;
+    const oldest = this.queue.values().next();
+    return oldest.done !== true && Date.now() - oldest.value.offeredAtMs >= this.options.lingerMs;
+  }
+
+  private lingerUntilDue(): void {
+    const oldest = this.queue.values().next();
+    if (oldest.done === true || this.lingerTimer !== null) return;
+    this.lingerTimer = setTimeout(
+      () => {
+        this.lingerTimer = null;
+        this.kick();
+      },
+      Math.max(0, oldest.value.offeredAtMs + this.options.lingerMs - Date.now()),
+    );
+  }
+
+  private clearLinger(): void {
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+  }
+
   private async drain(): Promise<void> {
-    while (!this.closed && this.queue.size > 0) {
-      const batch = [...this.queue.values()].slice(0, this.options.batchSizeMax).map((entry) => entry.record);
+    while (!this.closed && this.due()) {
+      const batch: FinishedTransaction[] = [];
+      for (const { record } of this.queue.values()) {
+        if (batch.length === this.options.batchSizeMax) break;
+        batch.push(record);
+      }
       this.writing = batch.length;
       try {
         const archivedAtMs = Date.now();
@@ -167,6 +209,9 @@ export function validateArchiverOptions(options: ArchiverOptions): void {
   };
   positiveInteger('capacity', options.capacity, 10_000_000);
   positiveInteger('batchSizeMax', options.batchSizeMax, 10_000);
+  if (!Number.isInteger(options.lingerMs) || options.lingerMs < 0 || options.lingerMs > 60_000) {
+    throw new RangeError(`archiver option lingerMs is ${options.lingerMs}; use an integer from 0 to 60000`);
+  }
   positiveInteger('retryDelayMs', options.retryDelayMs, 3_600_000);
   positiveInteger('retryDelayMsMax', options.retryDelayMsMax, 3_600_000);
   if (options.retryDelayMsMax < options.retryDelayMs) {

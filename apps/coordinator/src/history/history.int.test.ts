@@ -114,6 +114,7 @@ describe('PostgresHistoryStore on the stack PostgreSQL', () => {
     const archiver = new Archiver(store, {
       capacity: 10,
       batchSizeMax: 10,
+      lingerMs: 0,
       retryDelayMs: 50,
       retryDelayMsMax: 200,
     });
@@ -358,6 +359,7 @@ describe('Archiver while PostgreSQL is unreachable', () => {
     archiver = new Archiver(new PostgresHistoryStore(database), {
       capacity: 100,
       batchSizeMax: 10,
+      lingerMs: 0,
       retryDelayMs: 50,
       retryDelayMsMax: 200,
     });

@@ -21,7 +21,7 @@ describe('HistoryModule', () => {
             reconnectDelayMsMax: 100,
             applicationName: 'verdict-history-module-test',
           },
-          archiver: { capacity: 10, batchSizeMax: 5, retryDelayMs: 50, retryDelayMsMax: 100 },
+          archiver: { capacity: 10, batchSizeMax: 5, lingerMs: 0, retryDelayMs: 50, retryDelayMsMax: 100 },
         }),
       ],
     }).compile();
