@@ -11,7 +11,52 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 /** Nesting limit for free-form values (participant work): a bound on the recursion below. */
 export const JSON_DEPTH_MAX = 32;
 
-export function canonicalStringify(value: unknown, path = '$', depth = 0): string {
+export function canonicalStringify(value: unknown): string {
+  // Only a value that cannot be encoded fails the fast path: walk it again to say where and why.
+  return stringify(value, 0) ?? stringifyExplaining(value, '$', 0);
+}
+
+/**
+ * The common case, without building the path of every field (that was half the cost); null when
+ * the value is not canonical-encodable.
+ */
+function stringify(value: unknown, depth: number): string | null {
+  if (depth > JSON_DEPTH_MAX) return null;
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : null;
+    case 'string':
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        let text = '[';
+        for (let index = 0; index < value.length; index += 1) {
+          const item = stringify(value[index], depth + 1);
+          if (item === null) return null;
+          text += index > 0 ? `,${item}` : item;
+        }
+        return `${text}]`;
+      }
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let text = '{';
+      for (let index = 0; index < keys.length; index += 1) {
+        const key = keys[index] as string;
+        const field = stringify(record[key], depth + 1);
+        if (field === null) return null;
+        text += `${index > 0 ? ',' : ''}${JSON.stringify(key)}:${field}`;
+      }
+      return `${text}}`;
+    }
+    default:
+      return null;
+  }
+}
+
+function stringifyExplaining(value: unknown, path: string, depth: number): string {
   assert(depth <= JSON_DEPTH_MAX, `${path} is nested deeper than ${JSON_DEPTH_MAX} levels`);
   if (value === null) return 'null';
   switch (typeof value) {
@@ -25,7 +70,7 @@ export function canonicalStringify(value: unknown, path = '$', depth = 0): strin
     case 'object': {
       if (Array.isArray(value)) {
         const items = value.map((item: unknown, index) =>
-          canonicalStringify(item, `${path}[${index}]`, depth + 1),
+          stringifyExplaining(item, `${path}[${index}]`, depth + 1),
         );
         return `[${items.join(',')}]`;
       }
@@ -35,7 +80,7 @@ export function canonicalStringify(value: unknown, path = '$', depth = 0): strin
       for (const key of keys) {
         const field = record[key];
         assert(field !== undefined, `${path}.${key} is undefined; use null for an absent value`);
-        fields.push(`${JSON.stringify(key)}:${canonicalStringify(field, `${path}.${key}`, depth + 1)}`);
+        fields.push(`${JSON.stringify(key)}:${stringifyExplaining(field, `${path}.${key}`, depth + 1)}`);
       }
       return `{${fields.join(',')}}`;
     }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantViolation } from './assert';
 import { canonicalStringify, encodeCanonical } from './canonical-json';
+import { isoTime } from './engine';
 import { decodeEntry, encodeEntry, type TxLogEntry } from './entries';
 import { decodeSnapshot, encodeSnapshot } from './snapshot';
 import { itAuditedEveryEffectList } from './test/audit';
@@ -115,6 +116,26 @@ describe('log entry codec', () => {
     expect(() => canonicalStringify({ work: undefined })).toThrow(
       '$.work is undefined; use null for an absent value',
     );
+  });
+});
+
+describe('isoTime', () => {
+  it('is what Date says, whatever second the previous call formatted', () => {
+    const dateRange = fc.integer({ min: -8.64e15, max: 8.64e15 });
+    const nearby = fc.tuple(dateRange, fc.integer({ min: -2_000, max: 2_000 }));
+    fc.assert(
+      fc.property(fc.array(nearby, { maxLength: 20 }), (pairs) => {
+        for (const [base, offset] of pairs) {
+          for (const epochMs of [base, base + offset]) {
+            if (Math.abs(epochMs) > 8.64e15) continue;
+            expect(isoTime(epochMs)).toBe(new Date(epochMs).toISOString());
+          }
+        }
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+    expect(isoTime(-1)).toBe('1969-12-31T23:59:59.999Z');
+    expect(isoTime(1_000)).toBe('1970-01-01T00:00:01.000Z');
   });
 });
 

@@ -1598,8 +1598,23 @@ function sentAtNow(state: EngineState, leader: LeaderState): string {
 }
 
 /** Epoch milliseconds as ISO 8601 UTC. A conversion, not a clock read. */
+/** The ISO text of the last whole second asked for, to the point: every view formats ~10 times. */
+let isoSecond = { second: Number.NaN, prefix: '' };
+
+/**
+ * `new Date(epochMs).toISOString()`, with the text up to the second kept from the last call:
+ * times of one transaction's timeline mostly share their second, and Date's formatting was ~2%
+ * of the leader's CPU at 1,000 transactions/s.
+ */
 export function isoTime(epochMs: number): string {
-  return new Date(epochMs).toISOString();
+  if (!Number.isSafeInteger(epochMs)) return new Date(epochMs).toISOString();
+  const second = Math.floor(epochMs / 1000);
+  if (second !== isoSecond.second) {
+    const text = new Date(second * 1000).toISOString();
+    isoSecond = { second, prefix: text.slice(0, text.length - 4) };
+  }
+  const millisecond = epochMs - second * 1000;
+  return `${isoSecond.prefix}${millisecond < 10 ? '00' : millisecond < 100 ? '0' : ''}${millisecond}Z`;
 }
 
 function truncate(text: string, charsMax: number): string {
