@@ -72,8 +72,8 @@ export class LedgerParticipant implements ParticipantService {
     await runner.connect();
     let current: Movement | null = null;
     try {
-      await runner.query('BEGIN');
-      await runner.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT_MS}ms'`);
+      // One round trip: a query without parameters may hold several statements.
+      await runner.query(`BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT_MS}ms'`);
       // The claim makes a second prepare of the same txId (another instance of this bank, during a
       // consumer rebalance) wait for this one, then fail on the key if this one committed. The
       // abort record is read after the claim, so an abort that finished meanwhile is seen.
@@ -89,20 +89,18 @@ export class LedgerParticipant implements ParticipantService {
       }
       for (const movement of movements) {
         current = movement;
-        const updated = await rows<{ balance: string }>(
+        // The balance and its ledger entry in one statement (one round trip); no row back means no
+        // such account. A balance below zero fails the UPDATE's check constraint.
+        const entered = await rows<{ tx_id: string }>(
           runner,
-          'UPDATE accounts SET balance = balance + $2 WHERE id = $1 RETURNING balance',
-          [movement.account, movement.delta],
+          `WITH moved AS (UPDATE accounts SET balance = balance + $2::bigint WHERE id = $1 RETURNING id)
+           INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $3::uuid, id, $2::bigint FROM moved RETURNING tx_id`,
+          [movement.account, movement.delta, request.txId],
         );
-        if (updated.length === 0) {
+        if (entered.length === 0) {
           await runner.query('ROLLBACK');
           return { vote: 'NO', reason: `unknown account ${movement.account}` };
         }
-        await runner.query('INSERT INTO ledger_entries (tx_id, account_id, amount) VALUES ($1, $2, $3)', [
-          request.txId,
-          movement.account,
-          movement.delta,
-        ]);
       }
       // From here the work survives a crash of this process, holding its row locks, until
       // COMMIT PREPARED or ROLLBACK PREPARED: that is the promise behind the YES.
