@@ -9,6 +9,7 @@ import {
   encodedMessageBytes,
   KafkaConsumerKeeper,
   OFFSET_COMMITS,
+  keyedPartitioner,
   MESSAGE_BYTES_MAX,
   PRODUCE_REQUEST_BYTES_MAX,
   participantTopic,
@@ -23,7 +24,6 @@ import {
   Kafka,
   KafkaJSError,
   logLevel,
-  Partitioners,
   type Consumer,
   type EachBatchPayload,
   type IHeaders,
@@ -142,7 +142,7 @@ export class Participant implements ParticipantHandle {
       // every answer is idempotent).
       retry: KAFKA_RETRY,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: keyedPartitioner,
       metadataMaxAge: METADATA_MAX_AGE_MS,
     });
     this.consumer = new KafkaConsumerKeeper<Consumer>({

@@ -8,3 +8,4 @@ export * from './kafka-compression';
 export * from './kafka-consumer-keeper';
 export * from './produce-chunks';
 export * from './offset-commits';
+export * from './kafka-partitioner';

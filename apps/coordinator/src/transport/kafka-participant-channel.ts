@@ -4,7 +4,6 @@ import {
   Kafka,
   KafkaJSError,
   logLevel,
-  Partitioners,
   type Admin,
   type Consumer,
   type EachBatchPayload,
@@ -29,6 +28,7 @@ import {
   encodedMessageBytes,
   PRODUCE_REQUEST_BYTES_MAX,
   REPLIES_TOPIC,
+  keyedPartitioner,
   type DeadLetter,
   type ParticipantReply,
 } from '@verdict/protocol';
@@ -154,7 +154,7 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
       maxInFlightRequests: 1,
       // Topics are created on purpose (ensureTopics), never by a typo in a participant name.
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: keyedPartitioner,
       // Bounded on purpose, although kafkajs warns that the idempotent producer "may" then
       // duplicate: a send must fail in bounded time so that breakers and the engine's re-send
       // schedule take over, and participants treat duplicates as harmless.
