@@ -1597,14 +1597,14 @@ function sentAtNow(state: EngineState, leader: LeaderState): string {
   return leader.sentAt.iso;
 }
 
-/** Epoch milliseconds as ISO 8601 UTC. A conversion, not a clock read. */
-/** The ISO text of the last whole second asked for, to the point: every view formats ~10 times. */
+/** The last whole second isoTime formatted, and its text up to the milliseconds. */
 let isoSecond = { second: Number.NaN, prefix: '' };
 
 /**
- * `new Date(epochMs).toISOString()`, with the text up to the second kept from the last call:
- * times of one transaction's timeline mostly share their second, and Date's formatting was ~2%
- * of the leader's CPU at 1,000 transactions/s.
+ * Epoch milliseconds as ISO 8601 UTC (`new Date(epochMs).toISOString()`); a conversion, not a
+ * clock read. The text up to the second is kept from the last call: the times of a transaction's
+ * timeline mostly share their second, and Date's formatting was ~2% of the leader's CPU at 1,000
+ * transactions/s.
  */
 export function isoTime(epochMs: number): string {
   if (!Number.isSafeInteger(epochMs)) return new Date(epochMs).toISOString();

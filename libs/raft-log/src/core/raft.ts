@@ -151,7 +151,6 @@ export class RaftCore {
   private readonly progress = new Map<NodeId, Progress>();
   /** Index of the last config entry this leader appended; no new change until it commits. */
   private pendingConfigIndex: Index = 0;
-  /** The commitIndex moved since the last Ready; followers with nothing else to receive get told. */
   private leadTransferee: NodeId | null = null;
   /** Invariant: pending reads have ascending rounds, each <= readRound + 1. */
   private readRound = 0;
