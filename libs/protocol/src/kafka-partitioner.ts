@@ -8,8 +8,7 @@ import { Partitioners, type ICustomPartitioner } from 'kafkajs';
 export const keyedPartitioner: ICustomPartitioner = () => {
   const hashed = Partitioners.DefaultPartitioner();
   return (args) => {
-    const [only, ...others] = args.partitionMetadata;
-    if (args.message.partition !== undefined || only === undefined || others.length > 0) return hashed(args);
-    return only.partitionId;
+    const only = args.partitionMetadata.length === 1 ? args.partitionMetadata[0] : undefined;
+    return args.message.partition === undefined && only !== undefined ? only.partitionId : hashed(args);
   };
 };

@@ -1,5 +1,6 @@
 import { In } from 'typeorm';
 import { isParticipantName, type Outcome } from '@verdict/protocol';
+import { isoTime } from '../engine';
 import {
   FINISHED_TIMELINE_EVENT_KINDS,
   type FinishedBranch,
@@ -48,7 +49,7 @@ export class PostgresHistoryStore implements HistoryStore {
   async archive(records: readonly FinishedTransaction[]): Promise<void> {
     if (records.length === 0) return;
     for (const record of records) assertArchivable(record);
-    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+    const iso = (ms: number | null): string | null => (ms === null ? null : isoTime(ms));
     const transactions = records.map((record) => ({
       tx_id: record.txId,
       outcome: record.decision.outcome,
