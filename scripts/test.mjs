@@ -34,8 +34,21 @@ const steps = [
   vitest('integration'),
 ];
 
+// CI keeps only the tail of the output: name each failed test, and its first message line, there.
+function failedTests(report) {
+  const firstLine = (message) => (message ?? '').split('\n')[0].slice(0, 300);
+  return report.testResults.flatMap((file) => {
+    const path = file.name.slice(root.length);
+    const tests = file.assertionResults.filter((test) => test.status === 'failed');
+    // A hook that throws fails the file with no failed test in it.
+    if (tests.length === 0 && file.status === 'failed') return [`${path}\n       ${firstLine(file.message)}`];
+    return tests.map((test) => `${path} > ${test.fullName}\n       ${firstLine(test.failureMessages[0])}`);
+  });
+}
+
 const only = process.argv.slice(2);
 const results = [];
+const failures = [];
 let passed = 0;
 let failed = 0;
 for (const step of steps) {
@@ -51,6 +64,7 @@ for (const step of steps) {
     passed += report.numPassedTests;
     failed += report.numFailedTests;
     counts = `${report.numPassedTests} passed, ${report.numFailedTests} failed`;
+    failures.push(...failedTests(report));
   }
   results.push({ name: step.name, ok, seconds, counts });
   if (!ok) break;
@@ -62,6 +76,7 @@ for (const result of results) {
     `${result.ok ? 'ok  ' : 'FAIL'} ${result.name.padEnd(18)} ${result.seconds.padStart(7)} s  ${result.counts}`,
   );
 }
+for (const failure of failures) console.log(`  failed: ${failure}`);
 const skippedSteps = steps.length - results.length;
 if (only.length === 0 && skippedSteps > 0) console.log(`${skippedSteps} later step(s) not run`);
 const allOk = results.every((result) => result.ok) && (only.length > 0 || skippedSteps === 0);
