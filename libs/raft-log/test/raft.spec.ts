@@ -112,6 +112,51 @@ describe('RaftCore Ready contract', () => {
     );
   });
 
+  it("a snapshot the host took is ignored when the leader's snapshot overtook it during the save", () => {
+    const membership = { voters: ['n1', 'n2', 'n3'], learners: [] };
+    const follower = new RaftCore({ nodeId: 'n2', rng: new Xoshiro128(2) });
+    follower.restore(bootstrap(membership.voters));
+    const entries = [1, 2, 3].map((index) => ({
+      index,
+      term: 1,
+      kind: 'command' as const,
+      data: encoder.encode(`e${index}`),
+    }));
+    follower.step({
+      kind: 'appendEntries',
+      from: 'n1',
+      to: 'n2',
+      term: 1,
+      prevLogIndex: 0,
+      prevLogTerm: 0,
+      entries,
+      leaderCommit: 3,
+      readRound: 0,
+    });
+    drain(follower);
+    expect(follower.status().appliedIndex).toBe(3);
+    // The host snapshots at 3 and, while it writes the file, the leader's snapshot at 10 arrives.
+    const own = { metadata: { index: 3, term: 1, membership }, data: encoder.encode('own') };
+    const leaders = { index: 10, term: 1, membership };
+    follower.step({
+      kind: 'installSnapshot',
+      from: 'n1',
+      to: 'n2',
+      term: 1,
+      metadata: leaders,
+      offset: 0,
+      chunk: encoder.encode('leader'),
+      done: true,
+    });
+    follower.snapshotTaken(own);
+    expect(follower.status().snapshotIndex).toBe(10);
+    const ready = follower.ready();
+    expect(ready?.snapshot?.metadata).toEqual(leaders);
+    expect(ready?.messages).toMatchObject([
+      { kind: 'installSnapshotResponse', snapshotIndex: 10, done: true },
+    ]);
+  });
+
   it('ReadIndex on a single voter answers at the commitIndex once the term has committed an entry', () => {
     const core = singleNodeLeader();
     drain(core);

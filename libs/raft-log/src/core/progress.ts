@@ -35,9 +35,8 @@ export class Progress {
   }
 
   becomeProbe(): void {
-    // After a snapshot, the follower holds at least the snapshot: resume right after it.
-    this.nextIndex =
-      this.state === 'snapshot' ? Math.max(this.matchIndex + 1, this.snapshotIndex + 1) : this.matchIndex + 1;
+    // Leaving snapshot state, matchIndex already counts the snapshot the follower confirmed.
+    this.nextIndex = this.matchIndex + 1;
     this.state = 'probe';
     this.paused = false;
     this.inflight = [];

@@ -318,6 +318,9 @@ export class RaftCore {
   snapshotTaken(snapshot: Snapshot): void {
     this.assertRestored();
     const { index, membership } = snapshot.metadata;
+    // A snapshot from the leader, stepped in while the host was writing this one, already covers
+    // it: the log has nothing left to compact, and the leader's snapshot is the one to serve.
+    if (index <= this.log.snapshotMetadata().index) return;
     const expected = this.membershipAt(index);
     // The snapshot's membership replaces the config entries it covers: it must be theirs.
     assert(
@@ -325,7 +328,7 @@ export class RaftCore {
       `snapshot at ${index} has membership ${JSON.stringify(membership)}, but the log says ${JSON.stringify(expected)}`,
     );
     this.log.compact(snapshot.metadata);
-    if (snapshot.metadata.index >= this.localSnapshot.metadata.index) this.localSnapshot = snapshot;
+    this.localSnapshot = snapshot;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -874,12 +877,15 @@ export class RaftCore {
     const progress = this.progress.get(message.from);
     if (progress === undefined) return;
     progress.recentActive = true;
-    if (progress.state !== 'snapshot' || message.snapshotIndex !== progress.snapshotIndex) return;
-    if (message.done) {
+    if (progress.state !== 'snapshot') return;
+    if (message.done && message.snapshotIndex > progress.matchIndex) {
+      // The follower holds this snapshot durably, even when it is an older one than we send now
+      // (a newer one replaced it in a resend): resume from it instead of starting over.
       progress.maybeUpdate(message.snapshotIndex);
       progress.becomeProbe();
       return;
     }
+    if (message.snapshotIndex !== progress.snapshotIndex) return;
     // The same offset again answers a duplicate chunk while the one asked for is in flight.
     if (message.nextOffset === progress.snapshotOffset) return;
     progress.snapshotOffset = message.nextOffset;

@@ -437,7 +437,8 @@ export class RaftNode {
     };
     await this.options.snapshotStore.save(snapshot);
     this.core.snapshotTaken(snapshot);
-    this.snapshotIndex = snapshot.metadata.index;
+    // A leader's snapshot may have overtaken this one during the save (the core then ignores it).
+    this.snapshotIndex = Math.max(this.snapshotIndex, snapshot.metadata.index);
     await this.options.logStore.compactPrefix(snapshot.metadata.index);
     this.options.logger.info('raft snapshot taken', {
       index: snapshot.metadata.index,
