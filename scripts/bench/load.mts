@@ -12,7 +12,11 @@ const REQUEST_TIMEOUT_MS = 15_000;
 /** Before sending a step again after a failure: no busy loop during an election. */
 const RETRY_PAUSE_MS = 20;
 
-export type Variant = 'enlist' | 'at-begin';
+/**
+ * enlist: begin, one enlist per participant, commit (3+ requests); at-begin: participants named
+ * at begin, then commit (2); one-request: begin with participants and commit set (1).
+ */
+export type Variant = 'enlist' | 'at-begin' | 'one-request';
 
 export interface TransactionRecord {
   readonly startedMs: number;
@@ -131,8 +135,7 @@ export class RestClient {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * One transaction: begin (with the participants when `variant` is at-begin), enlist each
- * participant otherwise, commit. `now` is the run's clock (ms).
+ * One transaction, in the requests `variant` names. `now` is the run's clock (ms).
  */
 export async function runTransaction(
   client: RestClient,
@@ -183,10 +186,52 @@ export async function runTransaction(
     name: participant.name,
     payload: participant.payload(clientIndex),
   }));
+  const idempotency = { 'idempotency-key': randomUUID() };
+  // The call that runs two-phase commit (commit, or begin with commit) and its answer.
+  const decided = (
+    call: string,
+    answer: HttpAnswer | null,
+    expectedStatus: number,
+    callStartedMs: number,
+    sentAtMs: number,
+  ): TransactionRecord => {
+    const endedMs = now();
+    const answeredAtMs = Date.now();
+    if (typeof answer?.body['id'] === 'string') txId = answer.body['id'];
+    if (answer === null || answer.status !== expectedStatus) {
+      return failed(
+        `${call}: ${answer === null ? (detail ?? 'no leader') : `HTTP ${answer.status} ${String(answer.body['code'])}`}`,
+        endedMs - callStartedMs,
+      );
+    }
+    const decision = answer.body['decision'] as { outcome?: unknown; reason?: unknown } | null | undefined;
+    const outcome = decision?.outcome === 'COMMIT' ? 'COMMIT' : 'ABORT';
+    return {
+      startedMs,
+      endedMs,
+      latencyMs: endedMs - startedMs,
+      commitMs: endedMs - callStartedMs,
+      outcome,
+      retries,
+      detail:
+        outcome === 'ABORT' ? `aborted: ${JSON.stringify(decision?.reason ?? 'no reason given')}` : detail,
+      txId,
+      commitCall: { sentAtMs, answeredAtMs },
+    };
+  };
+  if (variant === 'one-request') {
+    const sentAtMs = Date.now();
+    const answer = await step(
+      '/v1/transactions',
+      { timeoutMs: TRANSACTION_TIMEOUT_MS, participants: named, commit: 'decision' },
+      idempotency,
+    );
+    return decided('begin with commit', answer, 201, startedMs, sentAtMs);
+  }
   const begun = await step(
     '/v1/transactions',
     { timeoutMs: TRANSACTION_TIMEOUT_MS, ...(variant === 'at-begin' ? { participants: named } : {}) },
-    { 'idempotency-key': randomUUID() },
+    idempotency,
   );
   if (begun === null) return failed(`begin: ${detail ?? 'no leader'}`);
   const id = begun.body['id'];
@@ -205,30 +250,9 @@ export async function runTransaction(
     }
   }
   const commitStartedMs = now();
-  const commitSentAtMs = Date.now();
+  const sentAtMs = Date.now();
   const committed = await step(`/v1/transactions/${txId}/commit`, undefined);
-  const endedMs = now();
-  const commitAnsweredAtMs = Date.now();
-  if (committed === null || committed.status !== 200) {
-    return failed(
-      `commit: ${committed === null ? (detail ?? 'no leader') : `HTTP ${committed.status} ${String(committed.body['code'])}`}`,
-      endedMs - commitStartedMs,
-    );
-  }
-  const decision = committed.body['decision'] as { outcome?: unknown; reason?: unknown } | null | undefined;
-  const outcome = decision?.outcome === 'COMMIT' ? 'COMMIT' : 'ABORT';
-  return {
-    startedMs,
-    endedMs,
-    latencyMs: endedMs - startedMs,
-    commitMs: endedMs - commitStartedMs,
-    outcome,
-    retries,
-    detail:
-      outcome === 'ABORT' ? `aborted: ${JSON.stringify(decision?.reason ?? 'no reason given')}` : detail,
-    txId,
-    commitCall: { sentAtMs: commitSentAtMs, answeredAtMs: commitAnsweredAtMs },
-  };
+  return decided('commit', committed, 200, commitStartedMs, sentAtMs);
 }
 
 /**

@@ -2,6 +2,7 @@
 // so that the report always shows the runs that are there (e.g. noop-2p and postgres-2p).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Variant } from './load.mjs';
 import type { BenchResult, LevelResult } from './run.mjs';
 import { STAGES } from './stages.mjs';
 import { renderLineChart, type Series } from './svg.mjs';
@@ -20,12 +21,18 @@ export function lastLine(result: BenchResult): string {
   );
 }
 
+const VARIANT_NAMES: Record<Variant, string> = {
+  enlist: 'begin+enlist+commit',
+  'at-begin': 'participants at begin',
+  'one-request': 'begin with commit, one request',
+};
+
 function levelSeries(
   levels: readonly LevelResult[],
   pick: (level: LevelResult) => number | null | undefined,
 ): Series[] {
-  return (['enlist', 'at-begin'] as const).map((variant) => ({
-    name: variant === 'enlist' ? 'begin+enlist+commit' : 'participants at begin',
+  return (Object.keys(VARIANT_NAMES) as Variant[]).map((variant) => ({
+    name: VARIANT_NAMES[variant],
     points: levels
       .filter((level) => level.variant === variant)
       .map((level) => [level.clients, pick(level) ?? null] as const),

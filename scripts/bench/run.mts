@@ -66,7 +66,7 @@ const READY_TIMEOUT_MS = 120_000;
 /** Per floor measurement; shorter only for very short runs (the smoke test). */
 const FLOOR_DURATION_MS_MAX = 2_000;
 const KAFKA_FLOOR_OUTSTANDING = 128;
-const VARIANTS: readonly Variant[] = ['enlist', 'at-begin'];
+const VARIANTS: readonly Variant[] = ['enlist', 'at-begin', 'one-request'];
 /** The failover run: steady load, the leader killed at KILL, restarted at RESTART, over TOTAL. */
 const FAILOVER_KILL_MS = 5_000;
 const FAILOVER_RESTART_MS = 10_000;
@@ -1069,7 +1069,7 @@ export function formatLevel(level: LevelResult): string {
     .join(' ');
   const number = (value: number | null): string => (value === null ? '-' : value.toFixed(2));
   return (
-    `${String(level.clients).padStart(4)} clients ${level.variant.padEnd(8)}: ${Math.round(level.committedPerSecond)} tx/s, ` +
+    `${String(level.clients).padStart(4)} clients ${level.variant.padEnd(11)}: ${Math.round(level.committedPerSecond)} tx/s, ` +
     `commit p50/p99 ${ms(level.commitLatency?.p50Ms)}/${ms(level.commitLatency?.p99Ms)} ms, ` +
     `tx p50/p99/max ${ms(level.transactionLatency?.p50Ms)}/${ms(level.transactionLatency?.p99Ms)}/${ms(level.transactionLatency?.maxMs)} ms, ` +
     `aborted ${level.aborted}, failed ${level.failed}; CPU ms/tx: ${coordinatorCpu}, kafka ${cpuMs('kafka')}, ` +

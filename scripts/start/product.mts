@@ -485,6 +485,9 @@ function printDirectory(
     `  curl -s -X POST ${first}/v1/transactions -H 'authorization: Bearer ${secrets.serviceKey}' \\`,
     `    -H 'content-type: application/json' -d '{"participants":[{"name":"bank-a","payload":{"debit":{"account":"alice","amount":100}}}]}'`,
     `  curl -s -X POST ${first}/v1/transactions/<id from the answer>/commit -H 'authorization: Bearer ${secrets.serviceKey}'`,
+    '  # or begin and commit in one request:',
+    `  curl -s -X POST ${first}/v1/transactions -H 'authorization: Bearer ${secrets.serviceKey}' -H 'idempotency-key: order-1' \\`,
+    `    -H 'content-type: application/json' -d '{"participants":[{"name":"bank-a","payload":{"debit":{"account":"alice","amount":100}}}],"commit":"decision"}'`,
     `  curl -s ${first}/v1/transactions -H 'authorization: Bearer ${secrets.operatorKey}'`,
     '',
   ];

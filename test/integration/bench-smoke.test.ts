@@ -41,6 +41,7 @@ it('a 3 s run at 1 client writes the result, the report with its charts, and end
   expect(result.levels.map((level) => [level.clients, level.variant])).toEqual([
     [1, 'enlist'],
     [1, 'at-begin'],
+    [1, 'one-request'],
   ]);
   for (const level of result.levels) {
     expect(level.committed, JSON.stringify(level.failures)).toBeGreaterThan(0);

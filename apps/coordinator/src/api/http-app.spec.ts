@@ -229,6 +229,33 @@ describe('transactions', () => {
     expect(t.coordinator.calls.find((c) => c.method === 'commit')?.args).toEqual([txId, 'completion']);
   });
 
+  it('begin with commit: one request runs two-phase commit and answers like the commit call', async () => {
+    t.coordinator.scriptVote('bank-b', 'NO');
+    const answer = await call('POST', '/v1/transactions', {
+      headers: { ...asService, 'idempotency-key': 'order-7' },
+      payload: { participants: [{ name: 'bank-a' }, { name: 'bank-b' }], commit: 'completion' },
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({
+      state: 'ABORTED',
+      decision: { outcome: 'ABORT', reason: 'bank-b voted NO' },
+    });
+    expect(t.coordinator.calls.map((c) => c.method)).toEqual(['begin', 'commit']);
+    expect(t.coordinator.calls[0]?.args[1]).toBe('order-7');
+    expect(t.coordinator.calls[1]?.args).toEqual([answer.body['id'], 'completion']);
+  });
+
+  it.each([
+    ['no participants', { commit: 'decision' }, 'participants'],
+    ['an empty participant list', { participants: [], commit: 'decision' }, 'participants'],
+    ['a wait that does not exist', { participants: [{ name: 'bank-a' }], commit: 'yes' }, 'commit'],
+  ])('begin with commit and %s: 400 naming the field, nothing begun', async (_case, payload, field) => {
+    const answer = await call('POST', '/v1/transactions', { payload });
+    expectProblem(answer, 400, 'VALIDATION_FAILED');
+    expect(answer.body['errors']).toEqual([{ field, messages: [expect.any(String) as unknown] }]);
+    expect(t.coordinator.calls).toEqual([]);
+  });
+
   it('commit?wait=forever: 400 naming the query field', async () => {
     const answer = await call('POST', `/v1/transactions/${UNKNOWN_TX}/commit?wait=forever`);
     expectProblem(answer, 400, 'VALIDATION_FAILED');

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CoordinatorError } from './coordinator.error';
 import { COORDINATOR, type CoordinatorPort } from './coordinator.port';
 import {
   toBeginInput,
@@ -26,17 +27,34 @@ export class TransactionsController {
   constructor(@Inject(COORDINATOR) private readonly coordinator: CoordinatorPort) {}
 
   @Post()
-  @ApiOperation({ summary: 'Begin a transaction', description: 'Answers once the BEGIN entry is durable.' })
+  @ApiOperation({
+    summary: 'Begin a transaction',
+    description:
+      'Answers once the BEGIN entry is durable. With commit set, also runs two-phase commit and answers like the commit call: one request for a transaction whose participants and work are known at begin.',
+  })
   @ApiIdempotencyKey()
   // Every field has a default, so no body at all is a transaction with none of them set.
   @ApiBody({ type: BeginTransactionDto, required: false })
   @ApiCreatedResponse({ type: TransactionDto })
-  @ApiProblems(...LEADER_BOUND, ...WITH_BODY, 'IDEMPOTENCY_MISMATCH')
-  begin(
+  @ApiProblems(...LEADER_BOUND, ...WITH_BODY, 'IDEMPOTENCY_MISMATCH', 'PARTICIPANT_UNAVAILABLE')
+  async begin(
     @Body() body: BeginTransactionDto,
     @IdempotencyKey() key: string | undefined,
   ): Promise<TransactionDto> {
-    return this.coordinator.begin(toBeginInput(body), key).then(toTransactionDto);
+    const wait = body.commit;
+    if (wait !== undefined && (body.participants ?? []).length === 0) {
+      // Refused before BEGIN: the commit would fail, and leave a transaction nobody knows the id of.
+      throw new CoordinatorError(
+        {
+          code: 'VALIDATION_FAILED',
+          errors: [{ field: 'participants', messages: ['must not be empty when commit is set'] }],
+        },
+        'commit needs the participants at begin; name them in participants, or leave commit out and enlist them later',
+      );
+    }
+    const begun = await this.coordinator.begin(toBeginInput(body), key);
+    if (wait === undefined) return toTransactionDto(begun);
+    return toTransactionDto(await this.coordinator.commit(begun.id, wait));
   }
 
   @Post(':txId/participants')

@@ -142,6 +142,15 @@ export class BeginTransactionDto {
   @Omittable()
   @IsStringMap()
   metadata?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    enum: COMMIT_WAITS,
+    description:
+      'Run two-phase commit in the same request, right after BEGIN is durable; the answer is then that of POST /v1/transactions/{txId}/commit with this wait. Needs the participants here. Send an Idempotency-Key, so that a retry after a lost answer finds the same transaction.',
+  })
+  @Omittable()
+  @IsIn(COMMIT_WAITS)
+  commit?: CommitWait;
 }
 
 export class CommitQueryDto {
