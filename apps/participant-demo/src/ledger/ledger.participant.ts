@@ -5,7 +5,8 @@ import type {
   PrepareRequest,
   PrepareResult,
 } from '@verdict/participant';
-import { DataSource, type QueryResult, type QueryRunner } from 'typeorm';
+import type { PoolClient } from 'pg';
+import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { BANK_NAME } from '../tokens';
 import {
@@ -28,6 +29,18 @@ import { TransferWorkSchema, type Leg } from './transfer-work';
  */
 export const LOCK_TIMEOUT_MS = 2_000;
 
+/**
+ * How long a prepare waits for the claim on its txId, which only a prepare of the same txId holds:
+ * a PREPARE sent again while this bank holds the transaction prepared answers after this wait.
+ */
+export const CLAIM_LOCK_TIMEOUT_MS = 100;
+
+const CLAIM = 'INSERT INTO transaction_claims (tx_id) VALUES ($1)';
+const ABORTED = `SELECT EXISTS (SELECT 1 FROM aborted_transactions WHERE tx_id = $1) AS aborted,
+  set_config('lock_timeout', $2, true)`;
+const MOVE = `WITH moved AS (UPDATE accounts SET balance = balance + $2::bigint WHERE id = $1 RETURNING id)
+  INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $3::uuid, id, $2::bigint FROM moved`;
+
 /** A leg applied to this bank: the signed change to one account. */
 interface Movement {
   readonly account: string;
@@ -38,8 +51,8 @@ interface Movement {
  * The bank as a 2PC participant. PostgreSQL is the durable truth the SDK relies on after a crash:
  * a YES vote is a `PREPARE TRANSACTION 'verdict:<bank>:<txId>'` (it survives a crash of this
  * process and of the database), a commit leaves ledger entries carrying the txId and a row in
- * `transaction_claims`, an abort leaves a row in `aborted_transactions`. Every method checks that
- * state first, so each is idempotent by txId.
+ * `transaction_claims`, an abort leaves a row in `aborted_transactions`. Every method consults that
+ * state (prepare through its claim on the txId), so each is idempotent by txId.
  */
 @Injectable()
 export class LedgerParticipant implements ParticipantService {
@@ -63,61 +76,58 @@ export class LedgerParticipant implements ParticipantService {
     // Nothing for this bank: it holds nothing and needs no phase two.
     if (movements.length === 0) return { vote: 'READ_ONLY' };
 
-    const known = await this.durableState(request.txId);
-    if (known === 'ABORTED') return { decided: 'ABORT' };
-    if (known === 'COMMITTED') return { decided: 'COMMIT' };
-    if (known === 'PREPARED') return { vote: 'YES' };
-
     const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
+    // The pooled pg client itself: its named statements are parsed and planned once per
+    // connection, which TypeORM's query() cannot ask for. PostgreSQL's CPU is this bank's ceiling.
+    const client = (await runner.connect()) as PoolClient;
     let current: Movement | null = null;
     try {
       // One round trip: a query without parameters may hold several statements.
-      await runner.query(`BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT_MS}ms'`);
-      // The claim makes a second prepare of the same txId (another instance of this bank, during a
-      // consumer rebalance) wait for this one, then fail on the key if this one committed. The
-      // abort record is read after the claim, so an abort that finished meanwhile is seen.
-      await runner.query('INSERT INTO transaction_claims (tx_id) VALUES ($1)', [request.txId]);
-      const [abortRecord] = await rows<{ tx_id: string }>(
-        runner,
-        'SELECT tx_id FROM aborted_transactions WHERE tx_id = $1',
-        [request.txId],
-      );
-      if (abortRecord !== undefined) {
-        await runner.query('ROLLBACK');
+      await client.query(`BEGIN; SET LOCAL lock_timeout = '${CLAIM_LOCK_TIMEOUT_MS}ms'`);
+      // The claim is the first thing a prepare does. A txId this bank already committed fails on
+      // its key. One held by a prepared transaction (a PREPARE sent again, or another instance of
+      // this bank preparing it during a consumer rebalance) makes the claim wait: after a short
+      // while the durable state says what to answer.
+      await client.query({ name: 'ledger-claim', text: CLAIM, values: [request.txId] });
+      // Read after the claim, so an abort that finished meanwhile is seen; the account locks below
+      // may wait longer than the claim.
+      const { rows } = await client.query<{ aborted: boolean }>({
+        name: 'ledger-aborted',
+        text: ABORTED,
+        values: [request.txId, `${LOCK_TIMEOUT_MS}ms`],
+      });
+      if (rows[0]?.aborted === true) {
+        await client.query('ROLLBACK');
         return { decided: 'ABORT' };
       }
       for (const movement of movements) {
         current = movement;
-        // The balance and its ledger entry in one statement (one round trip); no row back means no
-        // such account. A balance below zero fails the UPDATE's check constraint.
-        const entered = await rows<{ tx_id: string }>(
-          runner,
-          `WITH moved AS (UPDATE accounts SET balance = balance + $2::bigint WHERE id = $1 RETURNING id)
-           INSERT INTO ledger_entries (tx_id, account_id, amount) SELECT $3::uuid, id, $2::bigint FROM moved RETURNING tx_id`,
-          [movement.account, movement.delta, request.txId],
-        );
-        if (entered.length === 0) {
-          await runner.query('ROLLBACK');
+        // The balance and its ledger entry in one statement; no row back means no such account.
+        // A balance below zero fails the UPDATE's check constraint.
+        const entered = await client.query({
+          name: 'ledger-move',
+          text: MOVE,
+          values: [movement.account, movement.delta, request.txId],
+        });
+        if (entered.rowCount === 0) {
+          await client.query('ROLLBACK');
           return { vote: 'NO', reason: `unknown account ${movement.account}` };
         }
       }
       // From here the work survives a crash of this process, holding its row locks, until
       // COMMIT PREPARED or ROLLBACK PREPARED: that is the promise behind the YES.
-      await runner.query(`PREPARE TRANSACTION ${gid}`);
+      await client.query(`PREPARE TRANSACTION ${gid}`);
       return { vote: 'YES' };
     } catch (error) {
-      await rollbackQuietly(runner);
+      await rollbackQuietly(client);
       switch (pgCode(error)) {
         case PG_CHECK_VIOLATION:
           return { vote: 'NO', reason: `insufficient funds in account ${current?.account ?? '?'}` };
         case PG_LOCK_NOT_AVAILABLE:
+          if (current === null) return this.answerForClaimed(request.txId);
           return {
             vote: 'NO',
-            reason:
-              current === null
-                ? `transaction ${request.txId} is being prepared by another instance of this bank (lock timeout ${LOCK_TIMEOUT_MS} ms)`
-                : `account ${current.account} is locked by another transaction (lock timeout ${LOCK_TIMEOUT_MS} ms)`,
+            reason: `account ${current.account} is locked by another transaction (lock timeout ${LOCK_TIMEOUT_MS} ms)`,
           };
         case PG_UNIQUE_VIOLATION:
           // Only the claim is unique here: the same transaction already committed in this bank.
@@ -132,6 +142,23 @@ export class LedgerParticipant implements ParticipantService {
       }
     } finally {
       await runner.release();
+    }
+  }
+
+  /** The claim on the txId is held by someone else: what this database already knows decides. */
+  private async answerForClaimed(txId: string): Promise<PrepareResult> {
+    switch (await this.durableState(txId)) {
+      case 'PREPARED':
+        return { vote: 'YES' };
+      case 'COMMITTED':
+        return { decided: 'COMMIT' };
+      case 'ABORTED':
+        return { decided: 'ABORT' };
+      case 'UNKNOWN':
+        return {
+          vote: 'NO',
+          reason: `transaction ${txId} is being prepared by another instance of this bank (claim wait ${CLAIM_LOCK_TIMEOUT_MS} ms)`,
+        };
     }
   }
 
@@ -210,13 +237,6 @@ function movementsOf(work: { debit?: Leg | undefined; credit?: Leg | undefined }
   return movements;
 }
 
-/** Rows of a statement run on `runner` (with RETURNING for writes), typed by the caller. */
-async function rows<T>(runner: QueryRunner, sql: string, parameters: unknown[]): Promise<T[]> {
-  // The structured result gives rows the same way for SELECT and UPDATE … RETURNING.
-  const result = (await runner.query(sql, parameters, true)) as QueryResult<T>;
-  return result.records;
-}
-
 /** Rows of a SELECT on any pooled connection, typed by the caller. */
 async function select<T>(dataSource: DataSource, sql: string, parameters: unknown[]): Promise<T[]> {
   const result: unknown = await dataSource.query(sql, parameters);
@@ -224,9 +244,9 @@ async function select<T>(dataSource: DataSource, sql: string, parameters: unknow
   return result as T[];
 }
 
-async function rollbackQuietly(runner: QueryRunner): Promise<void> {
+async function rollbackQuietly(client: PoolClient): Promise<void> {
   try {
-    await runner.query('ROLLBACK');
+    await client.query('ROLLBACK');
   } catch {
     // Nothing to roll back (PREPARE TRANSACTION itself failed and ended the transaction).
   }
