@@ -80,6 +80,23 @@ export class LedgerParticipant implements ParticipantService {
     // The pooled pg client itself: its named statements are parsed and planned once per
     // connection, which TypeORM's query() cannot ask for. PostgreSQL's CPU is this bank's ceiling.
     const client = (await runner.connect()) as PoolClient;
+    let result: PrepareResult | 'CLAIMED';
+    try {
+      result = await this.prepareOn(client, request.txId, movements, gid);
+    } finally {
+      await runner.release();
+    }
+    // Read on another connection, once this one is back in the pool: a prepare never holds two.
+    return result === 'CLAIMED' ? this.answerForClaimed(request.txId) : result;
+  }
+
+  /** The work as one transaction on `client`, left prepared on YES; CLAIMED if another holds the txId. */
+  private async prepareOn(
+    client: PoolClient,
+    txId: string,
+    movements: readonly Movement[],
+    gid: string,
+  ): Promise<PrepareResult | 'CLAIMED'> {
     let current: Movement | null = null;
     try {
       // One round trip: a query without parameters may hold several statements.
@@ -88,13 +105,13 @@ export class LedgerParticipant implements ParticipantService {
       // its key. One held by a prepared transaction (a PREPARE sent again, or another instance of
       // this bank preparing it during a consumer rebalance) makes the claim wait: after a short
       // while the durable state says what to answer.
-      await client.query({ name: 'ledger-claim', text: CLAIM, values: [request.txId] });
+      await client.query({ name: 'ledger-claim', text: CLAIM, values: [txId] });
       // Read after the claim, so an abort that finished meanwhile is seen; the account locks below
       // may wait longer than the claim.
       const { rows } = await client.query<{ aborted: boolean }>({
         name: 'ledger-aborted',
         text: ABORTED,
-        values: [request.txId, `${LOCK_TIMEOUT_MS}ms`],
+        values: [txId, `${LOCK_TIMEOUT_MS}ms`],
       });
       if (rows[0]?.aborted === true) {
         await client.query('ROLLBACK');
@@ -107,7 +124,7 @@ export class LedgerParticipant implements ParticipantService {
         const entered = await client.query({
           name: 'ledger-move',
           text: MOVE,
-          values: [movement.account, movement.delta, request.txId],
+          values: [movement.account, movement.delta, txId],
         });
         if (entered.rowCount === 0) {
           await client.query('ROLLBACK');
@@ -124,7 +141,7 @@ export class LedgerParticipant implements ParticipantService {
         case PG_CHECK_VIOLATION:
           return { vote: 'NO', reason: `insufficient funds in account ${current?.account ?? '?'}` };
         case PG_LOCK_NOT_AVAILABLE:
-          if (current === null) return this.answerForClaimed(request.txId);
+          if (current === null) return 'CLAIMED';
           return {
             vote: 'NO',
             reason: `account ${current.account} is locked by another transaction (lock timeout ${LOCK_TIMEOUT_MS} ms)`,
@@ -134,14 +151,11 @@ export class LedgerParticipant implements ParticipantService {
           if (pgConstraint(error) === 'transaction_claims_pkey') return { decided: 'COMMIT' };
           throw error;
         case PG_DUPLICATE_OBJECT:
-          // Another prepare of the same txId by this bank won the race: the work is held once.
-          if ((await this.durableState(request.txId)) === 'PREPARED') return { vote: 'YES' };
-          throw error;
+          // Another prepare of the same txId by this bank won the race to PREPARE TRANSACTION.
+          return 'CLAIMED';
         default:
           throw error;
       }
-    } finally {
-      await runner.release();
     }
   }
 
