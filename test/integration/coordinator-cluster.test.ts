@@ -163,6 +163,27 @@ describe('a three-node coordinator cluster', () => {
     expect(bankB.service.branches.get(txId)?.outcome).toBe('COMMIT');
   });
 
+  it('begins and commits in one request; the same request again answers the same decision', async () => {
+    const node = await leader();
+    const body = {
+      timeoutMs: 5_000,
+      participants: [bankA, bankB].map((participant) => ({ name: participant.name, payload: {} })),
+      commit: 'completion',
+    };
+    const key = { 'idempotency-key': `one-request-${Date.now()}` };
+    const first = await cluster.request<TxView>(node, 'POST', '/v1/transactions', body, SERVICE_KEY, key);
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body.state).toBe('COMMITTED');
+    begun.push({ txId: first.body.id, participants: [bankA, bankB] });
+    await expectAtomic(first.body.id, [bankA, bankB], 'COMMIT');
+    const again = await cluster.request<TxView>(node, 'POST', '/v1/transactions', body, SERVICE_KEY, key);
+    expect(again.status).toBe(201);
+    expect({ id: again.body.id, decision: again.body.decision }).toEqual({
+      id: first.body.id,
+      decision: first.body.decision,
+    });
+  });
+
   it('lets a follower take writes by forwarding them to the leader', async () => {
     const node = follower(await leader());
     const txId = await begin(node);

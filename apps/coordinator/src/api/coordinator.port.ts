@@ -144,6 +144,11 @@ export interface BeginInput {
   readonly timeoutMs?: number;
   readonly participants: readonly ParticipantInput[];
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * Run two-phase commit too: begin then resolves like `commit(txId, wait)`. PREPARING goes into
+   * the Raft log with the BEGIN, so the PREPAREs leave one Raft round earlier than begin + commit.
+   */
+  readonly commit?: CommitWait;
 }
 
 export interface Resolution {

@@ -52,9 +52,7 @@ export class TransactionsController {
         'commit needs the participants at begin; name them in participants, or leave commit out and enlist them later',
       );
     }
-    const begun = await this.coordinator.begin(toBeginInput(body), key);
-    if (wait === undefined) return toTransactionDto(begun);
-    return toTransactionDto(await this.coordinator.commit(begun.id, wait));
+    return toTransactionDto(await this.coordinator.begin(toBeginInput(body), key));
   }
 
   @Post(':txId/participants')

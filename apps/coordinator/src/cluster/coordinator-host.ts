@@ -596,10 +596,14 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       name: participant.name,
       work: (participant.payload ?? null) as JsonValue,
     }));
+    const txId = uuidv7(this.options.clock());
+    const commit = input.commit ?? null;
+    // With commit, PREPAREs leave before begin answers: the transaction's trace must exist first.
+    if (commit !== null) this.options.tracing?.begun(txId);
     const reply = await this.request((requestId) => ({
       kind: 'begin',
       requestId,
-      txId: uuidv7(this.options.clock()),
+      txId,
       participants,
       timeoutMs: input.timeoutMs ?? null,
       metadata: input.metadata,
@@ -614,10 +618,18 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
                 metadata: input.metadata,
               }),
             },
+      commit,
     }));
-    const txId = this.value(reply, 'begun').txId;
-    this.options.tracing?.begun(txId);
-    return this.viewOf(txId);
+    if (commit === null) {
+      const begun = this.value(reply, 'begun').txId;
+      this.options.tracing?.begun(begun);
+      return this.viewOf(begun);
+    }
+    if (reply.ok && reply.value.kind === 'begun') {
+      // The key names a transaction that began earlier: commit it now (idempotent).
+      return this.commit(reply.value.txId, commit);
+    }
+    return this.viewOf(this.value(reply, commit === 'decision' ? 'decided' : 'completed').txId);
   }
 
   async enlist(txId: string, participant: ParticipantInput): Promise<TransactionView> {

@@ -26,6 +26,12 @@ export interface BeginCommand {
   readonly timeoutMs: number | null;
   readonly metadata: Readonly<Record<string, string>>;
   readonly idempotency: IdempotencySpec | null;
+  /**
+   * Run two-phase commit too, answering like commitRequested with this wait. The PREPARING entry
+   * is proposed with the BEGIN, so the PREPAREs leave after one Raft round, not two. A retry whose
+   * key names a transaction that already began is answered `begun` (replayed): the host commits it.
+   */
+  readonly commit: CommitWait | null;
 }
 
 export interface EnlistCommand {

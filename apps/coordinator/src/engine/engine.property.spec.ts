@@ -26,6 +26,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       mask: fc.nat({ max: 15 }),
       timeoutMs: fc.integer({ min: 500, max: 20_000 }),
       key: fc.nat({ max: 3 }),
+      commit: fc.constantFrom(null, 'decision' as const, 'completion' as const),
     }),
   },
   {

@@ -252,6 +252,93 @@ describe('happy paths', () => {
   });
 });
 
+describe('begin with commit', () => {
+  it('BEGIN and PREPARING enter the log together; the begin request is answered with the decision', () => {
+    const h = new Harness();
+    h.lead();
+    expect(h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' })).toEqual([
+      'propose BEGIN tx1 bank-a,bank-b',
+      'propose PREPARING tx1',
+    ]);
+    // No reply at BEGIN: the request waits for the decision, and PREPARE leaves once PREPARING
+    // is applied right behind it.
+    expect(h.commit()).toEqual([
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+      'send bank-b PREPARE tx1 term=1 attempt=1',
+    ]);
+    h.vote('tx1', 'bank-a', 'YES');
+    expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
+      'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
+    ]);
+    expect(h.commit()).toEqual([
+      'reply r1 decided tx1 COMMIT at 3/1',
+      'send bank-a COMMIT tx1 term=1 attempt=1',
+      'send bank-b COMMIT tx1 term=1 attempt=1',
+    ]);
+  });
+
+  it('wait=completion answers once every participant acknowledged', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a'], { commit: 'completion' });
+    h.commit();
+    h.vote('tx1', 'bank-a', 'YES');
+    expect(h.commit()).toEqual(['send bank-a COMMIT tx1 term=1 attempt=1']);
+    expect(h.ack('tx1', 'bank-a', 'COMMIT')).toEqual([
+      'reply r1 completed tx1 COMMIT',
+      'archive tx1 COMMITTED',
+    ]);
+  });
+
+  it('with a participant’s breaker open: BEGIN alone, then ABORT at once, no PREPARE', () => {
+    const h = new Harness();
+    h.lead();
+    h.trace({ kind: 'participantUnavailable', participant: 'bank-b', reason: 'circuit breaker open' });
+    expect(h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' })).toEqual([
+      'propose BEGIN tx1 bank-a,bank-b',
+    ]);
+    expect(h.commit()).toEqual([
+      'propose DECISION tx1 ABORT PARTICIPANT_UNAVAILABLE: participant bank-b is unavailable (circuit breaker open)',
+    ]);
+    expect(h.commit()).toEqual(['reply r1 decided tx1 ABORT at 2/1', 'archive tx1 ABORTED']);
+  });
+
+  it('a retry with the same key: joins while in flight, else answers begun so that the host commits', () => {
+    const h = new Harness();
+    const idempotency = { key: 'order-7', fingerprint: 'sha256:aaaa' };
+    h.lead();
+    h.begin('tx1', ['bank-a'], { commit: 'decision', idempotency });
+    // In flight: the retry (another txId from the host) waits for the same decision.
+    expect(h.begin('tx2', ['bank-a'], { commit: 'decision', idempotency })).toEqual([]);
+    h.commit();
+    h.vote('tx1', 'bank-a', 'YES');
+    expect(h.commit()).toEqual([
+      'reply r1 decided tx1 COMMIT at 3/1',
+      'reply r2 decided tx1 COMMIT at 3/1',
+      'send bank-a COMMIT tx1 term=1 attempt=1',
+    ]);
+    expect(h.begin('tx3', ['bank-a'], { commit: 'decision', idempotency })).toEqual([
+      'reply r3 begun tx1 (replayed)',
+    ]);
+  });
+
+  it('without participants: refused, nothing proposed', () => {
+    const h = new Harness();
+    h.lead();
+    expect(h.begin('tx1', [], { commit: 'decision' })).toEqual(['reply r1 VALIDATION_FAILED']);
+    expect(errorOf(h, 'r1').message).toMatch(/commit at begin needs the participants/);
+  });
+
+  it('the leader dies with BEGIN and PREPARING in its log: the successor prepares the transaction', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a'], { commit: 'decision' });
+    const { old, successor } = h.failover({ survivors: 2 });
+    expect(old).toEqual(['reply r1 LEADERSHIP_LOST']);
+    expect(successor).toContain('send bank-a PREPARE tx1 term=2 attempt=1');
+  });
+});
+
 describe('deadlines and re-sends', () => {
   it('no vote before the prepare deadline: ABORT naming the silent participant, ABORT to every participant', () => {
     const h = new Harness();

@@ -51,6 +51,7 @@ import {
 } from './state';
 import { recordLeaderEvent, transactionTimeline } from './timeline';
 import type {
+  CommitWait,
   DecisionCause,
   Index,
   Outcome,
@@ -238,11 +239,18 @@ function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: T
   if (leader === null) return;
   const leaderTx = createLeaderTx(tx.participants.length);
   leader.transactions.set(tx.txId, leaderTx);
+  leaderTx.preparingProposed = pending?.preparingProposed === true;
   schedule(leader, tx, leaderTx);
   requestIds.forEach((requestId, position) => {
+    const commit = pending?.commits.get(requestId);
+    if (commit !== undefined) {
+      waitForCommit(leaderTx, requestId, commit);
+      return;
+    }
     // The first request proposed this BEGIN; later ones joined it with the same key and body.
     succeed(out, requestId, { kind: 'begun', txId: tx.txId, replayed: position > 0 });
   });
+  if ((pending?.commits.size ?? 0) > 0) startCommit(state, leader, tx, leaderTx, out);
 }
 
 /** Oldest keys first (log order), by count and by age measured on the entry's own clock. */
@@ -891,6 +899,7 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
       );
       if (pending.fingerprint === idempotency.fingerprint) {
         pending.requestIds.push(command.requestId);
+        if (command.commit !== null) pending.commits.set(command.requestId, command.commit);
       } else {
         fail(out, command.requestId, idempotencyMismatch(idempotency.key, pendingTxId));
       }
@@ -906,9 +915,16 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
     return;
   }
   const timeoutMs = command.timeoutMs ?? TX_TIMEOUT_MS_DEFAULT;
+  // With a participant's breaker open, PREPARING waits for the BEGIN: the commit then aborts at
+  // once with the reason, as a commit request would.
+  const preparingProposed =
+    command.commit !== null &&
+    !command.participants.some((participant) => leader.unavailable.has(participant.name));
   leader.pendingBegins.set(command.txId, {
     requestIds: [command.requestId],
     fingerprint: idempotency?.fingerprint ?? null,
+    commits: new Map(command.commit === null ? [] : [[command.requestId, command.commit]]),
+    preparingProposed,
   });
   if (idempotency !== null) leader.pendingKeys.set(idempotency.key, command.txId);
   out.push({
@@ -923,9 +939,19 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
       idempotency,
     },
   });
+  // Same turn, so the same Raft entry: applied right after the BEGIN, in log order.
+  if (preparingProposed) {
+    out.push({ kind: 'propose', entry: { kind: 'PREPARING', txId: command.txId, atMs: state.nowMs } });
+  }
 }
 
 function validateBegin(command: BeginCommand): EngineError | null {
+  if (command.commit !== null && command.participants.length === 0) {
+    return validation(
+      'participants',
+      'commit at begin needs the participants; name them, or begin without commit and enlist them',
+    );
+  }
   if (command.participants.length > PARTICIPANTS_PER_TX_MAX) {
     return validation(
       'participants',
@@ -1049,11 +1075,26 @@ function onCommitRequested(state: EngineState, command: CommitRequestedCommand, 
     );
     return;
   }
-  if (command.wait === 'decision') {
-    leaderTx.decisionWaiters.push({ requestId: command.requestId, wants: null });
+  waitForCommit(leaderTx, command.requestId, command.wait);
+  startCommit(state, leader, tx, leaderTx, out);
+}
+
+function waitForCommit(leaderTx: LeaderTx, requestId: RequestId, wait: CommitWait): void {
+  if (wait === 'decision') {
+    leaderTx.decisionWaiters.push({ requestId, wants: null });
   } else {
-    leaderTx.completionWaiters.push(command.requestId);
+    leaderTx.completionWaiters.push(requestId);
   }
+}
+
+/** Proposes PREPARING, or decides ABORT at once when it could only fail; nothing once under way. */
+function startCommit(
+  state: EngineState,
+  leader: LeaderState,
+  tx: TxRecord,
+  leaderTx: LeaderTx,
+  out: Effect[],
+): void {
   if (tx.phase !== 'ACTIVE' || leaderTx.preparingProposed || leaderTx.decisionProposed) return;
   const unavailable = firstUnavailableWithoutVote(leader, tx, leaderTx);
   if (unavailable !== null) {

@@ -1,6 +1,7 @@
 import type { DecisionRecord } from './effects';
 import { TimerQueue } from './timer-queue';
 import type {
+  CommitWait,
   Index,
   Outcome,
   ParticipantName,
@@ -110,6 +111,10 @@ export interface LeaderState {
 export interface PendingBegin {
   readonly requestIds: RequestId[];
   readonly fingerprint: string | null;
+  /** The requests among `requestIds` that asked to commit too, and how long they wait. */
+  readonly commits: Map<RequestId, CommitWait>;
+  /** A PREPARING entry was proposed right behind the BEGIN. */
+  readonly preparingProposed: boolean;
 }
 
 export interface LeaderTx {

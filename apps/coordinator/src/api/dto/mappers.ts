@@ -37,11 +37,12 @@ export function toParticipantInput(dto: ParticipantDto): ParticipantInput {
 }
 
 export function toBeginInput(dto: BeginTransactionDto): BeginInput {
-  const input = {
+  return {
     participants: (dto.participants ?? []).map(toParticipantInput),
     metadata: { ...dto.metadata },
+    ...(dto.timeoutMs !== undefined && { timeoutMs: dto.timeoutMs }),
+    ...(dto.commit !== undefined && { commit: dto.commit }),
   };
-  return dto.timeoutMs === undefined ? input : { ...input, timeoutMs: dto.timeoutMs };
 }
 
 export function toListFilter(query: ListTransactionsQueryDto): ListFilter {

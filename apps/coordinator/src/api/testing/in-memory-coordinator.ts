@@ -60,8 +60,10 @@ export class InMemoryCoordinator implements CoordinatorPort {
   }
 
   begin(input: BeginInput, idempotencyKey?: string): Promise<TransactionView> {
-    return this.leaderOnly('begin', [input, idempotencyKey], () => {
-      const fingerprint = JSON.stringify(input);
+    const begun = this.leaderOnly('begin', [input, idempotencyKey], () => {
+      // Like the engine's fingerprint: what the transaction is, not whether this call commits it.
+      const { commit: _commit, ...transaction } = input;
+      const fingerprint = JSON.stringify(transaction);
       if (idempotencyKey !== undefined) {
         const earlier = this.idempotency.get(idempotencyKey);
         if (earlier !== undefined && earlier.input !== fingerprint) {
@@ -96,6 +98,8 @@ export class InMemoryCoordinator implements CoordinatorPort {
         this.idempotency.set(idempotencyKey, { input: fingerprint, txId: tx.id });
       return tx;
     });
+    const wait = input.commit;
+    return wait === undefined ? begun : begun.then((tx) => this.commit(tx.id, wait));
   }
 
   enlist(txId: string, participant: ParticipantInput): Promise<TransactionView> {

@@ -92,6 +92,7 @@ export class Harness {
       idempotency?: { key: string; fingerprint: string };
       work?: JsonValue;
       requestId?: string;
+      commit?: CommitWait;
     } = {},
   ): string[] {
     return this.trace({
@@ -102,6 +103,7 @@ export class Harness {
       timeoutMs: options.timeoutMs ?? 5000,
       metadata: { order: alias },
       idempotency: options.idempotency ?? null,
+      commit: options.commit ?? null,
     });
   }
 

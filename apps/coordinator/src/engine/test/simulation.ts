@@ -23,7 +23,14 @@ import { T0 } from './harness';
 export const PARTICIPANTS = ['p-a', 'p-b', 'p-c', 'p-d'] as const;
 
 export type Action =
-  | { readonly kind: 'begin'; readonly mask: number; readonly timeoutMs: number; readonly key: number }
+  | {
+      readonly kind: 'begin';
+      readonly mask: number;
+      readonly timeoutMs: number;
+      readonly key: number;
+      /** Commit at begin (one request); null for a plain begin. */
+      readonly commit: CommitWait | null;
+    }
   | { readonly kind: 'enlist'; readonly tx: number; readonly participant: number }
   | { readonly kind: 'commit'; readonly tx: number; readonly wait: CommitWait }
   | { readonly kind: 'abort'; readonly tx: number }
@@ -425,6 +432,7 @@ export class Cluster {
               action.key === 0
                 ? null
                 : { key: `key-${action.key}`, fingerprint: `${action.mask}/${action.timeoutMs}` },
+            commit: action.commit,
           },
           txId,
         );

@@ -50,6 +50,7 @@ export function measureThroughput(transactions: number, backgroundLive: number):
       timeoutMs: 600_000,
       metadata: {},
       idempotency: null,
+      commit: null,
     });
   }
   commands = 0;
@@ -69,6 +70,7 @@ export function measureThroughput(transactions: number, backgroundLive: number):
       timeoutMs: 5000,
       metadata: { order: `o-${n}` },
       idempotency: { key: `key-${n}`, fingerprint: 'sha256:0f' },
+      commit: null,
     });
     step({ kind: 'commitRequested', requestId: `commit-${n}`, txId, wait: 'decision' });
     step({ kind: 'participantVote', txId, participant: 'bank-a', vote: 'YES', reason: null, term: 1 });
