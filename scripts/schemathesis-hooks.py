@@ -27,6 +27,13 @@ def map_case(context, case):
             case.body = {}
         begin_rules(case.body)
         short_deadline(case.body)
+        if case.meta.phase.name == "stateful":
+            # The stateful phase follows begin's links to enlist and commit: a transaction decided
+            # at begin would leave it nothing to enlist in. The other phases send commit.
+            case.body.pop("commit", None)
+        elif case.body.get("commit") == "completion":
+            # Begin with commit answers like a commit: see the wait=completion case below.
+            case.body["commit"] = "decision"
     elif operation == "POST /v1/transactions/{txId}/commit" and case.query:
         # wait=completion waits for every participant's acknowledgement, and the participants a
         # fuzzer enlists do not exist: the request would hang until the client gives up.
@@ -39,15 +46,18 @@ def map_case(context, case):
 
 
 def begin_rules(body):
-    """Two rules of a begin body that OpenAPI 3.0, the version the coordinator serves, cannot
-    state, so the document gives them in descriptions: metadata keys match a pattern (JSON
-    Schema's propertyNames is 3.1 only), and participants have distinct names (uniqueItems
-    compares whole items, payload included)."""
+    """Rules of a begin body that OpenAPI 3.0, the version the coordinator serves, cannot state,
+    so the document gives them in descriptions: metadata keys match a pattern (JSON Schema's
+    propertyNames is 3.1 only), participants have distinct names (uniqueItems compares whole
+    items, payload included), and commit needs participants (no if/then in 3.0)."""
     if isinstance(body.get("metadata"), dict):
         body["metadata"] = {
             (key if METADATA_KEY.fullmatch(key) else f"key{index}"): value
             for index, (key, value) in enumerate(body["metadata"].items())
         }
+    if body.get("commit") is not None and not body.get("participants"):
+        # A third rule: commit at begin needs participants (the field's description says so).
+        del body["commit"]
     if isinstance(body.get("participants"), list):
         names = set()
         distinct = []
