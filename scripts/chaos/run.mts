@@ -123,18 +123,22 @@ type Reported = 'COMMIT' | 'ABORT' | 'IN_DOUBT' | 'NOT_STARTED' | 'NO_ANSWER';
 /**
  * What a client does: `transfer` asks a bank to move money to another bank (two participants);
  * `three-bank` begins a transaction at a coordinator node itself, a debit in one bank and credits
- * in the two others, and commits it; `client-abort` begins, enlists two or three banks one by one
- * and aborts; `abort-race` begins with two or three banks and sends commit and abort at once.
+ * in the two others, and commits it; `one-request` does the same with begin and commit in one
+ * request; `client-abort` begins, enlists two or three banks one by one and aborts; `abort-race`
+ * begins with two or three banks and sends commit and abort at once.
  */
-export const SHAPES = ['transfer', 'three-bank', 'client-abort', 'abort-race'] as const;
+export const SHAPES = ['transfer', 'three-bank', 'one-request', 'client-abort', 'abort-race'] as const;
 type Shape = (typeof SHAPES)[number];
 /** Cumulative shares of the shapes above, drawn per transfer. */
 const SHAPE_SHARES: readonly (readonly [Shape, number])[] = [
   ['transfer', 0.55],
-  ['three-bank', 0.8],
+  ['three-bank', 0.7],
+  ['one-request', 0.8],
   ['client-abort', 0.9],
   ['abort-race', 1],
 ];
+/** Nodes a one-request client tries, the same Idempotency-Key each time, before it gives up. */
+const ONE_REQUEST_TRIES = 3;
 
 /** One account's signed share of a transaction: negative is a debit. */
 interface Leg {
@@ -460,12 +464,19 @@ interface Answer {
   readonly body: Record<string, unknown>;
 }
 
-async function post(url: string, body: unknown, stop?: AbortSignal, apiKey?: string): Promise<Answer> {
+async function post(
+  url: string,
+  body: unknown,
+  stop?: AbortSignal,
+  apiKey?: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
     headers: {
       ...(body !== undefined && { 'content-type': 'application/json' }),
       ...(apiKey !== undefined && { authorization: `Bearer ${apiKey}` }),
+      ...headers,
     },
     ...(body !== undefined && { body: JSON.stringify(body) }),
     // Ctrl-C must not wait for a transfer stuck behind a fault.
@@ -518,7 +529,8 @@ function drawLegs(shape: Shape, workload: Workload): { from: Bank; legs: Leg[]; 
     if (chosen === undefined) throw new Error('transfers need three banks with accounts');
     return chosen;
   };
-  const banks = shape === 'transfer' ? 2 : shape === 'three-bank' ? 3 : random() < 0.5 ? 2 : 3;
+  const banks =
+    shape === 'transfer' ? 2 : shape === 'three-bank' || shape === 'one-request' ? 3 : random() < 0.5 ? 2 : 3;
   const from = pick(accounts);
   const credited: { bank: Bank; account: string }[] = [];
   while (credited.length < banks - 1) {
@@ -591,6 +603,10 @@ async function runAtCoordinator(attempt: Attempt, workload: Workload): Promise<v
         ? { debit: { account: leg.account, amount: -leg.delta } }
         : { credit: { account: leg.account, amount: leg.delta } },
   }));
+  if (attempt.shape === 'one-request') {
+    await runOneRequest(attempt, workload, participants);
+    return;
+  }
   const enlistOneByOne = attempt.shape === 'client-abort';
   const begun = await post(
     `${node.url}/v1/transactions`,
@@ -646,6 +662,41 @@ async function runAtCoordinator(attempt: Attempt, workload: Workload): Promise<v
     `at ${node.nodeId}: ` +
     (attempt.shape === 'abort-race' ? `${said('commit', committed)}, ` : '') +
     said('abort', aborted);
+}
+
+/**
+ * Begin with commit, as a careful service sends it: with an Idempotency-Key, and again to another
+ * node when no answer came, so that the answer names the one transaction the key began.
+ */
+async function runOneRequest(
+  attempt: Attempt,
+  workload: Workload,
+  participants: readonly { name: string; payload: unknown }[],
+): Promise<void> {
+  const { cluster, random, stop } = workload;
+  const key = `chaos-${attempt.client}-${Math.floor(random() * 2 ** 48).toString(36)}`;
+  const body = {
+    timeoutMs: TRANSFER_TIMEOUT_MS,
+    metadata: { kind: attempt.shape },
+    participants,
+    commit: 'decision',
+  };
+  for (let tries = 1; tries <= ONE_REQUEST_TRIES && !stop.aborted; tries += 1) {
+    const node = cluster.nodes[Math.floor(random() * cluster.nodes.length)];
+    if (node === undefined) throw new Error('no coordinator node');
+    const answer = await post(`${node.url}/v1/transactions`, body, stop, SERVICE_KEY, {
+      'idempotency-key': key,
+    }).catch(() => null);
+    attempt.detail += `try ${tries} at ${node.nodeId}: ${answer === null ? 'no answer' : `HTTP ${answer.status} ${problemCode(answer)}`}; `;
+    if (answer === null || answer.status === 503) continue;
+    if (answer.status === 201 && typeof answer.body['id'] === 'string') {
+      attempt.txId = answer.body['id'];
+      attempt.reported = decidedOutcome(answer) ?? 'NO_ANSWER';
+    } else if (attempt.txId === null) {
+      attempt.reported = 'NOT_STARTED';
+    }
+    return;
+  }
 }
 
 async function runWorkload(
