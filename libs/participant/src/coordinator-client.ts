@@ -39,7 +39,7 @@ export interface CoordinatorClientOptions {
   readonly requestTimeoutMs: number;
 }
 
-/** The few REST calls a participant makes to the coordinator. */
+/** The few REST calls a participant (or a service starting transactions) makes to the coordinator. */
 export class CoordinatorClient {
   private readonly baseUrl: string;
 
@@ -104,6 +104,28 @@ export class CoordinatorClient {
       waitMs,
     );
     return this.expectOk(response, `committing ${txId}`);
+  }
+
+  /**
+   * `POST /v1/transactions` with `commit`: begins and runs two-phase commit in one request, for a
+   * service that knows every participant and its work at begin. Returns the transaction resource
+   * with its decision, like `commit`. Give an `idempotencyKey`: after a timeout (outcome unknown)
+   * the same call again answers with the transaction that key began, instead of a second one.
+   */
+  async beginAndCommit(
+    request: BeginRequest,
+    idempotencyKey: string,
+    waitMs: number,
+    wait: 'decision' | 'completion' = 'decision',
+  ): Promise<unknown> {
+    const response = await this.request(
+      'POST',
+      '/v1/transactions',
+      { ...request, commit: wait },
+      { 'idempotency-key': idempotencyKey },
+      waitMs,
+    );
+    return this.expectOk(response, 'beginning and committing a transaction');
   }
 
   /** `POST /v1/transactions/{id}/participants`: joins a transaction that is still ACTIVE. */

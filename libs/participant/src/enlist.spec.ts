@@ -31,7 +31,13 @@ describe('transactionIdFrom', () => {
 
 describe('CoordinatorClient', () => {
   let server: Server | null = null;
-  const requests: { method: string; url: string; authorization: string | undefined; body: string }[] = [];
+  const requests: {
+    method: string;
+    url: string;
+    authorization: string | undefined;
+    idempotencyKey?: string | string[] | undefined;
+    body: string;
+  }[] = [];
 
   async function coordinator(
     answer: (request: IncomingMessage) => { status: number; body: unknown },
@@ -44,6 +50,7 @@ describe('CoordinatorClient', () => {
           method: request.method ?? '',
           url: request.url ?? '',
           authorization: request.headers.authorization,
+          idempotencyKey: request.headers['idempotency-key'],
           body,
         });
         const { status, body: answerBody } = answer(request);
@@ -100,6 +107,25 @@ describe('CoordinatorClient', () => {
         url: `/v1/transactions/${txId}/participants`,
         authorization: 'Bearer key-for-tests',
         body: JSON.stringify({ name: 'bank-b', payload: { credit: 5 } }),
+      },
+    ]);
+  });
+
+  it('begins and commits in one request, with the Idempotency-Key, and returns the decided transaction', async () => {
+    const txId = uuidv7();
+    const decided = { id: txId, state: 'COMMITTING', decision: { outcome: 'COMMIT' } };
+    const client = await coordinator(() => ({ status: 201, body: decided }));
+    const participants = [{ name: 'bank-a', payload: { debit: 5 } }];
+    expect(await client.beginAndCommit({ participants, timeoutMs: 5_000 }, 'order-9', 10_000)).toEqual(
+      decided,
+    );
+    expect(requests).toEqual([
+      {
+        method: 'POST',
+        url: '/v1/transactions',
+        authorization: 'Bearer key-for-tests',
+        idempotencyKey: 'order-9',
+        body: JSON.stringify({ participants, timeoutMs: 5_000, commit: 'decision' }),
       },
     ]);
   });
