@@ -43,7 +43,7 @@ export class TransactionsController {
   ): Promise<TransactionDto> {
     const wait = body.commit;
     if (wait !== undefined && (body.participants ?? []).length === 0) {
-      // Refused before BEGIN: the commit would fail, and leave a transaction nobody knows the id of.
+      // The engine refuses it too; here it is answered like any other body rule, before any call.
       throw new CoordinatorError(
         {
           code: 'VALIDATION_FAILED',
