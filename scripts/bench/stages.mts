@@ -5,9 +5,10 @@
 // boundary is exact to the millisecond the timeline keeps. The stages are reported, never asserted.
 import { summarize, type LatencySummary } from './stats.mjs';
 
+// PREPARE leaves with the PREPARING proposal, so PREPARING's Raft commit runs alongside the vote
+// round trip: `last VOTE → DECISION proposed` is what of that commit the round trip did not hide.
 export const STAGES = [
-  'request → PREPARING proposed',
-  'PREPARING committed in Raft → PREPARE sent',
+  'request → PREPARE sent',
   'PREPARE sent → last VOTE',
   'last VOTE → DECISION proposed',
   'DECISION proposed → answer received',
@@ -31,21 +32,12 @@ export interface CommitCall {
 export function commitStages(call: CommitCall): Record<Stage, number> | null {
   const times = (kind: string): number[] =>
     call.timeline.filter((event) => event.kind === kind).map((event) => Date.parse(event.at));
-  const preparing = times('PREPARING')[0];
   const prepareSent = Math.min(...times('PREPARE_SENT'));
   const lastVote = Math.max(...times('VOTE'));
   const decision = times('DECISION')[0];
-  if (
-    preparing === undefined ||
-    decision === undefined ||
-    !Number.isFinite(prepareSent) ||
-    !Number.isFinite(lastVote)
-  ) {
-    return null;
-  }
+  if (decision === undefined || !Number.isFinite(prepareSent) || !Number.isFinite(lastVote)) return null;
   return {
-    'request → PREPARING proposed': preparing - call.sentAtMs,
-    'PREPARING committed in Raft → PREPARE sent': prepareSent - preparing,
+    'request → PREPARE sent': prepareSent - call.sentAtMs,
     'PREPARE sent → last VOTE': lastVote - prepareSent,
     'last VOTE → DECISION proposed': decision - lastVote,
     'DECISION proposed → answer received': call.answeredAtMs - decision,

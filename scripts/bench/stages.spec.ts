@@ -9,12 +9,12 @@ const call = (events: readonly [number, string][], sentAtMs = 0, answeredAtMs = 
 });
 
 describe('commit call stages', () => {
-  it('cuts the call at PREPARING, the first PREPARE sent, the last VOTE and the DECISION', () => {
+  it('cuts the call at the first PREPARE sent, the last VOTE and the DECISION', () => {
     const stages = commitStages(
       call([
         [-20, 'BEGIN'],
-        [2, 'PREPARING'],
         [6, 'PREPARE_SENT'],
+        [6, 'PREPARING'],
         [7, 'PREPARE_SENT'],
         [15, 'VOTE'],
         [21, 'VOTE'],
@@ -24,8 +24,7 @@ describe('commit call stages', () => {
       ]),
     );
     expect(stages).toEqual({
-      'request → PREPARING proposed': 2,
-      'PREPARING committed in Raft → PREPARE sent': 4,
+      'request → PREPARE sent': 6,
       'PREPARE sent → last VOTE': 15,
       'last VOTE → DECISION proposed': 1,
       'DECISION proposed → answer received': 18,

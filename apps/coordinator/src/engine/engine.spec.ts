@@ -36,11 +36,13 @@ describe('happy paths', () => {
     expect(h.lead()).toEqual([]);
     expect(h.begin('tx1', ['bank-a', 'bank-b'])).toEqual(['propose BEGIN tx1 bank-a,bank-b']);
     expect(h.commit()).toEqual(['reply r1 begun tx1']);
-    expect(h.commitRequested('tx1')).toEqual(['propose PREPARING tx1']);
-    expect(h.commit()).toEqual([
+    // PREPARE leaves with the PREPARING proposal (presumed abort covers a proposal that is lost).
+    expect(h.commitRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
       'send bank-a PREPARE tx1 term=1 attempt=1',
       'send bank-b PREPARE tx1 term=1 attempt=1',
     ]);
+    expect(h.commit()).toEqual([]);
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
     // The last YES proposes the decision; nobody hears COMMIT yet.
     expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
@@ -125,8 +127,11 @@ describe('happy paths', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a']);
-    expect(h.commitRequested('tx1')).toEqual(['propose PREPARING tx1']);
-    expect(h.commit()).toEqual(['send bank-a PREPARE tx1 term=1 attempt=1']);
+    expect(h.commitRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+    ]);
+    expect(h.commit()).toEqual([]);
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([
       'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
     ]);
@@ -142,12 +147,13 @@ describe('happy paths', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a', 'bank-b']);
-    h.commitRequested('tx1');
-    const entry = h.pending[0];
-    if (entry === undefined) throw new Error('no PREPARING proposed');
-    const effects = h.step({ kind: 'entryCommitted', entry, index: 2, position: 0, term: 1 });
-    h.pending = [];
-    expect(effects[0]).toEqual({
+    const effects = h.step({
+      kind: 'commitRequested',
+      requestId: 'r2',
+      txId: txIdOf('tx1'),
+      wait: 'decision',
+    });
+    expect(effects[1]).toEqual({
       kind: 'send',
       participant: 'bank-a',
       message: {
@@ -256,16 +262,15 @@ describe('begin with commit', () => {
   it('BEGIN and PREPARING enter the log together; the begin request is answered with the decision', () => {
     const h = new Harness();
     h.lead();
+    // PREPARE leaves with the proposals, before either is committed.
     expect(h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' })).toEqual([
       'propose BEGIN tx1 bank-a,bank-b',
       'propose PREPARING tx1',
-    ]);
-    // No reply at BEGIN: the request waits for the decision, and PREPARE leaves once PREPARING
-    // is applied right behind it.
-    expect(h.commit()).toEqual([
       'send bank-a PREPARE tx1 term=1 attempt=1',
       'send bank-b PREPARE tx1 term=1 attempt=1',
     ]);
+    // No reply at BEGIN: the request waits for the decision.
+    expect(h.commit()).toEqual([]);
     h.vote('tx1', 'bank-a', 'YES');
     expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
       'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
@@ -339,6 +344,121 @@ describe('begin with commit', () => {
   });
 });
 
+describe('PREPARE with the PREPARING proposal', () => {
+  it('votes that come before PREPARING is applied wait for it; its apply proposes COMMIT, no PREPARE again', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a', 'bank-b']);
+    h.commitRequested('tx1');
+    expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
+    expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([]);
+    expect(h.commit()).toEqual(['propose DECISION tx1 COMMIT VOTES: all participants voted YES']);
+    expect(h.commit()).toEqual([
+      'reply r2 decided tx1 COMMIT at 3/1',
+      'send bank-a COMMIT tx1 term=1 attempt=1',
+      'send bank-b COMMIT tx1 term=1 attempt=1',
+    ]);
+  });
+
+  it('begin with commit: votes that come before the BEGIN is applied count at its apply', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' });
+    h.tick(3);
+    expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
+    expect(h.vote('tx1', 'bank-b', 'READ_ONLY')).toEqual([]);
+    expect(h.vote('tx1', 'bank-b', 'READ_ONLY')).toEqual([]); // a duplicate
+    expect(h.vote('tx1', 'bank-z', 'YES')).toEqual(['notice warn PARTICIPANT_NOT_ENLISTED tx1 bank-z']);
+    expect(h.commit()).toEqual([
+      'propose DECISION tx1 COMMIT VOTES: all participants voted YES or READ_ONLY',
+    ]);
+    expect(h.commit()).toEqual([
+      'reply r1 decided tx1 COMMIT at 3/1',
+      'send bank-a COMMIT tx1 term=1 attempt=1',
+    ]);
+    // The votes keep the time they came at; PREPARE went out before the BEGIN was committed.
+    expect(h.timeline('tx1').slice(0, 4)).toEqual([
+      '+0 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
+      '+0 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
+      '+3 VOTE bank-a: voted YES',
+      '+3 VOTE bank-b: voted READ_ONLY',
+    ]);
+  });
+
+  it('begin with commit: a NO before the BEGIN is applied proposes ABORT at once; the others hear it', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a', 'bank-b', 'bank-c'], { commit: 'decision' });
+    h.vote('tx1', 'bank-a', 'YES');
+    expect(h.vote('tx1', 'bank-b', 'NO', 'insufficient funds')).toEqual([
+      'propose DECISION tx1 ABORT VOTED_NO: bank-b voted NO: insufficient funds',
+    ]);
+    expect(h.vote('tx1', 'bank-c', 'YES')).toEqual([]);
+    // BEGIN and PREPARING apply (nothing goes out: the decision is on its way), then the DECISION.
+    expect(h.commit()).toEqual([
+      'reply r1 decided tx1 ABORT at 3/1',
+      'send bank-a ABORT tx1 term=1 attempt=1',
+      'send bank-c ABORT tx1 term=1 attempt=1',
+    ]);
+  });
+
+  it('a participant enlisted while PREPARING was proposed is asked at the apply, the others are not asked again', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a']);
+    expect(h.enlist('tx1', 'bank-b')).toEqual(['propose ENLIST tx1 bank-b']);
+    expect(h.commitRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+    ]);
+    h.vote('tx1', 'bank-a', 'YES');
+    expect(h.commit()).toEqual(['reply r2 enlisted tx1 bank-b', 'send bank-b PREPARE tx1 term=1 attempt=1']);
+    expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
+      'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
+    ]);
+  });
+
+  it('the re-send backoff starts when PREPARE left, not when PREPARING was applied', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a'], { commit: 'decision' });
+    h.nowMs += 150;
+    h.commit();
+    expect(h.tick(49)).toEqual([]);
+    expect(h.tick(1)).toEqual(['send bank-a PREPARE tx1 term=1 attempt=2']);
+  });
+
+  it('BEGIN lost with the leader after PREPARE went out: the new leader has no record, the participant is told ABORT', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a'], { commit: 'decision' });
+    h.vote('tx1', 'bank-a', 'YES');
+    const { old } = h.failover({ survivors: 0 });
+    expect(old).toEqual(['reply r1 LEADERSHIP_LOST']);
+    // bank-a holds tx1 prepared and asks; the host answers from history, ABORT without a record.
+    expect(
+      h.trace({ kind: 'outcomeQuery', txId: txIdOf('tx1'), participant: 'bank-a', requestId: null }),
+    ).toEqual(['look up tx1 in history for bank-a']);
+  });
+
+  it('PREPARING lost with the leader: the new leader cannot know who was prepared, so its ABORT goes to everyone', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a', 'bank-b'], 1000);
+    h.commitRequested('tx1');
+    h.vote('tx1', 'bank-a', 'YES');
+    h.failover({ survivors: 0 });
+    // The log says ACTIVE; bank-a is prepared all the same.
+    expect(h.tick(1000)).toEqual([
+      'propose DECISION tx1 ABORT DEADLINE: deadline 2026-11-25T10:00:01.000Z passed before commit was requested',
+    ]);
+    expect(h.commit()).toEqual([
+      'send bank-a ABORT tx1 term=2 attempt=1',
+      'send bank-b ABORT tx1 term=2 attempt=1',
+    ]);
+  });
+});
+
 describe('deadlines and re-sends', () => {
   it('no vote before the prepare deadline: ABORT naming the silent participant, ABORT to every participant', () => {
     const h = new Harness();
@@ -378,7 +498,7 @@ describe('deadlines and re-sends', () => {
     h.commitRequested('tx1');
     h.commit();
     // PREPARING carries the clock's time, not the last tick's.
-    expect(h.timeline('tx1').at(-3)).toBe(
+    expect(h.timeline('tx1').at(-1)).toBe(
       '+7 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
     );
     // Past the deadline and the first re-send, yet nothing fires until the next tick.
@@ -507,8 +627,11 @@ describe('duplicates, contradictions, strangers', () => {
     h.lead();
     h.started('tx1', ['bank-a']);
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual(['notice warn OUT_OF_PHASE tx1 bank-a']);
-    h.commitRequested('tx1');
-    expect(h.commit()).toEqual(['send bank-a PREPARE tx1 term=1 attempt=1']);
+    expect(h.commitRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+    ]);
+    expect(h.commit()).toEqual([]);
   });
 
   it('an ACK of the other outcome is an error notice and does not count as acknowledgement', () => {
@@ -533,9 +656,12 @@ describe('races decided by log order', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a']);
-    expect(h.commitRequested('tx1')).toEqual(['propose PREPARING tx1']);
+    expect(h.commitRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+    ]);
     expect(h.enlist('tx1', 'bank-b')).toEqual(['propose ENLIST tx1 bank-b']);
-    expect(h.commit()).toEqual(['send bank-a PREPARE tx1 term=1 attempt=1', 'reply r3 TX_NOT_ACTIVE']);
+    expect(h.commit()).toEqual(['reply r3 TX_NOT_ACTIVE']);
     expect(errorOf(h, 'r3').message).toBe(
       `transaction ${txIdOf('tx1')} is PREPARING; participants can be enlisted only while ACTIVE`,
     );
@@ -558,31 +684,44 @@ describe('races decided by log order', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a']);
-    expect(h.commitRequested('tx1')).toEqual(['propose PREPARING tx1']);
+    expect(h.commitRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+    ]);
     expect(h.abortRequested('tx1')).toEqual([
       'propose DECISION tx1 ABORT CLIENT_ABORT: abort requested by the client',
     ]);
     expect(h.commit()).toEqual([
-      // PREPARING applied first, but a decision is on its way: no PREPARE goes out.
+      // PREPARING applied first, but a decision is on its way: no PREPARE goes out again.
       'reply r2 decided tx1 ABORT at 3/1',
       'reply r3 decided tx1 ABORT at 3/1',
       'send bank-a ABORT tx1 term=1 attempt=1',
     ]);
   });
 
-  it('abort applied before PREPARING: PREPARING is void and nobody is ever sent anything', () => {
+  it('abort applied before PREPARING: PREPARING is void; the PREPARE sent with it is undone', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a']);
     h.commitRequested('tx1');
     h.abortRequested('tx1');
     h.pending.reverse(); // as if another ordering had reached the log
+    // Decided while ACTIVE, yet bank-a was sent PREPARE with the proposal: it may be prepared.
     expect(h.commit()).toEqual([
       'reply r2 decided tx1 ABORT at 2/1',
       'reply r3 decided tx1 ABORT at 2/1',
-      'archive tx1 ABORTED',
+      'send bank-a ABORT tx1 term=1 attempt=1',
       'notice info ENTRY_VOID tx1',
     ]);
+    expect(h.ack('tx1', 'bank-a', 'ABORT')).toEqual(['archive tx1 ABORTED']);
+  });
+
+  it('decided while ACTIVE and never asked to commit: nobody was sent PREPARE, nobody hears ABORT', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a']);
+    h.abortRequested('tx1');
+    expect(h.commit()).toEqual(['reply r2 decided tx1 ABORT at 2/1', 'archive tx1 ABORTED']);
   });
 
   it('a second DECISION in the log is void: the first one stands', () => {
@@ -977,7 +1116,10 @@ describe('participant circuit breakers', () => {
     h.started('tx1', ['bank-a']);
     h.trace({ kind: 'participantUnavailable', participant: 'bank-a', reason: 'circuit breaker open' });
     h.trace({ kind: 'participantAvailable', participant: 'bank-a' });
-    expect(h.commitRequested('tx1')).toEqual(['propose PREPARING tx1']);
+    expect(h.commitRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+    ]);
   });
 });
 

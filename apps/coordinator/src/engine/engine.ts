@@ -47,6 +47,8 @@ import {
   type EngineState,
   type LeaderState,
   type LeaderTx,
+  type ParticipantProgress,
+  type PendingBegin,
   type TxRecord,
 } from './state';
 import { recordLeaderEvent, transactionTimeline } from './timeline';
@@ -186,6 +188,18 @@ function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: T
     }
   }
   const requestIds = pending?.requestIds ?? [];
+  const voidWithPrepares = (why: string): void => {
+    if (pending === undefined || !pending.preparingProposed) return;
+    out.push(
+      notice(
+        'warn',
+        'ENTRY_VOID',
+        entry.txId,
+        null,
+        `BEGIN for ${entry.txId} is void (${why}) after PREPARE went out with it: its participants learn ABORT when they ask (presumed abort)`,
+      ),
+    );
+  };
 
   if (transactions.has(entry.txId)) {
     assert(requestIds.length === 0, `this leader proposed BEGIN for ${entry.txId}, which was already live`);
@@ -198,6 +212,7 @@ function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: T
     const earlier = idempotencyKeys.get(entry.idempotency.key);
     if (earlier !== undefined) {
       // Two leaders each proposed a BEGIN for the same key: the first in the log wins.
+      voidWithPrepares(`Idempotency-Key ${entry.idempotency.key} belongs to ${earlier.txId}`);
       for (const requestId of requestIds) {
         if (earlier.fingerprint === entry.idempotency.fingerprint) {
           succeed(out, requestId, { kind: 'begun', txId: earlier.txId, replayed: true });
@@ -209,6 +224,7 @@ function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: T
     }
   }
   if (transactions.size >= LIVE_TRANSACTIONS_MAX) {
+    voidWithPrepares('too many live transactions');
     for (const requestId of requestIds) fail(out, requestId, transactionLimitReached());
     return;
   }
@@ -237,9 +253,14 @@ function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: T
   }
 
   if (leader === null) return;
-  const leaderTx = createLeaderTx(tx.participants.length);
+  let leaderTx = pending?.leaderTx;
+  if (leaderTx === undefined) {
+    // Proposed before this leader's memory began (a reset within the term): whoever proposed it
+    // may have sent PREPARE with a PREPARING behind it.
+    leaderTx = createLeaderTx(tx.participants.length);
+    leaderTx.inherited = true;
+  }
   leader.transactions.set(tx.txId, leaderTx);
-  leaderTx.preparingProposed = pending?.preparingProposed === true;
   schedule(leader, tx, leaderTx);
   requestIds.forEach((requestId, position) => {
     const commit = pending?.commits.get(requestId);
@@ -459,7 +480,7 @@ function applyEnd(state: EngineState, entry: EndEntry, out: Effect[]): void {
  */
 function decide(
   state: EngineState,
-  tx: TxRecord,
+  tx: VoteTarget,
   leaderTx: LeaderTx,
   outcome: Outcome,
   cause: DecisionCause,
@@ -504,11 +525,13 @@ function startPhaseTwo(
   tx.participants.forEach((_participant, position) => {
     const progress = leaderTx.progress[position];
     assert(progress !== undefined, `no progress for participant ${position} of ${tx.txId}`);
-    // Never prepared (decided while ACTIVE): nobody ever sent PREPARE, nothing to undo. A READ_ONLY
-    // voter holds nothing. A NO voter already rolled back (presumed abort). A leader that did not
-    // see a vote (it took over) must assume the participant is prepared.
+    // Decided while ACTIVE, by a leader that began or resumed the transaction and never sent this
+    // participant PREPARE: nothing to undo. A READ_ONLY voter holds nothing. A NO voter already
+    // rolled back (presumed abort). A leader that did not see a vote (it took over) must assume
+    // the participant is prepared.
+    const mayBePrepared = tx.prepare !== null || leaderTx.inherited || progress.prepareAttempts > 0;
     progress.needsDecision =
-      tx.prepare !== null &&
+      mayBePrepared &&
       progress.vote !== 'READ_ONLY' &&
       !(decision.outcome === 'ABORT' && progress.vote === 'NO');
   });
@@ -562,15 +585,23 @@ function sendRecordedDecision(
   out.push({ kind: 'send', participant: participant.name, message });
 }
 
+/** What a PREPARE needs: a live transaction, or a BEGIN this leader proposed with PREPARING. */
+interface PrepareTarget extends Pick<TxRecord, 'txId' | 'phase' | 'deadlineMs'> {
+  readonly participants: readonly ParticipantSpec[];
+}
+
 function sendPrepare(
   state: EngineState,
   leader: LeaderState,
-  tx: TxRecord,
+  tx: PrepareTarget,
   leaderTx: LeaderTx,
   position: number,
   out: Effect[],
 ): void {
-  assert(tx.phase === 'PREPARING', `PREPARE for ${tx.txId} in phase ${tx.phase}`);
+  assert(
+    tx.phase === 'PREPARING' || (tx.phase === 'ACTIVE' && leaderTx.preparingProposed),
+    `PREPARE for ${tx.txId} in phase ${tx.phase} without a PREPARING entry proposed`,
+  );
   const participant = tx.participants[position];
   const progress = leaderTx.progress[position];
   assert(participant !== undefined && progress !== undefined, `no participant ${position} in ${tx.txId}`);
@@ -602,7 +633,11 @@ function sendPrepare(
   });
 }
 
-/** PREPARE to every participant that has not voted, unless a decision is already on its way. */
+/**
+ * Once PREPARING is applied: PREPARE to every participant that has neither voted nor been sent
+ * one with the proposal (an ENLIST applied in between, a leader that took over), and COMMIT when
+ * the votes that came before the apply are all in. Nothing when a decision is on its way.
+ */
 function startPrepareRound(
   state: EngineState,
   leader: LeaderState,
@@ -617,14 +652,36 @@ function startPrepareRound(
     out.push(decide(state, tx, leaderTx, 'ABORT', 'PARTICIPANT_UNAVAILABLE', unavailable, null));
   } else if (state.nowMs >= tx.deadlineMs) {
     out.push(decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
+  } else if (allVotedToCommit(leaderTx)) {
+    out.push(decide(state, tx, leaderTx, 'COMMIT', 'VOTES', votesReason(leaderTx), null));
   } else {
-    leaderTx.retryRound = 0;
-    tx.participants.forEach((_participant, position) => {
-      if (leaderTx.progress[position]?.vote === null) sendPrepare(state, leader, tx, leaderTx, position, out);
-    });
-    leaderTx.nextRetryAtMs = state.nowMs + retryDelayMs(0);
+    sendFirstPrepares(state, leader, tx, leaderTx, out);
   }
   schedule(leader, tx, leaderTx);
+}
+
+/**
+ * PREPARE to every participant without a vote that this leader has not asked yet; the backoff
+ * restarts only when someone was asked, so PREPAREs sent with the proposal keep their schedule.
+ */
+function sendFirstPrepares(
+  state: EngineState,
+  leader: LeaderState,
+  tx: PrepareTarget,
+  leaderTx: LeaderTx,
+  out: Effect[],
+): void {
+  let asked = false;
+  tx.participants.forEach((_participant, position) => {
+    const progress = leaderTx.progress[position];
+    if (progress?.vote !== null || progress.prepareAttempts > 0) return;
+    sendPrepare(state, leader, tx, leaderTx, position, out);
+    asked = true;
+  });
+  if (asked || leaderTx.nextRetryAtMs === null) {
+    leaderTx.retryRound = 0;
+    leaderTx.nextRetryAtMs = state.nowMs + retryDelayMs(0);
+  }
 }
 
 function finishIfComplete(state: EngineState, tx: TxRecord, leaderTx: LeaderTx, out: Effect[]): void {
@@ -823,6 +880,7 @@ function becomeLeader(state: EngineState, command: BecameLeaderCommand, out: Eff
   // what the log says: re-ask for votes (participants answer idempotently), or re-send the decision.
   for (const tx of state.replicated.transactions.values()) {
     const leaderTx = createLeaderTx(tx.participants.length);
+    leaderTx.inherited = true;
     leader.transactions.set(tx.txId, leaderTx);
     recordLeaderEvent(state, leaderTx, 'RESUMED', null, resumedDetail(tx, command.term));
     switch (tx.phase) {
@@ -920,13 +978,17 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
   const preparingProposed =
     command.commit !== null &&
     !command.participants.some((participant) => leader.unavailable.has(participant.name));
+  const leaderTx = createLeaderTx(command.participants.length);
   leader.pendingBegins.set(command.txId, {
     requestIds: [command.requestId],
     fingerprint: idempotency?.fingerprint ?? null,
     commits: new Map(command.commit === null ? [] : [[command.requestId, command.commit]]),
     preparingProposed,
+    participants: command.participants.map((participant) => participant.name),
+    leaderTx,
   });
   if (idempotency !== null) leader.pendingKeys.set(idempotency.key, command.txId);
+  const deadlineMs = state.nowMs + timeoutMs;
   out.push({
     kind: 'propose',
     entry: {
@@ -934,15 +996,22 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
       txId: command.txId,
       participants: command.participants,
       createdAtMs: state.nowMs,
-      deadlineMs: state.nowMs + timeoutMs,
+      deadlineMs,
       metadata: command.metadata,
       idempotency,
     },
   });
+  if (!preparingProposed) return;
   // Same turn, so the same Raft entry: applied right after the BEGIN, in log order.
-  if (preparingProposed) {
-    out.push({ kind: 'propose', entry: { kind: 'PREPARING', txId: command.txId, atMs: state.nowMs } });
-  }
+  out.push({ kind: 'propose', entry: { kind: 'PREPARING', txId: command.txId, atMs: state.nowMs } });
+  leaderTx.preparingProposed = true;
+  const target = {
+    txId: command.txId,
+    phase: 'ACTIVE',
+    participants: command.participants,
+    deadlineMs,
+  } as const;
+  sendFirstPrepares(state, leader, target, leaderTx, out);
 }
 
 function validateBegin(command: BeginCommand): EngineError | null {
@@ -1087,7 +1156,10 @@ function waitForCommit(leaderTx: LeaderTx, requestId: RequestId, wait: CommitWai
   }
 }
 
-/** Proposes PREPARING, or decides ABORT at once when it could only fail; nothing once under way. */
+/**
+ * Proposes PREPARING and sends PREPARE with it, or decides ABORT at once when it could only fail;
+ * nothing once under way.
+ */
 function startCommit(
   state: EngineState,
   leader: LeaderState,
@@ -1106,6 +1178,7 @@ function startCommit(
   } else {
     leaderTx.preparingProposed = true;
     out.push({ kind: 'propose', entry: { kind: 'PREPARING', txId: tx.txId, atMs: state.nowMs } });
+    sendFirstPrepares(state, leader, tx, leaderTx, out);
   }
   schedule(leader, tx, leaderTx);
 }
@@ -1257,10 +1330,15 @@ function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out:
 // Messages from participants. Followers read them too and ignore them; only the leader acts.
 
 function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, out: Effect[]): void {
-  const found = participantOf(state, command.txId, command.participant, 'VOTE', out);
+  const pending = state.leader?.pendingBegins.get(command.txId);
+  const found: { tx: VoteTarget; leaderTx: LeaderTx; progress: ParticipantProgress } | null =
+    pending?.preparingProposed === true
+      ? earlyVoter(pending, command.txId, command.participant, out)
+      : participantOf(state, command.txId, command.participant, 'VOTE', out);
   if (found === null) return;
   const { tx, leaderTx, progress } = found;
-  if (tx.phase === 'ACTIVE') {
+  // While ACTIVE only a PREPARE sent with a PREPARING proposal can have been answered.
+  if (tx.phase === 'ACTIVE' && progress.prepareAttempts === 0) {
     out.push(
       notice(
         'warn',
@@ -1316,12 +1394,45 @@ function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, 
       command.reason === null
         ? `${command.participant} voted NO`
         : `${command.participant} voted NO: ${command.reason}`;
+    // Also before PREPARING (even BEGIN) is applied: the DECISION lands behind them in the log.
     out.push(decide(state, tx, leaderTx, 'ABORT', 'VOTED_NO', reason, null));
     return;
   }
-  if (leaderTx.progress.every((each) => each.vote === 'YES' || each.vote === 'READ_ONLY')) {
+  // Before PREPARING is applied the votes wait: startPrepareRound counts them at the apply.
+  if (tx.phase === 'PREPARING' && allVotedToCommit(leaderTx)) {
     out.push(decide(state, tx, leaderTx, 'COMMIT', 'VOTES', votesReason(leaderTx), null));
   }
+}
+
+function allVotedToCommit(leaderTx: LeaderTx): boolean {
+  return (
+    leaderTx.progress.length > 0 &&
+    leaderTx.progress.every((each) => each.vote === 'YES' || each.vote === 'READ_ONLY')
+  );
+}
+
+/** What deciding and counting a vote read of a transaction: live, or still a pending BEGIN. */
+type VoteTarget = Pick<TxRecord, 'txId' | 'phase' | 'decision'>;
+
+/**
+ * The voter of a BEGIN this leader proposed with PREPARING and has not applied yet: PREPARE left
+ * with the proposal, so the answer can come first. Its vote goes into the LeaderTx the
+ * transaction gets at apply.
+ */
+function earlyVoter(
+  pending: PendingBegin,
+  txId: TxId,
+  participant: ParticipantName,
+  out: Effect[],
+): { tx: VoteTarget; leaderTx: LeaderTx; progress: ParticipantProgress } | null {
+  const progress = pending.leaderTx.progress[pending.participants.indexOf(participant)];
+  if (progress === undefined) {
+    out.push(
+      notice('warn', 'PARTICIPANT_NOT_ENLISTED', txId, participant, 'VOTE from a participant not enlisted'),
+    );
+    return null;
+  }
+  return { tx: { txId, phase: 'ACTIVE', decision: null }, leaderTx: pending.leaderTx, progress };
 }
 
 function onAck(state: EngineState, command: AckCommand, out: Effect[]): void {

@@ -74,9 +74,9 @@ export interface TxRecord {
    */
   readonly enlistments: EnlistmentRecord[];
   /**
-   * Set when PREPARING was applied while ACTIVE. Invariant: null while ACTIVE. A transaction
-   * decided with `prepare` null never had a PREPARE sent by anyone (PREPARE goes out only after
-   * this entry is applied), so it needs no phase-two messages.
+   * Set when PREPARING was applied while ACTIVE. Invariant: null while ACTIVE. PREPARE may leave
+   * as soon as the leader proposes PREPARING (see LeaderTx.inherited), so `prepare` null does not
+   * prove that no participant is prepared.
    */
   prepare: { readonly index: Index; readonly term: Term; readonly atMs: number } | null;
   /** Invariant: non-null exactly when phase is DECIDED; never changes once set. */
@@ -113,15 +113,24 @@ export interface PendingBegin {
   readonly fingerprint: string | null;
   /** The requests among `requestIds` that asked to commit too, and how long they wait. */
   readonly commits: Map<RequestId, CommitWait>;
-  /** A PREPARING entry was proposed right behind the BEGIN. */
+  /** A PREPARING entry was proposed right behind the BEGIN, and PREPARE sent with it. */
   readonly preparingProposed: boolean;
+  /** Names of `participants` in the BEGIN, by position: where an early vote belongs. */
+  readonly participants: readonly ParticipantName[];
+  /** Becomes the transaction's LeaderTx at apply: early PREPAREs and votes are already in it. */
+  readonly leaderTx: LeaderTx;
 }
 
 export interface LeaderTx {
   /** Aligned with `TxRecord.participants` by position. */
   readonly progress: ParticipantProgress[];
-  /** A PREPARING entry is in the log, not yet applied. */
+  /** A PREPARING entry is in the log, not yet applied; PREPARE went out when it was proposed. */
   preparingProposed: boolean;
+  /**
+   * Taken over from an earlier leader, which may have sent PREPARE with a PREPARING entry that
+   * never committed: any participant may be prepared even while the log says ACTIVE.
+   */
+  inherited: boolean;
   /** A DECISION entry is in the log, not yet applied: no other decision is proposed meanwhile. */
   decisionProposed: boolean;
   /**
@@ -233,6 +242,7 @@ export function createLeaderTx(participantCount: number): LeaderTx {
   return {
     progress,
     preparingProposed: false,
+    inherited: false,
     decisionProposed: false,
     enlistWaiters: new Map(),
     decisionWaiters: [],

@@ -41,10 +41,11 @@ describe('timeline', () => {
       '+0 ENLIST bank-a: enlisted at begin [1/1]',
       '+0 ENLIST bank-b: enlisted at begin [1/1]',
       '+10 ENLIST audit-log: enlisted [2/1]',
-      '+20 PREPARING -: commit requested: asking 3 participants to prepare [3/1]',
+      // PREPARE leaves with the PREPARING proposal, before the entry is committed.
       '+20 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
       '+20 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
       '+20 PREPARE_SENT audit-log: PREPARE sent, attempt 1',
+      '+20 PREPARING -: commit requested: asking 3 participants to prepare [3/1]',
       '+25 VOTE bank-a: voted YES',
       '+25 VOTE audit-log: voted READ_ONLY',
       '+30 VOTE bank-b: voted YES',
@@ -76,9 +77,10 @@ describe('timeline', () => {
     h.preparing('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-b', 'NO', 'insufficient funds');
     h.commit();
-    expect(h.timeline('tx1').slice(4)).toEqual([
+    expect(h.timeline('tx1').slice(3)).toEqual([
       '+0 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
       '+0 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
+      '+0 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
       '+0 VOTE bank-b: voted NO: insufficient funds',
       '+0 DECISION -: decided ABORT: bank-b voted NO: insufficient funds [3/1]',
       '+0 DECISION_SENT bank-a: ABORT sent, attempt 1',

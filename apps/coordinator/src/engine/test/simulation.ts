@@ -109,6 +109,12 @@ export class Cluster {
   readonly log: { readonly entry: TxLogEntry; readonly index: number; readonly term: number }[] = [];
   /** First DECISION per transaction in log order: the decision, as all nodes see it. */
   readonly decisions = new Map<TxId, { outcome: Outcome; index: number }>();
+  /**
+   * Transactions answered ABORT without any record (presumed abort): PREPARE leaves with the
+   * PREPARING proposal, so a participant can be prepared for a BEGIN that a leader change lost.
+   * Such a BEGIN must never reach the log afterwards.
+   */
+  readonly presumedAborts = new Set<TxId>();
   pending: TxLogEntry[] = [];
   term = 0;
   leader: EngineState | null = null;
@@ -223,6 +229,7 @@ export class Cluster {
       decided === undefined || decided === outcome,
       `presumed ${outcome} for ${txId}, whose recorded decision is ${decided}: the engine forgot a live or unarchived transaction`,
     );
+    if (decided === undefined) this.presumedAborts.add(txId);
     if (requestId !== null) {
       check(!this.replies.has(requestId), `request ${requestId} answered twice`);
       this.replies.set(requestId, { ok: true, value: { kind: 'outcome', txId, outcome } });
@@ -251,6 +258,12 @@ export class Cluster {
   }
 
   private appendCommitted(entry: TxLogEntry, term: number): void {
+    if (entry.kind === 'BEGIN') {
+      check(
+        !this.presumedAborts.has(entry.txId),
+        `BEGIN for ${entry.txId} committed after its participants were told ABORT for lack of a record`,
+      );
+    }
     const index = this.log.length + 1;
     this.log.push({ entry, index, term });
     if (entry.kind === 'DECISION' && !this.decisions.has(entry.txId)) {
@@ -318,6 +331,11 @@ export class Cluster {
 
   // -- participants -------------------------------------------------------------------------
 
+  /** The decision in the log, or ABORT for a transaction the cluster presumed aborted. */
+  private outcomeOf(txId: TxId): Outcome | undefined {
+    return this.decisions.get(txId)?.outcome ?? (this.presumedAborts.has(txId) ? 'ABORT' : undefined);
+  }
+
   private branch(txId: TxId, participant: string): Branch {
     const key = `${txId}/${participant}`;
     let branch = this.branches.get(key);
@@ -354,7 +372,7 @@ export class Cluster {
       case 'ABORT': {
         const outcome: Outcome = message.type;
         branch.phaseTwoReceived.push(outcome);
-        const decided = this.decisions.get(message.txId)?.outcome;
+        const decided = this.outcomeOf(message.txId);
         check(
           decided === outcome,
           `${participant} received ${outcome} for ${message.txId}; the decision is ${decided}`,
@@ -686,7 +704,7 @@ export class Cluster {
     );
     for (const [key, branch] of this.branches) {
       const txId = key.split('/')[0] as TxId;
-      const decided = this.decisions.get(txId)?.outcome;
+      const decided = this.outcomeOf(txId);
       // Every participant that received a phase-two message received the decision, only it.
       for (const received of branch.phaseTwoReceived) {
         check(received === decided, `${key} received ${received}; the decision is ${decided}`);
