@@ -84,17 +84,24 @@ type Ledger struct {
 	balances     map[string]int64
 	held         map[string]int64
 	transactions map[string]*TxRecord
-	// When this process voted YES, so that recovery does not ask about a vote it just gave. Absent
-	// for records loaded at start: every one of those is in doubt at once.
-	votedAt map[string]time.Time
+	// When this process voted YES, so that recovery does not ask about a vote it just gave, and the
+	// PREPARE's deadline, after which it asks all the same. Absent for records loaded at start:
+	// every one of those is in doubt at once.
+	votedAt   map[string]time.Time
+	deadlines map[string]time.Time
 }
+
+// Past a PREPARE's deadline the coordinator has decided, or has no record of the transaction (its
+// leader sends PREPARE before the entry that records it is committed, and can die in between)
+// and answers ABORT: a YES still undecided then, plus this margin, is in doubt.
+const pastDeadlineGrace = time.Second
 
 // NewLedger builds the state from the store's snapshot. `openingBalances` opens accounts the store
 // does not know yet; an account it knows keeps its stored balance.
 func NewLedger(name string, store *Store, snapshot Snapshot, openingBalances map[string]int64) *Ledger {
 	ledger := &Ledger{
 		name: name, store: store, balances: snapshot.Balances, held: map[string]int64{},
-		transactions: snapshot.Transactions, votedAt: map[string]time.Time{},
+		transactions: snapshot.Transactions, votedAt: map[string]time.Time{}, deadlines: map[string]time.Time{},
 	}
 	opened := map[string]int64{}
 	for account, balance := range openingBalances {
@@ -156,6 +163,7 @@ func (l *Ledger) prepare(command Command, record *TxRecord, now time.Time) Resul
 		l.save(record, nil, now)
 		if record.State == StatePrepared {
 			l.votedAt[record.TxID] = now
+			l.deadlines[record.TxID] = command.Deadline
 		}
 		return l.voteReply(command, record, now)
 	}
@@ -270,6 +278,7 @@ func (l *Ledger) applyCommit(record *TxRecord, resolvedBy string, now time.Time)
 	}
 	record.State, record.ResolvedBy = StateCommitted, resolvedBy
 	delete(l.votedAt, record.TxID)
+	delete(l.deadlines, record.TxID)
 	l.save(record, balances, now)
 }
 
@@ -279,6 +288,7 @@ func (l *Ledger) finishAbort(record *TxRecord, resolvedBy string, now time.Time)
 	}
 	record.State, record.ResolvedBy = StateAborted, resolvedBy
 	delete(l.votedAt, record.TxID)
+	delete(l.deadlines, record.TxID)
 	l.save(record, nil, now)
 }
 
@@ -302,7 +312,7 @@ func ack(command Command, outcome Outcome, now time.Time) Result {
 }
 
 // InDoubt lists the transactions held prepared: those loaded at start at once, those this process
-// voted on only after `after` has passed (a decision is normally on its way).
+// voted on only after `after` has passed (a decision is normally on its way) or their deadline.
 func (l *Ledger) InDoubt(now time.Time, after time.Duration) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -311,7 +321,9 @@ func (l *Ledger) InDoubt(now time.Time, after time.Duration) []string {
 		if record.State != StatePrepared {
 			continue
 		}
-		if votedAt, recent := l.votedAt[txID]; recent && now.Sub(votedAt) < after {
+		votedAt, recent := l.votedAt[txID]
+		pastDeadline := now.After(l.deadlines[txID].Add(pastDeadlineGrace))
+		if recent && now.Sub(votedAt) < after && !pastDeadline {
 			continue
 		}
 		txIDs = append(txIDs, txID)

@@ -230,6 +230,11 @@ func TestMemorySurvivesARestart(t *testing.T) {
 	if inDoubt := f.ledger.InDoubt(clock, time.Minute); len(inDoubt) != 0 {
 		t.Fatalf("votes just given are not in doubt yet: %v", inDoubt)
 	}
+	// Past the PREPAREs' deadline (10 s) they are, whatever `after` says: nothing will decide a
+	// transaction whose BEGIN the coordinator lost, so only asking ends it.
+	if got := strings.Join(f.ledger.InDoubt(clock.Add(11*time.Second+time.Millisecond), time.Minute), ","); got != tx1+","+tx2 {
+		t.Fatalf("in doubt past the deadline: %s", got)
+	}
 	f.restart()
 	// Opening balances do not reset an account the store knows.
 	if got := f.account("alice"); got != (AccountView{Balance: 100, Held: 60, Available: 40}) {

@@ -20,10 +20,12 @@ import { FakeCoordinatorHttp } from './participant/fake-coordinator-http';
 describe('bank ledger as a 2PC participant', () => {
   const bankA = uniqueName('bank-a');
   const bankB = uniqueName('bank-b');
+  const bankC = uniqueName('bank-c');
   let wire: CoordinatorWire;
   let coordinator: FakeCoordinatorHttp;
   let a: Bank;
   let b: Bank;
+  let c: Bank;
 
   const replyTo =
     (bank: string, txId: string, type: ParticipantReply['type']) =>
@@ -31,7 +33,7 @@ describe('bank ledger as a 2PC participant', () => {
       reply.participant === bank && reply.txId === txId && reply.type === type;
 
   beforeAll(async () => {
-    wire = await CoordinatorWire.start([bankA, bankB]);
+    wire = await CoordinatorWire.start([bankA, bankB, bankC]);
     coordinator = await new FakeCoordinatorHttp().start();
     coordinator.onCommit = async (txId, begin) => {
       const { outcome, votes } = await runTwoPhaseCommit(wire, txId, begin.participants);
@@ -46,13 +48,20 @@ describe('bank ledger as a 2PC participant', () => {
         })),
       };
     };
-    [a, b] = await Promise.all([Bank.start(bankA, coordinator.url), Bank.start(bankB, coordinator.url)]);
+    [a, b, c] = await Promise.all([
+      Bank.start(bankA, coordinator.url),
+      Bank.start(bankB, coordinator.url),
+      // Asks about what it holds prepared only every 10 minutes, and deems a YES in doubt only
+      // after 10 minutes: what brings its question sooner is the PREPARE's deadline.
+      Bank.start(bankC, coordinator.url, { recoveryIntervalMs: 600_000, inDoubtAfterMs: 600_000 }),
+    ]);
     await a.openAccount('alice', 10_000);
     await b.openAccount('bob', 500);
+    await c.openAccount('carol', 500);
   });
 
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
     await Promise.all([wire?.stop(), coordinator?.stop()]);
   });
 
@@ -230,6 +239,28 @@ describe('bank ledger as a 2PC participant', () => {
     );
     expect(await b.balance('bob')).toBe(bobBefore);
     expect(await b.ledgerEntries(txId)).toEqual([]);
+  });
+
+  it('a YES nobody decides (its BEGIN lost with the coordinator leader) is asked about once its deadline passed', async () => {
+    const txId = newTxId();
+    const carolBefore = await c.balance('carol');
+    await wire.send(
+      prepareCommand(bankC, txId, { credit: { account: 'carol', amount: 3 } }, { deadlineMs: 1_500 }),
+    );
+    expect(await wire.reply(replyTo(bankC, txId, 'VOTE'))).toMatchObject({ payload: { vote: 'YES' } });
+    const votedAtMs = Date.now();
+    await wire.reply(replyTo(bankC, txId, 'OUTCOME_QUERY'));
+    const askedAfterMs = Date.now() - votedAtMs;
+    expect(askedAfterMs).toBeGreaterThanOrEqual(1_000);
+    expect(askedAfterMs).toBeLessThan(10_000);
+    // Presumed abort: the coordinator has no record, so its answer is ABORT.
+    coordinator.outcomes.set(txId, 'ABORT');
+    await waitUntil(
+      async () => ((await c.preparedTxIds()).includes(txId) ? undefined : true),
+      10_000,
+      'the ABORT to be applied',
+    );
+    expect(await c.balance('carol')).toBe(carolBefore);
   });
 
   it('a command from a deposed leader (older term) is ignored', async () => {

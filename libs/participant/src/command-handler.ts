@@ -213,7 +213,14 @@ export class CommandHandler {
       result.vote === 'NO'
         ? { vote: 'NO', reason: truncate(result.reason, REASON_CHARS_MAX) }
         : { vote: result.vote };
-    memory.recordVote(command.txId, command.term, vote, now());
+    const deadlineMs = command.type === 'PREPARE' ? Date.parse(command.payload.deadline) : Number.NaN;
+    memory.recordVote(
+      command.txId,
+      command.term,
+      vote,
+      now(),
+      Number.isFinite(deadlineMs) ? deadlineMs : null,
+    );
     return { type: 'VOTE', vote };
   }
 

@@ -45,6 +45,12 @@ import { inCommandSpan, tracedLogger } from './tracing';
  * leader election, short enough that a dead broker shows up in the logs.
  */
 /** Topic creation races with other processes creating the same topics; a few tries settle it. */
+/**
+ * Past a PREPARE's deadline the coordinator has decided, or has no record of the transaction and
+ * answers ABORT: a YES still undecided by then, plus this much for the coordinator's tick, its
+ * Raft round and clock skew, is in doubt.
+ */
+const PAST_DEADLINE_GRACE_MS = 1_000;
 const TOPIC_CREATION_ATTEMPTS = 5;
 const KAFKA_RETRY = { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 };
 
@@ -95,6 +101,10 @@ export class Participant implements ParticipantHandle {
   /** OUTCOME_QUERY attempts per in-doubt txId; forgotten once the transaction is no longer in doubt. */
   private readonly queryAttempts = new Map<string, number>();
   private recoveryTimer: NodeJS.Timeout | null = null;
+  /** When the scheduled recovery round runs (epoch ms); null while one runs. */
+  private recoveryAtMs: number | null = null;
+  /** The earliest round a YES asked for while one ran; the next one is scheduled no later. */
+  private recoveryWantedAtMs = Number.POSITIVE_INFINITY;
   private recoveryRun: Promise<void> | null = null;
   private readonly stopping = new AbortController();
 
@@ -322,6 +332,14 @@ export class Participant implements ParticipantHandle {
       traceparentOf(message.headers),
       async (): Promise<Handled> => {
         const handled = await this.handler.handle(command);
+        if (
+          command.type === 'PREPARE' &&
+          handled.kind === 'reply' &&
+          handled.reply.type === 'VOTE' &&
+          handled.reply.payload.vote === 'YES'
+        ) {
+          this.recoverBy(Date.parse(command.payload.deadline) + PAST_DEADLINE_GRACE_MS);
+        }
         if (handled.kind === 'reply') {
           this.logger.debug(`answered ${command.type}`, {
             txId: command.txId,
@@ -355,16 +373,36 @@ export class Participant implements ParticipantHandle {
 
   private scheduleRecovery(delayMs: number): void {
     if (this.stopping.signal.aborted) return;
+    this.recoveryAtMs = Date.now() + delayMs;
     this.recoveryTimer = setTimeout(() => {
+      this.recoveryAtMs = null;
       this.recoveryRun = this.recoverInDoubt()
         .catch((error: unknown) => {
           this.logger.error('recovery round failed; will retry', { error: describeError(error) });
         })
         .finally(() => {
           this.recoveryRun = null;
-          this.scheduleRecovery(this.settings.recoveryIntervalMs);
+          const wantedInMs = this.recoveryWantedAtMs - Date.now();
+          this.recoveryWantedAtMs = Number.POSITIVE_INFINITY;
+          this.scheduleRecovery(Math.max(0, Math.min(this.settings.recoveryIntervalMs, wantedInMs)));
         });
     }, delayMs);
+  }
+
+  /**
+   * A recovery round no later than `atMs`. A YES on a PREPARE whose BEGIN was lost with its
+   * coordinator leader (it sends PREPARE before that entry commits) is never decided: only asking
+   * ends it, so it is asked about once its deadline passed, not a whole recovery interval later.
+   */
+  private recoverBy(atMs: number): void {
+    if (!Number.isFinite(atMs) || this.stopping.signal.aborted) return;
+    if (this.recoveryAtMs === null) {
+      this.recoveryWantedAtMs = Math.min(this.recoveryWantedAtMs, atMs);
+      return;
+    }
+    if (atMs >= this.recoveryAtMs) return;
+    if (this.recoveryTimer !== null) clearTimeout(this.recoveryTimer);
+    this.scheduleRecovery(Math.max(0, atMs - Date.now()));
   }
 
   /**
@@ -378,8 +416,11 @@ export class Participant implements ParticipantHandle {
     const nowMs = Date.now();
     const asking = inDoubt.filter((txId) => {
       const memory = this.memory.get(txId);
-      // A vote this process gave a moment ago is not in doubt yet: its decision is on its way.
-      return memory?.votedAtMs == null || nowMs - memory.votedAtMs >= this.settings.inDoubtAfterMs;
+      // A vote this process gave a moment ago is not in doubt yet: its decision is on its way,
+      // unless its deadline passed.
+      if (memory?.votedAtMs == null) return true;
+      const pastDeadline = memory.deadlineMs !== null && nowMs >= memory.deadlineMs + PAST_DEADLINE_GRACE_MS;
+      return pastDeadline || nowMs - memory.votedAtMs >= this.settings.inDoubtAfterMs;
     });
     for (const txId of this.queryAttempts.keys()) {
       if (!inDoubt.includes(txId)) this.queryAttempts.delete(txId);

@@ -28,16 +28,35 @@ function command(type: ParticipantCommand['type'], term: number, extra: object =
 }
 
 const fresh: TxMemory | undefined = undefined;
-const votedYes: TxMemory = { termSeen: 3, vote: { vote: 'YES' }, votedAtMs: 0, outcome: null };
+const votedYes: TxMemory = {
+  termSeen: 3,
+  vote: { vote: 'YES' },
+  votedAtMs: 0,
+  deadlineMs: null,
+  outcome: null,
+};
 const votedNo: TxMemory = {
   termSeen: 3,
   vote: { vote: 'NO', reason: 'insufficient funds' },
   votedAtMs: 0,
+  deadlineMs: null,
   outcome: null,
 };
-const votedReadOnly: TxMemory = { termSeen: 3, vote: { vote: 'READ_ONLY' }, votedAtMs: 0, outcome: null };
-const committed: TxMemory = { termSeen: 3, vote: { vote: 'YES' }, votedAtMs: 0, outcome: 'COMMIT' };
-const aborted: TxMemory = { termSeen: 3, vote: null, votedAtMs: null, outcome: 'ABORT' };
+const votedReadOnly: TxMemory = {
+  termSeen: 3,
+  vote: { vote: 'READ_ONLY' },
+  votedAtMs: 0,
+  deadlineMs: null,
+  outcome: null,
+};
+const committed: TxMemory = {
+  termSeen: 3,
+  vote: { vote: 'YES' },
+  votedAtMs: 0,
+  deadlineMs: null,
+  outcome: 'COMMIT',
+};
+const aborted: TxMemory = { termSeen: 3, vote: null, votedAtMs: null, deadlineMs: null, outcome: 'ABORT' };
 
 describe('planCommand: the participant promises, from memory alone', () => {
   it.each([
@@ -154,11 +173,17 @@ describe('planCommand: the participant promises, from memory alone', () => {
 describe('ParticipantMemory', () => {
   it('keeps the first vote and the highest term', () => {
     const memory = new ParticipantMemory();
-    memory.recordVote(txId, 3, { vote: 'YES' }, 10);
-    memory.recordVote(txId, 4, { vote: 'NO', reason: 'late' }, 20);
+    memory.recordVote(txId, 3, { vote: 'YES' }, 10, 5_010);
+    memory.recordVote(txId, 4, { vote: 'NO', reason: 'late' }, 20, 6_020);
     memory.seeTerm(txId, 7);
     memory.seeTerm(txId, 5);
-    expect(memory.get(txId)).toEqual({ termSeen: 7, vote: { vote: 'YES' }, votedAtMs: 10, outcome: null });
+    expect(memory.get(txId)).toEqual({
+      termSeen: 7,
+      vote: { vote: 'YES' },
+      votedAtMs: 10,
+      deadlineMs: 5_010,
+      outcome: null,
+    });
   });
 
   it('refuses to change an applied outcome', () => {

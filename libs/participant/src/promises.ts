@@ -12,6 +12,8 @@ export interface TxMemory {
   readonly termSeen: number;
   readonly vote: VoteRecord | null;
   readonly votedAtMs: number | null;
+  /** The deadline of the PREPARE this participant voted on: no decision by then, it asks. */
+  readonly deadlineMs: number | null;
   /** Invariant: once set, never changes (a decision is final). */
   readonly outcome: Outcome | null;
 }
@@ -113,11 +115,23 @@ export class ParticipantMemory {
     this.put(txId, { ...(current ?? emptyMemory()), termSeen: term });
   }
 
-  recordVote(txId: string, term: number, vote: VoteRecord, nowMs: number): void {
+  recordVote(
+    txId: string,
+    term: number,
+    vote: VoteRecord,
+    nowMs: number,
+    deadlineMs: number | null = null,
+  ): void {
     const current = this.get(txId) ?? emptyMemory();
     // The first vote stands: a repeated PREPARE must get the same vote.
     if (current.vote !== null) return;
-    this.put(txId, { ...current, termSeen: Math.max(current.termSeen, term), vote, votedAtMs: nowMs });
+    this.put(txId, {
+      ...current,
+      termSeen: Math.max(current.termSeen, term),
+      vote,
+      votedAtMs: nowMs,
+      deadlineMs,
+    });
   }
 
   recordOutcome(txId: string, term: number, outcome: Outcome): void {
@@ -140,5 +154,5 @@ export class ParticipantMemory {
 }
 
 function emptyMemory(): TxMemory {
-  return { termSeen: 0, vote: null, votedAtMs: null, outcome: null };
+  return { termSeen: 0, vote: null, votedAtMs: null, deadlineMs: null, outcome: null };
 }

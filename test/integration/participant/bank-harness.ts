@@ -25,7 +25,11 @@ export class Bank {
     readonly url: string,
   ) {}
 
-  static async start(name: string, coordinatorUrl: string): Promise<Bank> {
+  static async start(
+    name: string,
+    coordinatorUrl: string,
+    timings: { readonly recoveryIntervalMs?: number; readonly inDoubtAfterMs?: number } = {},
+  ): Promise<Bank> {
     const database = await createDatabase(name);
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.register({
@@ -34,7 +38,7 @@ export class Bank {
         kafkaBrokers: kafkaBrokers(),
         coordinatorUrl,
         apiKey: 'test-service-key',
-        participant: TEST_PARTICIPANT_SETTINGS,
+        participant: { ...TEST_PARTICIPANT_SETTINGS, ...timings },
       }),
       new FastifyAdapter(),
       { logger: ['error', 'warn'] },
