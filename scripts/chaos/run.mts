@@ -16,6 +16,14 @@ import { DemoProcess } from '../../test/integration/participant/demo-process.js'
 import { createDatabase, withClient } from '../stack/databases.mjs';
 import type { Stack } from '../stack/stack.mjs';
 import { errorMessage, sleep } from '../stack/support.mjs';
+import {
+  judge,
+  type Leg,
+  type Ledger,
+  type Reported,
+  type TransactionView,
+  type Violation,
+} from './judge.mjs';
 import { PeerNetwork, type CutMode } from './peer-network.mjs';
 
 /** CoordinatorCluster builds dist/; the banks run from the same build. */
@@ -118,8 +126,6 @@ interface ExecutedFault extends PlannedFault {
   aimed: boolean | null;
 }
 
-type Reported = 'COMMIT' | 'ABORT' | 'IN_DOUBT' | 'NOT_STARTED' | 'NO_ANSWER';
-
 /**
  * What a client does: `transfer` asks a bank to move money to another bank (two participants);
  * `three-bank` begins a transaction at a coordinator node itself, a debit in one bank and credits
@@ -140,13 +146,6 @@ const SHAPE_SHARES: readonly (readonly [Shape, number])[] = [
 /** Nodes a one-request client tries, the same Idempotency-Key each time, before it gives up. */
 const ONE_REQUEST_TRIES = 3;
 
-/** One account's signed share of a transaction: negative is a debit. */
-interface Leg {
-  readonly bank: string;
-  readonly account: string;
-  readonly delta: number;
-}
-
 interface Attempt {
   readonly client: number;
   readonly shape: Shape;
@@ -162,16 +161,6 @@ interface Attempt {
   contradiction: string | null;
 }
 
-interface TransactionView {
-  readonly state: string;
-  readonly decision: { readonly outcome: string; readonly reason: string } | null;
-  readonly participants: readonly {
-    readonly name: string;
-    readonly vote: string | null;
-    readonly ack: boolean;
-  }[];
-}
-
 interface Bank {
   readonly name: string;
   readonly databaseUrl: string;
@@ -180,11 +169,6 @@ interface Bank {
   /** Beside the coordinator nodes' logs, appended to by every process of this bank. */
   readonly logFile: string;
   process: DemoProcess;
-}
-
-export interface Violation {
-  readonly txId: string | null;
-  readonly what: string;
 }
 
 export interface ChaosResult {
@@ -1136,17 +1120,6 @@ async function preparedGids(bank: Bank): Promise<string[]> {
   return result.rows.map((row) => row.gid);
 }
 
-interface Ledger {
-  /** tx id → account → amount, of the rows written by global transactions. */
-  readonly rows: Map<string, Map<string, number>>;
-  /** tx ids this bank has heard of: ledger rows, claims, recorded aborts. */
-  readonly known: Set<string>;
-  readonly balances: Map<string, number>;
-  /** account → sum of all its ledger rows, opening deposit included. */
-  readonly ledgerSums: Map<string, number>;
-  readonly prepared: string[];
-}
-
 async function readLedger(bank: Bank): Promise<Ledger> {
   const [entries, known, balances, sums, prepared] = await Promise.all([
     bank.observer.query<{ tx_id: string; account_id: string; amount: string }>(
@@ -1193,7 +1166,7 @@ async function checkOutcome(
   // Reads answered with neither 200 nor 404 (no leader, history down, a 500): asked again on the
   // next round, and reported as what they are if that never changes. A 404 alone means "unknown".
   const unanswered = new Map<string, number>();
-  let ledgers: Ledger[] = [];
+  let ledgers: Ledger[];
   // Quiescence: nothing prepared anywhere and every transaction finished at the coordinator.
   for (;;) {
     ledgers = await Promise.all(banks.map(readLedger));
@@ -1215,9 +1188,10 @@ async function checkOutcome(
         unanswered.set(txId, answer.status);
       }
     }
+    // No record (404) is final: presumed aborted. A bank still holding it prepared counts below.
     const unfinished =
       unanswered.size +
-      [...views.values()].filter((view) => view === null || !['COMMITTED', 'ABORTED'].includes(view.state))
+      [...views.values()].filter((view) => view !== null && !['COMMITTED', 'ABORTED'].includes(view.state))
         .length;
     const prepared = ledgers.reduce((total, ledger) => total + ledger.prepared.length, 0);
     if ((unfinished === 0 && prepared === 0) || Date.now() - healedAt > QUIESCENCE_TIMEOUT_MS) {
@@ -1227,104 +1201,14 @@ async function checkOutcome(
     await sleep(1_000);
   }
 
-  const violations: Violation[] = [];
-  const bankIndex = new Map(banks.map((bank, position) => [bank.name, position]));
-  const rowsOf = (bankName: string, txId: string): Map<string, number> | undefined =>
-    ledgers[bankIndex.get(bankName) ?? -1]?.rows.get(txId);
-  for (const [txId, status] of unanswered) {
-    if (views.has(txId)) continue;
-    violations.push({ txId, what: `the coordinator never answered a read of it (last: HTTP ${status})` });
-  }
-  for (const [txId, view] of views) {
-    if (view === null) {
-      violations.push({ txId, what: 'the coordinator does not know it, but a bank or client does' });
-      continue;
-    }
-    const withRows = view.participants.filter((participant) => rowsOf(participant.name, txId) !== undefined);
-    const outcome = view.decision?.outcome ?? 'NONE';
-    if (withRows.length !== 0 && withRows.length !== view.participants.length) {
-      violations.push({
-        txId,
-        what: `not atomic: ledger rows in ${withRows.map((each) => each.name).join(', ')} only (coordinator: ${view.state}/${outcome})`,
-      });
-    }
-    // Votes are not in the Raft log: a leader that took over knows the decision but not the votes
-    // (null), so only a vote known to be something else than YES convicts. The bank-side check of
-    // the same rule is the unpayable transfers below.
-    const notYes = view.participants.filter(
-      (participant) => participant.vote !== null && !['YES', 'READ_ONLY'].includes(participant.vote),
-    );
-    if (outcome === 'COMMIT' && notYes.length > 0) {
-      violations.push({
-        txId,
-        what: `COMMIT with a vote other than YES from ${notYes.map((each) => `${each.name} (${String(each.vote)})`).join(', ')}`,
-      });
-    }
-    if (!['COMMITTED', 'ABORTED'].includes(view.state)) {
-      violations.push({ txId, what: `never finished: coordinator state ${view.state}/${outcome}` });
-    } else if ((outcome === 'COMMIT') !== withRows.length > 0) {
-      violations.push({
-        txId,
-        what: `coordinator says ${outcome} but ledger rows are in ${withRows.length} of ${view.participants.length} banks`,
-      });
-    }
-  }
-  for (const attempt of attempts) {
-    if (attempt.txId === null) continue;
-    const txId = attempt.txId;
-    const held = attempt.legs.map((leg) => rowsOf(leg.bank, txId)?.get(leg.account));
-    const describe = (): string =>
-      attempt.legs.map((leg, position) => `${leg.bank}/${leg.account} ${String(held[position])}`).join(', ');
-    if (attempt.contradiction !== null) violations.push({ txId, what: attempt.contradiction });
-    if (attempt.reported === 'COMMIT' && attempt.legs.some((leg, position) => held[position] !== leg.delta)) {
-      violations.push({ txId, what: `reported committed, but the ledgers hold ${describe()}` });
-    }
-    // The debited bank must vote NO on more money than exists: such a transfer never commits.
-    if (
-      attempt.unpayable &&
-      (views.get(txId)?.decision?.outcome === 'COMMIT' || held.some((rows) => rows !== undefined))
-    ) {
-      violations.push({
-        txId,
-        what: `committed a transfer its debited bank had to vote NO on (${describe()})`,
-      });
-    }
-    if (attempt.reported === 'ABORT' && held.some((rows) => rows !== undefined)) {
-      violations.push({ txId, what: `reported aborted, but the ledgers hold ${describe()}` });
-    }
-    const outcome = views.get(txId)?.decision?.outcome;
-    // An unknown or unanswered transaction is already a violation above; this compares decisions.
-    if (
-      views.get(txId) &&
-      (attempt.reported === 'COMMIT' || attempt.reported === 'ABORT') &&
-      outcome !== attempt.reported
-    ) {
-      violations.push({
-        txId,
-        what: `the client was told ${attempt.reported}, the coordinator says ${String(outcome)}`,
-      });
-    }
-  }
-  let total = 0;
-  for (const [position, ledger] of ledgers.entries()) {
-    const bank = banks[position]?.name ?? '?';
-    for (const gid of ledger.prepared)
-      violations.push({ txId: null, what: `${bank}: still prepared: ${gid}` });
-    for (const [account, balance] of ledger.balances) {
-      total += balance;
-      if (balance < 0)
-        violations.push({ txId: null, what: `${bank}/${account}: negative balance ${balance}` });
-      if (ledger.ledgerSums.get(account) !== balance) {
-        violations.push({
-          txId: null,
-          what: `${bank}/${account}: balance ${balance} but its ledger rows sum to ${String(ledger.ledgerSums.get(account))}`,
-        });
-      }
-    }
-  }
-  const opening = banks.length * ACCOUNTS_PER_BANK * OPENING_BALANCE;
-  if (total !== opening)
-    violations.push({ txId: null, what: `money not conserved: ${total} instead of ${opening}` });
+  const violations = judge({
+    bankNames: banks.map((bank) => bank.name),
+    ledgers,
+    views,
+    unanswered,
+    attempts,
+    openingTotal: banks.length * ACCOUNTS_PER_BANK * OPENING_BALANCE,
+  });
   return { views, violations, quiescenceMs: Date.now() - healedAt };
 }
 
@@ -1375,6 +1259,7 @@ function summarize(
   const views = [...checked.views.values()];
   const committed = views.filter((view) => view?.decision?.outcome === 'COMMIT').length;
   const aborted = views.filter((view) => view?.decision?.outcome === 'ABORT').length;
+  const unrecorded = views.filter((view) => view === null).length;
   const byReport = (reported: Reported): number =>
     attempts.filter((each) => each.reported === reported).length;
   const byKind = FAULT_KINDS.filter((kind) => options.faults.includes(kind))
@@ -1397,7 +1282,8 @@ function summarize(
       `IN_DOUBT ${byReport('IN_DOUBT')}, refused before starting ${byReport('NOT_STARTED')}, no answer ${byReport('NO_ANSWER')})`,
     `refused before starting: ${refusals(attempts)}`,
     `begun by shape, with the coordinator's decision: ${byShape(attempts, checked.views)}`,
-    `transactions known to the coordinator or a bank: ${checked.views.size} (committed ${committed}, aborted ${aborted})`,
+    `transactions known to the coordinator or a bank: ${checked.views.size} (committed ${committed}, aborted ${aborted}, ` +
+      `presumed aborted without a record at the coordinator ${unrecorded})`,
     `why the coordinator aborted: ${abortReasons(views)}`,
     `faults: ${faults.length} of ${plan.length} planned (${byKind})`,
     `longest leader election: ${longest === null ? 'none measured' : `${longest.election?.ms ?? 0} ms after fault #${longest.index} ${longest.kind} on ${longest.target}`} ` +
