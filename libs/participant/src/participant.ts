@@ -40,18 +40,20 @@ import type { ParticipantLogger, ParticipantService } from './service';
 import { inCommandSpan, tracedLogger } from './tracing';
 
 /**
- * Every Kafka client of the SDK retries a failed request 8 times, backing off from 100 ms to at
- * most 5 s (about 20 s in all) before the error surfaces: long enough for a broker restart or a
- * leader election, short enough that a dead broker shows up in the logs.
- */
-/** Topic creation races with other processes creating the same topics; a few tries settle it. */
-/**
  * Past a PREPARE's deadline the coordinator has decided, or has no record of the transaction and
  * answers ABORT: a YES still undecided by then, plus this much for the coordinator's tick, its
  * Raft round and clock skew, is in doubt.
  */
 const PAST_DEADLINE_GRACE_MS = 1_000;
+
+/** Topic creation races with other processes creating the same topics; a few tries settle it. */
 const TOPIC_CREATION_ATTEMPTS = 5;
+
+/**
+ * Every Kafka client of the SDK retries a failed request 8 times, backing off from 100 ms to at
+ * most 5 s (about 20 s in all) before the error surfaces: long enough for a broker restart or a
+ * leader election, short enough that a dead broker shows up in the logs.
+ */
 const KAFKA_RETRY = { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000, factor: 0.2, multiplier: 2 };
 
 /** How stale cluster metadata may get before it is refreshed (new partitions, moved leaders). */

@@ -115,13 +115,7 @@ export class ParticipantMemory {
     this.put(txId, { ...(current ?? emptyMemory()), termSeen: term });
   }
 
-  recordVote(
-    txId: string,
-    term: number,
-    vote: VoteRecord,
-    nowMs: number,
-    deadlineMs: number | null = null,
-  ): void {
+  recordVote(txId: string, term: number, vote: VoteRecord, nowMs: number, deadlineMs: number | null): void {
     const current = this.get(txId) ?? emptyMemory();
     // The first vote stands: a repeated PREPARE must get the same vote.
     if (current.vote !== null) return;
