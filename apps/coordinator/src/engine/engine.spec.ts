@@ -441,6 +441,27 @@ describe('PREPARE with the PREPARING proposal', () => {
     ).toEqual(['look up tx1 in history for bank-a']);
   });
 
+  it('a BEGIN applied after the leader reset its memory within the term: its ABORT goes to everyone', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' });
+    // Raft refused a proposal: the host resets the engine's leader memory and leads on.
+    expect(h.trace({ kind: 'lostLeadership' })).toEqual(['reply r1 LEADERSHIP_LOST']);
+    h.lead(h.term);
+    // The BEGIN commits; this memory never knew who was sent PREPARE with it.
+    expect(h.commit(1)).toEqual([]);
+    h.abortRequested('tx1');
+    // Should the DECISION reach the log before the PREPARING, nothing in the log says who may
+    // be prepared: everyone hears the ABORT.
+    h.pending.reverse();
+    expect(h.commit()).toEqual([
+      'reply r2 decided tx1 ABORT at 2/1',
+      'send bank-a ABORT tx1 term=1 attempt=1',
+      'send bank-b ABORT tx1 term=1 attempt=1',
+      'notice info ENTRY_VOID tx1',
+    ]);
+  });
+
   it('PREPARING lost with the leader: the new leader cannot know who was prepared, so its ABORT goes to everyone', () => {
     const h = new Harness();
     h.lead();
