@@ -87,8 +87,12 @@ type Ledger struct {
 	// When this process voted YES, so that recovery does not ask about a vote it just gave, and the
 	// PREPARE's deadline, after which it asks all the same. Absent for records loaded at start:
 	// every one of those is in doubt at once.
-	votedAt   map[string]time.Time
-	deadlines map[string]time.Time
+	votes map[string]yesVote
+}
+
+// A YES this process gave: when, and the deadline of the PREPARE it answered.
+type yesVote struct {
+	at, deadline time.Time
 }
 
 // Past a PREPARE's deadline the coordinator has decided, or has no record of the transaction (its
@@ -101,7 +105,7 @@ const pastDeadlineGrace = time.Second
 func NewLedger(name string, store *Store, snapshot Snapshot, openingBalances map[string]int64) *Ledger {
 	ledger := &Ledger{
 		name: name, store: store, balances: snapshot.Balances, held: map[string]int64{},
-		transactions: snapshot.Transactions, votedAt: map[string]time.Time{}, deadlines: map[string]time.Time{},
+		transactions: snapshot.Transactions, votes: map[string]yesVote{},
 	}
 	opened := map[string]int64{}
 	for account, balance := range openingBalances {
@@ -162,8 +166,7 @@ func (l *Ledger) prepare(command Command, record *TxRecord, now time.Time) Resul
 		}
 		l.save(record, nil, now)
 		if record.State == StatePrepared {
-			l.votedAt[record.TxID] = now
-			l.deadlines[record.TxID] = command.Deadline
+			l.votes[record.TxID] = yesVote{at: now, deadline: command.Deadline}
 		}
 		return l.voteReply(command, record, now)
 	}
@@ -277,8 +280,7 @@ func (l *Ledger) applyCommit(record *TxRecord, resolvedBy string, now time.Time)
 		balances = map[string]int64{record.Account: l.balances[record.Account]}
 	}
 	record.State, record.ResolvedBy = StateCommitted, resolvedBy
-	delete(l.votedAt, record.TxID)
-	delete(l.deadlines, record.TxID)
+	delete(l.votes, record.TxID)
 	l.save(record, balances, now)
 }
 
@@ -287,8 +289,7 @@ func (l *Ledger) finishAbort(record *TxRecord, resolvedBy string, now time.Time)
 		l.held[record.Account] -= record.Amount
 	}
 	record.State, record.ResolvedBy = StateAborted, resolvedBy
-	delete(l.votedAt, record.TxID)
-	delete(l.deadlines, record.TxID)
+	delete(l.votes, record.TxID)
 	l.save(record, nil, now)
 }
 
@@ -321,9 +322,8 @@ func (l *Ledger) InDoubt(now time.Time, after time.Duration) []string {
 		if record.State != StatePrepared {
 			continue
 		}
-		votedAt, recent := l.votedAt[txID]
-		pastDeadline := now.After(l.deadlines[txID].Add(pastDeadlineGrace))
-		if recent && now.Sub(votedAt) < after && !pastDeadline {
+		if given, recent := l.votes[txID]; recent && now.Sub(given.at) < after &&
+			!now.After(given.deadline.Add(pastDeadlineGrace)) {
 			continue
 		}
 		txIDs = append(txIDs, txID)

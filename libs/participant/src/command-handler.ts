@@ -213,14 +213,9 @@ export class CommandHandler {
       result.vote === 'NO'
         ? { vote: 'NO', reason: truncate(result.reason, REASON_CHARS_MAX) }
         : { vote: result.vote };
-    const deadlineMs = command.type === 'PREPARE' ? Date.parse(command.payload.deadline) : Number.NaN;
-    memory.recordVote(
-      command.txId,
-      command.term,
-      vote,
-      now(),
-      Number.isFinite(deadlineMs) ? deadlineMs : null,
-    );
+    // A one-phase COMMIT carries no deadline; a PREPARE's is a validated ISO 8601 instant.
+    const deadlineMs = command.type === 'PREPARE' ? Date.parse(command.payload.deadline) : null;
+    memory.recordVote(command.txId, command.term, vote, now(), deadlineMs);
     return { type: 'VOTE', vote };
   }
 

@@ -146,7 +146,7 @@ export interface BeginInput {
   readonly metadata: Readonly<Record<string, string>>;
   /**
    * Run two-phase commit too: begin then resolves like `commit(txId, wait)`. PREPARING goes into
-   * the Raft log with the BEGIN, so the PREPAREs leave one Raft round earlier than begin + commit.
+   * the Raft log with the BEGIN and the PREPAREs leave with it: one request instead of two.
    */
   readonly commit?: CommitWait;
 }

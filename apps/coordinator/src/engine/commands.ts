@@ -28,7 +28,7 @@ export interface BeginCommand {
   readonly idempotency: IdempotencySpec | null;
   /**
    * Run two-phase commit too, answering like commitRequested with this wait. The PREPARING entry
-   * is proposed with the BEGIN, so the PREPAREs leave after one Raft round, not two. A retry whose
+   * is proposed with the BEGIN and the PREPAREs leave in the same turn. A retry whose
    * key names a transaction that already began is answered `begun` (replayed): the host commits it.
    */
   readonly commit: CommitWait | null;

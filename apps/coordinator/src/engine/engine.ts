@@ -189,7 +189,7 @@ function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: T
   }
   const requestIds = pending?.requestIds ?? [];
   const voidWithPrepares = (why: string): void => {
-    if (pending === undefined || !pending.preparingProposed) return;
+    if (pending?.leaderTx.preparingProposed !== true) return;
     out.push(
       notice(
         'warn',
@@ -983,7 +983,6 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
     requestIds: [command.requestId],
     fingerprint: idempotency?.fingerprint ?? null,
     commits: new Map(command.commit === null ? [] : [[command.requestId, command.commit]]),
-    preparingProposed,
     participants: command.participants.map((participant) => participant.name),
     leaderTx,
   });
@@ -1332,7 +1331,7 @@ function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out:
 function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, out: Effect[]): void {
   const pending = state.leader?.pendingBegins.get(command.txId);
   const found: { tx: VoteTarget; leaderTx: LeaderTx; progress: ParticipantProgress } | null =
-    pending?.preparingProposed === true
+    pending?.leaderTx.preparingProposed === true
       ? earlyVoter(pending, command.txId, command.participant, out)
       : participantOf(state, command.txId, command.participant, 'VOTE', out);
   if (found === null) return;

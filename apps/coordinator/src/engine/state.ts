@@ -113,11 +113,12 @@ export interface PendingBegin {
   readonly fingerprint: string | null;
   /** The requests among `requestIds` that asked to commit too, and how long they wait. */
   readonly commits: Map<RequestId, CommitWait>;
-  /** A PREPARING entry was proposed right behind the BEGIN, and PREPARE sent with it. */
-  readonly preparingProposed: boolean;
   /** Names of `participants` in the BEGIN, by position: where an early vote belongs. */
   readonly participants: readonly ParticipantName[];
-  /** Becomes the transaction's LeaderTx at apply: early PREPAREs and votes are already in it. */
+  /**
+   * Becomes the transaction's LeaderTx at apply: early PREPAREs and votes are already in it. Its
+   * `preparingProposed` says whether a PREPARING entry went right behind the BEGIN.
+   */
   readonly leaderTx: LeaderTx;
 }
 
