@@ -16,6 +16,7 @@ import { LogCorruptionError, type LogStore } from '../storage/log-store';
 import { ENTRY_DATA_BYTES_MAX } from '../storage/segment-format';
 import type { SnapshotStore } from '../storage/snapshot-store';
 import type { PeerTransport } from '../transport/peer-transport';
+import { snapshotDue, snapshotOffset } from './snapshot-schedule';
 
 /** The replicated state machine a RaftNode drives. Every method runs on committed data only. */
 export interface RaftStateMachine {
@@ -39,7 +40,7 @@ export interface RaftNodeOptions {
   readonly logger: RaftLogLogger;
   /** Wall-clock length of one core tick; the election timeout is `electionTicks` of these. */
   readonly tickIntervalMs: number;
-  /** Take a snapshot once this many entries were applied since the last one. */
+  /** Take a snapshot once per this many applied entries, each member at its own offset (snapshot-schedule.ts). */
   readonly snapshotEveryEntries: number;
   /** Client-facing address of each node, reported in NotLeaderError so callers can redirect. */
   readonly nodeAddresses?: Readonly<Record<NodeId, string>>;
@@ -315,8 +316,9 @@ export class RaftNode {
       for (let ready = this.core.ready(); ready !== null; ready = this.core.ready()) {
         if (this.stopped !== null) return;
         await this.handleReady(ready);
-        if (this.appliedIndex - this.snapshotIndex >= this.options.snapshotEveryEntries)
-          await this.takeSnapshot();
+        const every = this.options.snapshotEveryEntries;
+        const offset = snapshotOffset(this.options.raft.nodeId, this.appliedMembership, every);
+        if (snapshotDue(this.appliedIndex, this.snapshotIndex, every, offset)) await this.takeSnapshot();
       }
     } finally {
       this.draining = false;
