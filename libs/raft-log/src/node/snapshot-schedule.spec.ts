@@ -3,7 +3,7 @@ import { snapshotDue, snapshotOffset } from './snapshot-schedule';
 
 const membership = { voters: ['n3', 'n1', 'n2'], learners: [] };
 
-/** The indices at which a node applying `batches` entries at a time snapshots, up to `last`. */
+/** The indices at which a node applying `batch` entries at a time snapshots, up to `last`. */
 function snapshotsOf(offset: number, every: number, batch: number, last: number): number[] {
   const taken: number[] = [];
   let snapshotIndex = 0;
