@@ -167,39 +167,43 @@ function isDecisionCause(value: unknown): value is DecisionCause {
   return typeof value === 'string' && DECISION_CAUSES.has(value);
 }
 
+// The checks below run for every field of every entry on every node, and for every record of a
+// snapshot: each builds its message only once the check failed. Built eagerly, the message of
+// `record(snapshot)` was a JSON.stringify of the whole snapshot, on every restore.
+
 export function record(value: unknown, what: string): Readonly<Record<string, unknown>> {
-  assert(
-    typeof value === 'object' && value !== null && !Array.isArray(value),
-    `${what} is not a JSON object: ${JSON.stringify(value)}`,
-  );
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    assert(false, `${what} is not a JSON object: ${JSON.stringify(value)}`);
+  }
   return value as Record<string, unknown>;
 }
 
 export function array(value: unknown, what: string): readonly unknown[] {
-  assert(Array.isArray(value), `${what} is not an array: ${JSON.stringify(value)}`);
+  if (!Array.isArray(value)) assert(false, `${what} is not an array: ${JSON.stringify(value)}`);
   return value as unknown[];
 }
 
 export function string(value: unknown, what: string, charsMax = Number.MAX_SAFE_INTEGER): string {
-  assert(typeof value === 'string', `${what} is not a string: ${JSON.stringify(value)}`);
-  assert(value.length <= charsMax, `${what} has ${value.length} characters; at most ${charsMax}`);
+  if (typeof value !== 'string') assert(false, `${what} is not a string: ${JSON.stringify(value)}`);
+  if (value.length > charsMax) assert(false, `${what} has ${value.length} characters; at most ${charsMax}`);
   return value;
 }
 
 export function epochMs(value: unknown, what: string): number {
-  assert(
-    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0,
-    `${what} is not epoch milliseconds: ${JSON.stringify(value)}`,
-  );
+  if (!isNonNegativeInteger(value))
+    assert(false, `${what} is not epoch milliseconds: ${JSON.stringify(value)}`);
   return value;
 }
 
 export function integer(value: unknown, what: string): number {
-  assert(
-    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0,
-    `${what} is not a non-negative integer: ${JSON.stringify(value)}`,
-  );
+  if (!isNonNegativeInteger(value)) {
+    assert(false, `${what} is not a non-negative integer: ${JSON.stringify(value)}`);
+  }
   return value;
+}
+
+function isNonNegativeInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
 function participantSpec(value: unknown, what: string): ParticipantSpec {
