@@ -4,7 +4,7 @@ import { InvariantViolation } from './assert';
 import { canonicalStringify, encodeCanonical } from './canonical-json';
 import { isoTime } from './engine';
 import { decodeEntry, encodeEntry, type TxLogEntry } from './entries';
-import { decodeSnapshot, encodeSnapshot } from './snapshot';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT_VERSION } from './snapshot';
 import { itAuditedEveryEffectList } from './test/audit';
 import { Harness, T0, txIdOf } from './test/harness';
 import type { JsonValue } from './types';
@@ -180,7 +180,7 @@ describe('snapshots', () => {
           for (const { key, ...recorded } of records) h.state.replicated.idempotencyKeys.set(key, recorded);
           const replicated = h.state.replicated;
           const canonical = encodeCanonical({
-            v: 2,
+            v: SNAPSHOT_FORMAT_VERSION,
             appliedIndex: replicated.appliedIndex,
             appliedTerm: replicated.appliedTerm,
             transactions: [...replicated.transactions.values()],

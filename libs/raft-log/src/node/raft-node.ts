@@ -40,7 +40,10 @@ export interface RaftNodeOptions {
   readonly logger: RaftLogLogger;
   /** Wall-clock length of one core tick; the election timeout is `electionTicks` of these. */
   readonly tickIntervalMs: number;
-  /** Take a snapshot once per this many applied entries, each member at its own offset (snapshot-schedule.ts). */
+  /**
+   * Take a snapshot once per this many applied entries, each member at its own offset in the
+   * interval (snapshot-schedule.ts).
+   */
   readonly snapshotEveryEntries: number;
   /** Client-facing address of each node, reported in NotLeaderError so callers can redirect. */
   readonly nodeAddresses?: Readonly<Record<NodeId, string>>;
