@@ -1,9 +1,11 @@
 // The transport's floor and ceiling: a Kafka request/response loop of the shape of PREPARE → VOTE,
 // with kafkajs and the broker the coordinator uses. The requester runs in the benchmark process;
-// the responder is a child process (this file run as a script), as a participant would be:
+// each responder is a child process (this file run as a script), as a participant would be:
 //   node scripts/bench/kafka-floor.mts <brokers> <requests topic> <replies topic>
-// It prints `ready` once it consumes. Each request says how to answer it (header `mode`):
-// `batched` answers a whole consumer batch with one send, `single` awaits one send per message.
+// It prints `ready` once it consumes. Every responder has its own requests topic, as every
+// participant has its own commands topic; all of them answer on one replies topic. Each request
+// says how to answer it (header `mode`): `batched` answers a whole consumer batch with one send,
+// `single` awaits one send per message.
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type Message } from 'kafkajs';
 import { withTimeout } from '../stack/support.mjs';
@@ -12,8 +14,17 @@ import { summarize, type LatencySummary } from './stats.mjs';
 export type ReplyMode = 'batched' | 'single';
 
 export interface KafkaFloors {
-  /** One request in flight: the latency a transaction's PREPARE → VOTE cannot beat. */
+  /** One request in flight to one responder. */
   readonly oneAtATime: { readonly roundTripsPerSecond: number; readonly latency: LatencySummary };
+  /**
+   * One request to each of `responders` responders in one send, done when the last one answered:
+   * the latency a transaction's PREPARE → last VOTE cannot beat with that many participants.
+   */
+  readonly fanOut: {
+    readonly responders: number;
+    readonly roundTripsPerSecond: number;
+    readonly latency: LatencySummary;
+  };
   /** `outstanding` in flight, every consumer batch answered with one send: the ceiling. */
   readonly batched: { readonly roundTripsPerSecond: number; readonly latency: LatencySummary };
   /** Same, but one awaited send per reply. */
@@ -88,14 +99,18 @@ async function respond(brokers: readonly string[], requests: string, replies: st
 }
 
 /**
- * The requester's side of the three measurements, against a responder already consuming
- * `requests`. Requests are sent the way the coordinator sends: whatever is ready in one send.
+ * The requester's side of the measurements, against responders already consuming `requests`
+ * (one topic each; the first one alone serves the one-responder measurements). Requests are sent
+ * the way the coordinator sends: whatever is ready in one send. Before anything is measured,
+ * `warmupMs` of unmeasured round trips: the requester and the responders are new processes, and
+ * their first seconds (code not yet compiled) would make the floor look slower than it is.
  */
 export async function measureKafkaFloors(options: {
   readonly brokers: readonly string[];
-  readonly requests: string;
+  readonly requests: readonly [string, ...string[]];
   readonly replies: string;
   readonly durationMs: number;
+  readonly warmupMs: number;
   readonly outstanding: number;
 }): Promise<KafkaFloors> {
   const kafka = kafkaClient(options.brokers, 'bench-floor-requester');
@@ -107,7 +122,7 @@ export async function measureKafkaFloors(options: {
   await producer.connect();
   await consumer.connect();
   await consumer.subscribe({ topics: [options.replies], fromBeginning: true });
-  const pending = new Map<string, { sentAt: number; resolve: () => void }>();
+  const pending = new Map<string, () => void>();
   let onBatchDone: ((count: number) => void) | null = null;
   await consumer.run({
     ...COMMIT,
@@ -119,7 +134,7 @@ export async function measureKafkaFloors(options: {
         const waiter = pending.get(key);
         if (waiter !== undefined) {
           pending.delete(key);
-          waiter.resolve();
+          waiter();
           count += 1;
         }
       }
@@ -131,6 +146,7 @@ export async function measureKafkaFloors(options: {
   });
   let sequence = 0;
   const latencies: number[] = [];
+  const answer = (key: string): Promise<void> => new Promise<void>((resolve) => pending.set(key, resolve));
   const send = (count: number, mode: ReplyMode): Promise<void>[] => {
     const messages: Message[] = [];
     const answered: Promise<void>[] = [];
@@ -138,37 +154,43 @@ export async function measureKafkaFloors(options: {
       sequence += 1;
       const key = String(sequence);
       const sentAt = performance.now();
-      answered.push(
-        new Promise<void>((resolve) =>
-          pending.set(key, {
-            sentAt,
-            resolve: () => {
-              latencies.push(performance.now() - sentAt);
-              resolve();
-            },
-          }),
-        ),
-      );
+      answered.push(answer(key).then(() => void latencies.push(performance.now() - sentAt)));
       messages.push({ key, value: PAYLOAD, headers: { mode } });
     }
-    void producer.send({ topic: options.requests, messages, acks: -1 });
+    void producer.send({ topic: options.requests[0], messages, acks: -1 });
     return answered;
   };
-  // The consumer's group join takes a moment: the first round trip waits for it, unmeasured.
+  /** One request to each responder, as a PREPARE to each participant: answered when all are. */
+  const fanOut = async (): Promise<void> => {
+    sequence += 1;
+    const sentAt = performance.now();
+    const keys = options.requests.map((_, index) => `${sequence}/${index}`);
+    const answered = Promise.all(keys.map(answer));
+    void producer.sendBatch({
+      topicMessages: options.requests.map((topic, index) => ({
+        topic,
+        messages: [{ key: keys[index] ?? null, value: PAYLOAD, headers: { mode: 'batched' } }],
+      })),
+      acks: -1,
+    });
+    await withTimeout(answered, JOIN_TIMEOUT_MS, 'a Kafka fan-out round trip');
+    latencies.push(performance.now() - sentAt);
+  };
+  // Each consumer's group join takes a moment: the first round trips wait for it, unmeasured.
   await withTimeout(Promise.all(send(1, 'batched')), JOIN_TIMEOUT_MS, 'the first Kafka round trip');
+  await fanOut();
 
-  const oneAtATime = async (): Promise<KafkaFloors['oneAtATime']> => {
+  const oneAtATime = async (roundTrip: () => Promise<unknown>, durationMs: number) => {
     latencies.length = 0;
     const started = performance.now();
-    while (performance.now() - started < options.durationMs) {
-      await withTimeout(Promise.all(send(1, 'batched')), JOIN_TIMEOUT_MS, 'a Kafka round trip');
-    }
+    while (performance.now() - started < durationMs) await roundTrip();
     const seconds = (performance.now() - started) / 1000;
     return {
       roundTripsPerSecond: latencies.length / seconds,
       latency: summarize(latencies) as LatencySummary,
     };
   };
+  const one = () => withTimeout(Promise.all(send(1, 'batched')), JOIN_TIMEOUT_MS, 'a Kafka round trip');
   const windowed = async (mode: ReplyMode): Promise<KafkaFloors['batched']> => {
     latencies.length = 0;
     const started = performance.now();
@@ -190,10 +212,19 @@ export async function measureKafkaFloors(options: {
     };
   };
   try {
-    const single = await oneAtATime();
+    await oneAtATime(one, options.warmupMs / 2);
+    await oneAtATime(fanOut, options.warmupMs / 2);
+    const single = await oneAtATime(one, options.durationMs);
+    const fanned = await oneAtATime(fanOut, options.durationMs);
     const batched = await windowed('batched');
     const perMessage = await windowed('single');
-    return { oneAtATime: single, batched, single: perMessage, outstanding: options.outstanding };
+    return {
+      oneAtATime: single,
+      fanOut: { responders: options.requests.length, ...fanned },
+      batched,
+      single: perMessage,
+      outstanding: options.outstanding,
+    };
   } finally {
     await consumer.disconnect();
     await producer.disconnect();

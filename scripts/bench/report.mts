@@ -191,6 +191,7 @@ export function sectionOf(result: BenchResult): string {
     '| floor | p50 | p99 | rate |',
     '| --- | ---: | ---: | ---: |',
     `| Kafka round trip, one at a time | ${fixed(floors.kafka.oneAtATime.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.oneAtATime.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.oneAtATime.roundTripsPerSecond)}/s |`,
+    `| Kafka round trip to ${floors.kafka.fanOut.responders} responders at once, one at a time | ${fixed(floors.kafka.fanOut.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.fanOut.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.fanOut.roundTripsPerSecond)}/s |`,
     `| Kafka round trips, ${floors.kafka.outstanding} outstanding, one send per consumer batch | ${fixed(floors.kafka.batched.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.batched.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.batched.roundTripsPerSecond)}/s |`,
     `| Kafka round trips, ${floors.kafka.outstanding} outstanding, one awaited send per message | ${fixed(floors.kafka.single.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.single.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.single.roundTripsPerSecond)}/s |`,
     `| fdatasync of one 256-byte record (coordinator data dir) | ${fixed(floors.fsync.latencyMsP50, 3)} ms | ${fixed(floors.fsync.latencyMsP99, 3)} ms | ${Math.round(floors.fsync.fsyncsPerSecond)}/s |`,

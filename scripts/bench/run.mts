@@ -65,6 +65,13 @@ const MTS_FLAGS = [
 const READY_TIMEOUT_MS = 120_000;
 /** Per floor measurement; shorter only for very short runs (the smoke test). */
 const FLOOR_DURATION_MS_MAX = 2_000;
+/**
+ * Unmeasured round trips before a floor is measured by a new process: in its first second a
+ * Kafka requester and responder pair took twice as long per round trip as once warm.
+ */
+const FLOOR_WARMUP_MS = 2_000;
+/** The PostgreSQL floor's client is the benchmark process's own, new too, but the server is warm. */
+const POSTGRES_FLOOR_WARMUP_MS = 500;
 const KAFKA_FLOOR_OUTSTANDING = 128;
 const VARIANTS: readonly Variant[] = ['enlist', 'at-begin', 'one-request'];
 /** The failover run: steady load, the leader killed at KILL, restarted at RESTART, over TOTAL. */
@@ -120,10 +127,10 @@ export interface Floors {
     readonly pairsPerSecond: number;
   };
   /**
-   * What a commit call pays at the least: PREPARE → VOTE over Kafka (one round trip, participants
-   * in parallel, and for banks their PREPARE TRANSACTION) or PREPARING's Raft commit, whichever is
-   * longer (PREPARE leaves with the proposal, so they overlap), then the DECISION committed in
-   * Raft. Medians of each.
+   * What a commit call pays at the least: PREPARE → last VOTE over Kafka (one request to each of
+   * as many responders as the transaction has participants, and for banks their PREPARE
+   * TRANSACTION) or PREPARING's Raft commit, whichever is longer (PREPARE leaves with the
+   * proposal, so they overlap), then the DECISION committed in Raft. Medians of each.
    */
   readonly commitFloorMs: number;
   readonly commitFloorParts: Readonly<Record<string, number>>;
@@ -285,7 +292,8 @@ export async function runBench(
     say('floors: Kafka round trip, fsync, Raft commit of one entry, PREPARE TRANSACTION');
     const floors = await measureFloors(stack, directory, leader, runId, options);
     say(
-      `floors: Kafka round trip p50 ${floors.kafka.oneAtATime.latency.p50Ms.toFixed(2)} ms, ` +
+      `floors: Kafka round trip p50 ${floors.kafka.oneAtATime.latency.p50Ms.toFixed(2)} ms ` +
+        `(to ${floors.kafka.fanOut.responders} responders ${floors.kafka.fanOut.latency.p50Ms.toFixed(2)} ms), ` +
         `${Math.round(floors.kafka.batched.roundTripsPerSecond)} batched round trips/s ` +
         `(${Math.round(floors.kafka.single.roundTripsPerSecond)}/s one send per reply); ` +
         `fsync p50 ${floors.fsync.latencyMsP50.toFixed(2)} ms; Raft commit p50 ${floors.raftCommit.latencyMsP50.toFixed(2)} ms; ` +
@@ -650,14 +658,18 @@ async function measureFloors(
   options: BenchOptions,
 ): Promise<Floors> {
   const durationMs = Math.min(FLOOR_DURATION_MS_MAX, (options.durationSeconds * 1000) / 3);
-  const kafka = await kafkaFloor(stack, directory, runId, durationMs);
+  const kafka = await kafkaFloor(stack, directory, runId, durationMs, options.participants);
   const raft = raftFloors(leader.dataDirectory, durationMs);
   const postgres = await postgresFloor(stack, runId, durationMs);
-  const voteMs = kafka.oneAtATime.latency.p50Ms + (options.kind === 'postgres' ? postgres.prepare.p50Ms : 0);
+  const voteMs = kafka.fanOut.latency.p50Ms + (options.kind === 'postgres' ? postgres.prepare.p50Ms : 0);
+  const roundTrip =
+    options.participants === 1
+      ? 'Kafka round trip'
+      : `Kafka round trip to ${options.participants} responders`;
   const vote =
     options.kind === 'postgres'
-      ? 'Kafka round trip + PREPARE TRANSACTION (PREPARE → VOTE)'
-      : 'Kafka round trip (PREPARE → VOTE)';
+      ? `${roundTrip} + PREPARE TRANSACTION (PREPARE → last VOTE)`
+      : `${roundTrip} (PREPARE → last VOTE)`;
   const raftMs = raft.raftCommit.latencyMsP50;
   const parts: Record<string, number> = {
     ...(voteMs >= raftMs
@@ -681,8 +693,13 @@ async function kafkaFloor(
   directory: string,
   runId: string,
   durationMs: number,
+  responders: number,
 ): Promise<KafkaFloors> {
-  const requests = `bench-floor-${runId}-requests`;
+  const requestsTopic = (index: number): string => `bench-floor-${runId}-requests-${index}`;
+  const requests: [string, ...string[]] = [
+    requestsTopic(1),
+    ...Array.from({ length: responders - 1 }, (_, index) => requestsTopic(index + 2)),
+  ];
   const replies = `bench-floor-${runId}-replies`;
   const admin = new Kafka({
     clientId: 'bench-floor-admin',
@@ -692,27 +709,36 @@ async function kafkaFloor(
   await admin.connect();
   try {
     await admin.createTopics({
-      topics: [requests, replies].map((topic) => ({ topic, numPartitions: 1 })),
+      topics: [...requests, replies].map((topic) => ({ topic, numPartitions: 1 })),
       waitForLeaders: true,
     });
   } finally {
     await admin.disconnect();
   }
-  const responder = await spawnReady(
-    'kafka-floor.mts',
-    [stack.kafkaBrokers.join(','), requests, replies],
-    join(directory, 'kafka-floor.log'),
+  const spawned = await Promise.allSettled(
+    requests.map((topic) =>
+      spawnReady(
+        'kafka-floor.mts',
+        [stack.kafkaBrokers.join(','), topic, replies],
+        join(directory, 'kafka-floor.log'),
+      ),
+    ),
   );
   try {
+    const failed = spawned.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     return await measureKafkaFloors({
       brokers: stack.kafkaBrokers,
       requests,
       replies,
       durationMs,
+      warmupMs: FLOOR_WARMUP_MS,
       outstanding: KAFKA_FLOOR_OUTSTANDING,
     });
   } finally {
-    await stopChild(responder);
+    await Promise.all(
+      spawned.flatMap((result) => (result.status === 'fulfilled' ? [stopChild(result.value)] : [])),
+    );
   }
 }
 
@@ -747,23 +773,30 @@ async function postgresFloor(
   await client.connect();
   try {
     await client.query('CREATE TABLE floor (id bigint PRIMARY KEY)');
-    const prepare: number[] = [];
-    const commitPrepared: number[] = [];
-    const started = performance.now();
-    for (let id = 1; performance.now() - started < durationMs; id += 1) {
-      await client.query('BEGIN');
-      await client.query('INSERT INTO floor (id) VALUES ($1)', [id]);
-      const beforePrepare = performance.now();
-      await client.query(`PREPARE TRANSACTION 'bench-floor-${id}'`);
-      const beforeCommit = performance.now();
-      await client.query(`COMMIT PREPARED 'bench-floor-${id}'`);
-      prepare.push(beforeCommit - beforePrepare);
-      commitPrepared.push(performance.now() - beforeCommit);
-    }
+    let id = 0;
+    const pairs = async (forMs: number) => {
+      const prepare: number[] = [];
+      const commitPrepared: number[] = [];
+      const started = performance.now();
+      while (performance.now() - started < forMs) {
+        id += 1;
+        await client.query('BEGIN');
+        await client.query('INSERT INTO floor (id) VALUES ($1)', [id]);
+        const beforePrepare = performance.now();
+        await client.query(`PREPARE TRANSACTION 'bench-floor-${id}'`);
+        const beforeCommit = performance.now();
+        await client.query(`COMMIT PREPARED 'bench-floor-${id}'`);
+        prepare.push(beforeCommit - beforePrepare);
+        commitPrepared.push(performance.now() - beforeCommit);
+      }
+      return { prepare, commitPrepared, seconds: (performance.now() - started) / 1000 };
+    };
+    await pairs(POSTGRES_FLOOR_WARMUP_MS);
+    const { prepare, commitPrepared, seconds } = await pairs(durationMs);
     return {
       prepare: summarize(prepare) as LatencySummary,
       commitPrepared: summarize(commitPrepared) as LatencySummary,
-      pairsPerSecond: prepare.length / ((performance.now() - started) / 1000),
+      pairsPerSecond: prepare.length / seconds,
     };
   } finally {
     await client.end();

@@ -60,6 +60,10 @@ it('a 3 s run at 1 client writes the result, the report with its charts, and end
     }
   }
   expect(result.floors.kafka.oneAtATime.latency.p50Ms).toBeGreaterThan(0);
+  // PREPARE → last VOTE of a 2-participant commit: one request to each of 2 responders.
+  expect(result.floors.kafka.fanOut.responders).toBe(2);
+  expect(result.floors.kafka.fanOut.latency.p50Ms).toBeGreaterThan(0);
+  expect(Object.keys(result.floors.commitFloorParts).join(' ')).toContain('2 responders');
   expect(result.floors.kafka.batched.roundTripsPerSecond).toBeGreaterThan(0);
   expect(result.floors.fsync.latencyMsP50).toBeGreaterThan(0);
   expect(result.floors.raftCommit.latencyMsP50).toBeGreaterThan(0);
