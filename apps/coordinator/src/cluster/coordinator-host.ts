@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type {
   Entry,
   Membership,
@@ -34,8 +35,9 @@ import type {
 import {
   createEngineState,
   decodeSnapshot,
-  encodeSnapshot,
   listTransactions,
+  SNAPSHOT_KEYS_PER_SLICE,
+  SnapshotEncoding,
   transition,
   txState,
   viewTransaction,
@@ -284,8 +286,13 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       .map((participant) => participant.name);
   }
 
-  snapshot(): Uint8Array {
-    return encodeSnapshot(this.state);
+  /** The state now, encoded over several turns so that requests and replies go on meanwhile. */
+  snapshot(): Promise<Uint8Array> {
+    const encoding = new SnapshotEncoding(this.state);
+    return (async () => {
+      while (!encoding.encode(SNAPSHOT_KEYS_PER_SLICE)) await nextTurn();
+      return encoding.bytes();
+    })();
   }
 
   restore(snapshot: Snapshot): void {

@@ -4,7 +4,7 @@ import { InvariantViolation } from './assert';
 import { canonicalStringify, encodeCanonical } from './canonical-json';
 import { isoTime } from './engine';
 import { decodeEntry, encodeEntry, type TxLogEntry } from './entries';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT_VERSION } from './snapshot';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT_VERSION, SnapshotEncoding } from './snapshot';
 import { itAuditedEveryEffectList } from './test/audit';
 import { Harness, T0, txIdOf } from './test/harness';
 import type { JsonValue } from './types';
@@ -191,6 +191,43 @@ describe('snapshots', () => {
         },
       ),
       { seed: SEED, numRuns: 200 },
+    );
+  });
+
+  it('encoded a slice at a time, holds the state of the moment it began, whatever is applied meanwhile', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 6 }),
+        (keysBefore, perSlice, beginsMeanwhile) => {
+          const h = busyHarness();
+          for (let key = 0; key < keysBefore; key += 1) {
+            h.begin(`tx${100 + key}`, ['bank-a'], {
+              idempotency: { key: `b-${key}`, fingerprint: `f-${key}` },
+            });
+          }
+          h.commit();
+          const expected = encodeSnapshot(h.state);
+          const encoding = new SnapshotEncoding(h.state);
+          let done = false;
+          for (let slice = 0; !done; slice += 1) {
+            done = encoding.encode(perSlice);
+            // Between slices the engine goes on applying: new transactions and keys, votes, a decision.
+            if (slice < beginsMeanwhile) {
+              h.begin(`tx${200 + slice}`, ['bank-a'], {
+                idempotency: { key: `m-${slice}`, fingerprint: `g-${slice}` },
+              });
+              if (slice === 0) h.vote('tx3', 'bank-c', 'YES');
+              if (slice === 1) h.vote('tx3', 'bank-d', 'YES');
+              h.commit();
+            }
+          }
+          expect(text(encoding.bytes())).toBe(text(expected));
+          expect(encodeSnapshot(h.state)).not.toEqual(expected);
+        },
+      ),
+      { seed: SEED, numRuns: 100 },
     );
   });
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Xoshiro128 } from '../core/rng';
 import type { RoleState } from '../core/ready';
 import type { Entry, NodeId, Snapshot } from '../core/types';
+import { deferred } from '../support/deferred';
 import { silentLogger } from '../support/logger';
 import type { LogStore } from '../storage/log-store';
 import { MemoryLogMedium, MemoryLogStore } from '../storage/memory-log-store';
@@ -28,7 +29,11 @@ class ListMachine implements RaftStateMachine {
     this.applied.push(decoder.decode(entry.data));
   }
 
-  snapshot(): Uint8Array {
+  snapshot(): Uint8Array | Promise<Uint8Array> {
+    return this.encode();
+  }
+
+  protected encode(): Uint8Array {
     return encoder.encode(JSON.stringify(this.applied));
   }
 
@@ -37,12 +42,38 @@ class ListMachine implements RaftStateMachine {
   }
 }
 
+/** A ListMachine whose snapshots capture the list at once but are done only when the gate opens. */
+class GatedMachine extends ListMachine {
+  private readonly gate = deferred<void>();
+  snapshotsBegun = 0;
+
+  override snapshot(): Promise<Uint8Array> {
+    const data = this.encode();
+    this.snapshotsBegun += 1;
+    return this.gate.promise.then(() => data);
+  }
+
+  open(): void {
+    this.gate.resolve();
+  }
+}
+
+/** Keeps every snapshot saved, not only the newest. */
+class RecordingSnapshotStore extends MemorySnapshotStore {
+  readonly saved: Snapshot[] = [];
+
+  override save(snapshot: Snapshot): Promise<void> {
+    this.saved.push(snapshot);
+    return super.save(snapshot);
+  }
+}
+
 interface Member {
   readonly nodeId: NodeId;
   node: RaftNode;
   machine: ListMachine;
   readonly medium: MemoryLogMedium;
-  readonly snapshots: MemorySnapshotStore;
+  readonly snapshots: RecordingSnapshotStore;
 }
 
 const running: RaftNode[] = [];
@@ -68,13 +99,13 @@ async function startNode(
   return node;
 }
 
-async function memoryCluster(snapshotEveryEntries = 1000) {
+async function memoryCluster(snapshotEveryEntries = 1000, newMachine = (): ListMachine => new ListMachine()) {
   const network = new MemoryNetwork();
   const members: Member[] = [];
   for (const nodeId of IDS) {
     const medium = new MemoryLogMedium();
-    const snapshots = new MemorySnapshotStore();
-    const machine = new ListMachine();
+    const snapshots = new RecordingSnapshotStore();
+    const machine = newMachine();
     const node = await startNode(
       nodeId,
       {
@@ -89,7 +120,7 @@ async function memoryCluster(snapshotEveryEntries = 1000) {
   }
   const restart = async (member: Member): Promise<void> => {
     await member.node.close();
-    member.machine = new ListMachine();
+    member.machine = newMachine();
     member.node = await startNode(
       member.nodeId,
       {
@@ -191,6 +222,68 @@ describe('RaftNode over MemoryNetwork', () => {
     expect(follower.machine.applied).toEqual(Array.from({ length: 12 }, (_, round) => `c${round}`));
   });
 
+  it('a snapshot is encoded and saved off the Ready loop: commits go on, and it holds the state it began with', async () => {
+    const { members } = await memoryCluster(5, () => new GatedMachine());
+    const gated = (member: Member): GatedMachine => member.machine as GatedMachine;
+    try {
+      const leader = await leaderOf(members);
+      const commands = Array.from({ length: 12 }, (_, round) => `c${round}`);
+      for (const command of commands) await leader.node.propose(encoder.encode(command));
+      for (const member of members) {
+        await waitFor(() => member.machine.applied.length === 12, `${member.nodeId} to apply`);
+        expect(gated(member).snapshotsBegun).toBe(1);
+        expect(await member.snapshots.loadLatest()).toBeNull();
+        expect(member.medium.firstIndex).toBe(1);
+      }
+      for (const member of members) gated(member).open();
+      for (const member of members) {
+        await waitFor(() => member.medium.firstIndex > 1, `${member.nodeId} to compact its log`);
+        const [first] = member.snapshots.saved;
+        const held = JSON.parse(decoder.decode(first?.data)) as string[];
+        expect(held.length).toBeLessThan(12);
+        expect(held).toEqual(commands.slice(0, held.length));
+      }
+    } finally {
+      for (const member of members) gated(member).open();
+    }
+  });
+
+  it('a snapshot that cannot be saved stops the node, as any storage failure does', async () => {
+    const network = new MemoryNetwork();
+    const failures: { nodeId: NodeId; error: Error }[] = [];
+    const saveFails: SnapshotStore = {
+      save: () => Promise.reject(new Error('disk full')),
+      loadLatest: () => Promise.resolve(null),
+    };
+    const nodes = await Promise.all(
+      IDS.map((nodeId) =>
+        RaftNode.start({
+          raft: { nodeId, rng: new Xoshiro128(nodeId.charCodeAt(1)) },
+          bootstrapMembership: MEMBERSHIP,
+          logStore: new MemoryLogStore(new MemoryLogMedium()),
+          snapshotStore: saveFails,
+          transport: network.connect(nodeId),
+          stateMachine: new ListMachine(),
+          logger: silentLogger,
+          tickIntervalMs: 10,
+          snapshotEveryEntries: 3,
+          onFailure: (error) => failures.push({ nodeId, error }),
+        }),
+      ),
+    );
+    running.push(...nodes);
+    const leader = await waitFor(() => nodes.find((node) => node.status().role === 'leader'), 'a leader');
+    for (let round = 0; round < 6 && failures.length === 0; round += 1) {
+      await leader.propose(encoder.encode(`c${round}`)).catch(() => undefined);
+    }
+    const [first] = await waitFor(() => failures.length > 0 && failures, 'a node to stop');
+    expect(first?.error.message).toBe('raft node stopped after a failure: disk full');
+    const stopped = nodes[IDS.indexOf(first?.nodeId ?? '')];
+    await expect(stopped?.propose(encoder.encode('late'))).rejects.toThrow(
+      /stopped after a failure: disk full/,
+    );
+  });
+
   it('transferLeadership hands over, and role listeners see the new leader', async () => {
     const { members } = await memoryCluster();
     const leader = await leaderOf(members);
@@ -210,7 +303,7 @@ describe('RaftNode: membership at run time and follower contact', () => {
     const members: Member[] = [];
     for (const nodeId of IDS) {
       const medium = new MemoryLogMedium();
-      const snapshots = new MemorySnapshotStore();
+      const snapshots = new RecordingSnapshotStore();
       const machine = new ListMachine();
       const node = await startNode(nodeId, {
         logStore: new MemoryLogStore(medium),
@@ -239,7 +332,7 @@ describe('RaftNode: membership at run time and follower contact', () => {
       nodeId: NodeId,
       bootstrap: { voters: string[]; learners: string[]; addresses?: Record<string, string> },
       medium: MemoryLogMedium,
-      snapshots: MemorySnapshotStore,
+      snapshots: RecordingSnapshotStore,
       machine: ListMachine,
     ): Promise<RaftNode> =>
       RaftNode.start({
@@ -259,7 +352,7 @@ describe('RaftNode: membership at run time and follower contact', () => {
     const founders: Member[] = [];
     for (const nodeId of IDS) {
       const medium = new MemoryLogMedium();
-      const snapshots = new MemorySnapshotStore();
+      const snapshots = new RecordingSnapshotStore();
       const machine = new ListMachine();
       const node = await start(nodeId, { ...MEMBERSHIP, voters: IDS, addresses }, medium, snapshots, machine);
       founders.push({ nodeId, node, machine, medium, snapshots });
@@ -268,7 +361,7 @@ describe('RaftNode: membership at run time and follower contact', () => {
     await leader.node.propose(encoder.encode('before'));
 
     const joinerMedium = new MemoryLogMedium();
-    const joinerSnapshots = new MemorySnapshotStore();
+    const joinerSnapshots = new RecordingSnapshotStore();
     let joinerMachine = new ListMachine();
     let joiner = await start(
       'n4',

@@ -22,8 +22,12 @@ import { snapshotDue, snapshotOffset } from './snapshot-schedule';
 export interface RaftStateMachine {
   /** Applies one committed command entry. Must be deterministic: every node applies the same log. */
   apply(entry: Entry): void;
-  /** Serialises the state as of the last applied entry. */
-  snapshot(): Uint8Array;
+  /**
+   * Serialises the state as of the last applied entry. It may answer with a promise, to encode
+   * over several turns of the event loop while entries go on applying: the state it serialises
+   * is still the one at the call, so it must capture that state before it returns.
+   */
+  snapshot(): Uint8Array | Promise<Uint8Array>;
   /** Replaces the state with a snapshot's (at start, or when the leader sent one). */
   restore(snapshot: Snapshot): void;
 }
@@ -150,6 +154,13 @@ export class RaftNode {
   private appliedTerm: Term;
   private appliedMembership: Membership;
   private snapshotIndex: Index;
+  /**
+   * A snapshot of this node's own being encoded and saved, off the Ready loop: commits go on
+   * meanwhile. Invariant: at most one at a time; a snapshot from the leader waits for it.
+   */
+  private snapshotting: Promise<void> | null = null;
+  /** Saved by `snapshotting`, for the Ready loop to hand to the core and compact the log to. */
+  private savedSnapshot: Snapshot | null = null;
   // Invariant: the term of the newest hard state the log store finished writing.
   private durableTerm: Term;
   private draining = false;
@@ -275,10 +286,14 @@ export class RaftNode {
     return () => this.roleListeners.delete(listener);
   }
 
-  /** Stops ticking and receiving, waits for the Ready in progress, and closes storage and transport. */
+  /**
+   * Stops ticking and receiving, waits for the Ready and the snapshot in progress, and closes
+   * storage and transport.
+   */
   async close(): Promise<void> {
     if (this.stopped === null) this.stop(new RaftNodeStoppedError('raft node closed'));
     await this.drained;
+    await this.snapshotting;
     await this.options.transport.close();
     await this.options.logStore.close();
   }
@@ -303,25 +318,38 @@ export class RaftNode {
   private kick(): void {
     if (this.draining || this.stopped !== null) return;
     this.draining = true;
-    this.drained = this.drain().catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      this.options.logger.warn('raft node stopped: handling a Ready failed', { error: message });
-      const stopped = new RaftNodeStoppedError(`raft node stopped after a failure: ${message}`, {
-        cause: error,
-      });
-      this.stop(stopped);
-      this.options.onFailure?.(stopped);
+    this.drained = this.drain().catch((error: unknown) => this.fail('handling a Ready', error));
+  }
+
+  /** A storage, state machine or listener failure: this node can no longer take part safely. */
+  private fail(what: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (this.stopped !== null) {
+      // Already closed or failed: onFailure is called once.
+      this.options.logger.warn(`raft node: ${what} failed after it stopped`, { error: message });
+      return;
+    }
+    this.options.logger.warn(`raft node stopped: ${what} failed`, { error: message });
+    const stopped = new RaftNodeStoppedError(`raft node stopped after a failure: ${message}`, {
+      cause: error,
     });
+    this.stop(stopped);
+    this.options.onFailure?.(stopped);
   }
 
   private async drain(): Promise<void> {
     try {
-      for (let ready = this.core.ready(); ready !== null; ready = this.core.ready()) {
+      for (;;) {
         if (this.stopped !== null) return;
+        if (this.savedSnapshot !== null) await this.compactTo(this.savedSnapshot);
+        const ready = this.core.ready();
+        if (ready === null) return;
         await this.handleReady(ready);
         const every = this.options.snapshotEveryEntries;
         const offset = snapshotOffset(this.options.raft.nodeId, this.appliedMembership, every);
-        if (snapshotDue(this.appliedIndex, this.snapshotIndex, every, offset)) await this.takeSnapshot();
+        if (this.snapshotting === null && snapshotDue(this.appliedIndex, this.snapshotIndex, every, offset)) {
+          this.startSnapshot();
+        }
       }
     } finally {
       this.draining = false;
@@ -337,8 +365,11 @@ export class RaftNode {
     for (const message of ready.messages) {
       if (sendableBeforePersist(message, durableTerm)) transport.send(message);
     }
-    // 1. A snapshot from the leader replaces the whole log.
+    // 1. A snapshot from the leader replaces the whole log. Saves go in index order: one of this
+    // node's own still being saved is older and finishes first.
     if (ready.snapshot !== null) {
+      await this.snapshotting;
+      this.savedSnapshot = null;
       const snapshotIndex = ready.snapshot.metadata.index;
       await snapshotStore.save(ready.snapshot);
       await logStore.compactPrefix(snapshotIndex);
@@ -434,15 +465,30 @@ export class RaftNode {
     this.confirmedReads = waiting;
   }
 
-  /** Snapshot, then tell the core, then compact the store: the log never loses what no snapshot holds. */
-  private async takeSnapshot(): Promise<void> {
-    const snapshot: Snapshot = {
-      metadata: { index: this.appliedIndex, term: this.appliedTerm, membership: this.appliedMembership },
-      data: this.options.stateMachine.snapshot(),
-    };
-    await this.options.snapshotStore.save(snapshot);
+  /**
+   * Captures the state machine at the applied index now, then encodes and saves it in the
+   * background; the Ready loop goes on and, once it is durable, tells the core and compacts the
+   * log (compactTo). The log never loses what no snapshot holds.
+   */
+  private startSnapshot(): void {
+    const metadata = { index: this.appliedIndex, term: this.appliedTerm, membership: this.appliedMembership };
+    const data = this.options.stateMachine.snapshot();
+    this.snapshotting = (async () => {
+      const snapshot: Snapshot = { metadata, data: await data };
+      await this.options.snapshotStore.save(snapshot);
+      this.savedSnapshot = snapshot;
+    })()
+      .catch((error: unknown) => this.fail('taking a snapshot', error))
+      .finally(() => {
+        this.snapshotting = null;
+        this.kick();
+      });
+  }
+
+  private async compactTo(snapshot: Snapshot): Promise<void> {
+    this.savedSnapshot = null;
     this.core.snapshotTaken(snapshot);
-    // A leader's snapshot may have overtaken this one during the save (the core then ignores it).
+    // A leader's snapshot may have overtaken this one meanwhile (the core then ignores it).
     this.snapshotIndex = Math.max(this.snapshotIndex, snapshot.metadata.index);
     await this.options.logStore.compactPrefix(snapshot.metadata.index);
     this.options.logger.info('raft snapshot taken', {
