@@ -2,6 +2,7 @@
 // so that the report always shows the runs that are there (e.g. noop-2p and postgres-2p).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { KafkaFloors } from './kafka-floor.mjs';
 import type { Variant } from './load.mjs';
 import type { BenchResult, LevelResult } from './run.mjs';
 import { STAGES } from './stages.mjs';
@@ -166,6 +167,7 @@ function cpuTable(levels: readonly LevelResult[]): string {
 /** The Markdown section of one run. */
 export function sectionOf(result: BenchResult): string {
   const { floors } = result;
+  const { fanOut } = floors.kafka as Partial<KafkaFloors>;
   const lines: string[] = [
     `## ${result.name}`,
     '',
@@ -191,7 +193,12 @@ export function sectionOf(result: BenchResult): string {
     '| floor | p50 | p99 | rate |',
     '| --- | ---: | ---: | ---: |',
     `| Kafka round trip, one at a time | ${fixed(floors.kafka.oneAtATime.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.oneAtATime.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.oneAtATime.roundTripsPerSecond)}/s |`,
-    `| Kafka round trip to ${floors.kafka.fanOut.responders} responders at once, one at a time | ${fixed(floors.kafka.fanOut.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.fanOut.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.fanOut.roundTripsPerSecond)}/s |`,
+    // Results written before 5210f93 have no fan-out floor.
+    ...(fanOut === undefined
+      ? []
+      : [
+          `| Kafka round trip to ${fanOut.responders} responders at once, one at a time | ${fixed(fanOut.latency.p50Ms, 2)} ms | ${fixed(fanOut.latency.p99Ms, 2)} ms | ${Math.round(fanOut.roundTripsPerSecond)}/s |`,
+        ]),
     `| Kafka round trips, ${floors.kafka.outstanding} outstanding, one send per consumer batch | ${fixed(floors.kafka.batched.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.batched.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.batched.roundTripsPerSecond)}/s |`,
     `| Kafka round trips, ${floors.kafka.outstanding} outstanding, one awaited send per message | ${fixed(floors.kafka.single.latency.p50Ms, 2)} ms | ${fixed(floors.kafka.single.latency.p99Ms, 2)} ms | ${Math.round(floors.kafka.single.roundTripsPerSecond)}/s |`,
     `| fdatasync of one 256-byte record (coordinator data dir) | ${fixed(floors.fsync.latencyMsP50, 3)} ms | ${fixed(floors.fsync.latencyMsP99, 3)} ms | ${Math.round(floors.fsync.fsyncsPerSecond)}/s |`,
