@@ -46,7 +46,7 @@ export function clusterSettings(environment: CoordinatorEnvironment): ClusterSet
     tickIntervalMs: 50,
     electionTicks: 10,
     heartbeatTicks: 2,
-    snapshotEveryEntries: 10_000,
+    snapshotEveryEntries: environment.snapshotEveryEntries,
     engineTickIntervalMs: 25,
     transport: {
       nodeId: environment.nodeId,

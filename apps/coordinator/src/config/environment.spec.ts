@@ -45,6 +45,7 @@ describe('coordinator environment', () => {
       databaseUrl: 'postgres://verdict:s3cret@postgres:5432/verdict',
       logLevel: 'info',
       stuckAfterMs: 60_000,
+      snapshotEveryEntries: 10_000,
     });
   });
 
@@ -54,6 +55,18 @@ describe('coordinator environment', () => {
     for (const bad of ['999', '86400001', '2.5', '-5000', '3s', '', '1e4']) {
       expect(errorOf({ ...valid, VERDICT_STUCK_AFTER_MS: bad })).toContain(
         `VERDICT_STUCK_AFTER_MS=${JSON.stringify(bad)}: must be whole milliseconds from 1000 to 86400000 (1 s to 24 h), e.g. 60000`,
+      );
+    }
+  });
+
+  it('VERDICT_SNAPSHOT_EVERY_ENTRIES: whole entries from 10 to 100,000,000, 10,000 when unset', () => {
+    expect(loadEnvironment({ ...valid, VERDICT_SNAPSHOT_EVERY_ENTRIES: '50' }).snapshotEveryEntries).toBe(50);
+    expect(
+      loadEnvironment({ ...valid, VERDICT_SNAPSHOT_EVERY_ENTRIES: '100000000' }).snapshotEveryEntries,
+    ).toBe(100_000_000);
+    for (const bad of ['9', '100000001', '0', '2.5', '-50', '1e4', '']) {
+      expect(errorOf({ ...valid, VERDICT_SNAPSHOT_EVERY_ENTRIES: bad })).toContain(
+        `VERDICT_SNAPSHOT_EVERY_ENTRIES=${JSON.stringify(bad)}: must be a whole number of entries from 10 to 100000000, e.g. 10000`,
       );
     }
   });

@@ -21,6 +21,13 @@ const VOTERS_MAX = 7;
  */
 const STUCK_AFTER_MS_MIN = 1_000;
 const STUCK_AFTER_MS_MAX = 86_400_000;
+/**
+ * Under load one Raft entry holds many transactions' records, so 10,000 entries are minutes of
+ * traffic; a snapshot of a full idempotency table is ~20 MB, written in the background.
+ */
+export const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
+const SNAPSHOT_EVERY_ENTRIES_MIN = 10;
+const SNAPSHOT_EVERY_ENTRIES_MAX = 100_000_000;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -58,6 +65,8 @@ export interface CoordinatorEnvironment {
   readonly logLevel: LogLevel;
   /** A transaction in PREPARING, COMMITTING or ABORTING longer than this is shown as stuck. */
   readonly stuckAfterMs: number;
+  /** Each node snapshots its state once per this many applied Raft entries, and compacts its log. */
+  readonly snapshotEveryEntries: number;
 }
 
 const required = (rule: string) => z.string({ error: `is required: ${rule}` });
@@ -120,6 +129,21 @@ const JOIN_RULE =
 const API_KEYS_RULE = `a comma-separated list of <key>:<role> with role ${API_KEY_ROLES.join(' or ')} and keys of at least ${SECRET_LENGTH_MIN} characters`;
 const DATABASE_URL_RULE = 'a URL like postgres://user:password@host:5432/database';
 const STUCK_AFTER_MS_RULE = `whole milliseconds from ${STUCK_AFTER_MS_MIN} to ${STUCK_AFTER_MS_MAX} (1 s to 24 h), e.g. 60000`;
+const SNAPSHOT_EVERY_ENTRIES_RULE = `a whole number of entries from ${SNAPSHOT_EVERY_ENTRIES_MIN} to ${SNAPSHOT_EVERY_ENTRIES_MAX}, e.g. ${SNAPSHOT_EVERY_ENTRIES_DEFAULT}`;
+
+/** A decimal whole number from `min` to `max` (at most 9 digits), `fallback` when unset. */
+const boundedInteger = (rule: string, min: number, max: number, fallback: number) =>
+  z
+    .string({ error: `must be ${rule}` })
+    .default(String(fallback))
+    .transform((text, context) => {
+      const value = Number(text);
+      if (!/^\d{1,9}$/.test(text) || value < min || value > max) {
+        context.addIssue({ code: 'custom', message: `must be ${rule}` });
+        return z.NEVER;
+      }
+      return value;
+    });
 
 const kafkaBrokersSchema = list(BROKERS_RULE, (text) => (hostAndPort(text) === undefined ? undefined : text));
 
@@ -174,17 +198,18 @@ export const coordinatorEnvironmentSchema = z
     KAFKA_BROKERS: kafkaBrokersSchema,
     DATABASE_URL: databaseUrlSchema,
     LOG_LEVEL: logLevelSchema,
-    VERDICT_STUCK_AFTER_MS: z
-      .string({ error: `must be ${STUCK_AFTER_MS_RULE}` })
-      .default(String(STUCK_AFTER_MS_DEFAULT))
-      .transform((text, context) => {
-        const value = Number(text);
-        if (!/^\d{1,9}$/.test(text) || value < STUCK_AFTER_MS_MIN || value > STUCK_AFTER_MS_MAX) {
-          context.addIssue({ code: 'custom', message: `must be ${STUCK_AFTER_MS_RULE}` });
-          return z.NEVER;
-        }
-        return value;
-      }),
+    VERDICT_STUCK_AFTER_MS: boundedInteger(
+      STUCK_AFTER_MS_RULE,
+      STUCK_AFTER_MS_MIN,
+      STUCK_AFTER_MS_MAX,
+      STUCK_AFTER_MS_DEFAULT,
+    ),
+    VERDICT_SNAPSHOT_EVERY_ENTRIES: boundedInteger(
+      SNAPSHOT_EVERY_ENTRIES_RULE,
+      SNAPSHOT_EVERY_ENTRIES_MIN,
+      SNAPSHOT_EVERY_ENTRIES_MAX,
+      SNAPSHOT_EVERY_ENTRIES_DEFAULT,
+    ),
   })
   .superRefine((environment, context) => {
     const ids = environment.VERDICT_PEERS.map((peer) => peer.nodeId);
@@ -238,6 +263,7 @@ export const coordinatorEnvironmentSchema = z
     databaseUrl: environment.DATABASE_URL,
     logLevel: environment.LOG_LEVEL,
     stuckAfterMs: environment.VERDICT_STUCK_AFTER_MS,
+    snapshotEveryEntries: environment.VERDICT_SNAPSHOT_EVERY_ENTRIES,
   }));
 
 /** Variables whose values never appear in an error message. */
