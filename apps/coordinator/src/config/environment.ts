@@ -25,7 +25,7 @@ const STUCK_AFTER_MS_MAX = 86_400_000;
  * Under load one Raft entry holds many transactions' records, so 10,000 entries are minutes of
  * traffic; a snapshot of a full idempotency table is ~20 MB, written in the background.
  */
-export const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
+const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
 const SNAPSHOT_EVERY_ENTRIES_MIN = 10;
 const SNAPSHOT_EVERY_ENTRIES_MAX = 100_000_000;
 

@@ -20,7 +20,7 @@ import {
 // positions unknown (null), so a node restarting on an old snapshot keeps working.
 
 export const SNAPSHOT_FORMAT_VERSION = 2;
-/** Idempotency keys a coordinator encodes per turn of its event loop: ~2 ms of work here. */
+/** Idempotency keys a coordinator encodes per turn of its event loop: 1–2 ms of work here. */
 export const SNAPSHOT_KEYS_PER_SLICE = 1_000;
 const utf8 = new TextEncoder();
 const SNAPSHOT_FORMAT_VERSIONS_READ: readonly unknown[] = [1, SNAPSHOT_FORMAT_VERSION];
