@@ -66,8 +66,8 @@ const READY_TIMEOUT_MS = 120_000;
 /** Per floor measurement; shorter only for very short runs (the smoke test). */
 const FLOOR_DURATION_MS_MAX = 2_000;
 /**
- * Unmeasured round trips before a floor is measured by a new process: in its first second a
- * Kafka requester and responder pair took twice as long per round trip as once warm.
+ * Unmeasured round trips before a floor is measured by new processes: in its first 4 s a new
+ * Kafka requester and responder pair took about twice as long per round trip as 8 s later.
  */
 const FLOOR_WARMUP_MS = 2_000;
 /** The PostgreSQL floor's client is the benchmark process's own, new too, but the server is warm. */
