@@ -12,7 +12,6 @@ import { startScriptedParticipant, type ScriptedParticipant } from '../support/s
 
 interface TxView {
   id: string;
-  state: string;
   decision: { outcome: 'COMMIT' | 'ABORT'; raftIndex: number } | null;
 }
 

@@ -18,10 +18,10 @@ export function snapshotDue(
 
 /**
  * Where in the interval `nodeId` snapshots: the members, sorted, are spread evenly over it. Nodes
- * apply the same indices within milliseconds of each other, and a node acknowledges nothing while
- * it snapshots (the Ready loop waits for it): on one shared schedule both followers of a leader
- * would stall at once, and the leader's commits with them. A node outside `membership` (joining)
- * snapshots at offset 0.
+ * apply the same indices within milliseconds of each other, and a snapshot, though taken off the
+ * Ready loop, still costs its node the encoding and a write of the whole state: on one shared
+ * schedule every member would pay it at once, slowing every acknowledgement a commit waits for.
+ * A node outside `membership` (joining) snapshots at offset 0.
  */
 export function snapshotOffset(nodeId: NodeId, membership: Membership, everyEntries: number): number {
   const members = [...membership.voters, ...membership.learners].sort();
