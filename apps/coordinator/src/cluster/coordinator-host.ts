@@ -700,7 +700,6 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       );
     }
     const nowMs = this.options.clock();
-    const breakerOf = this.breakerLookup();
     const live = listTransactions(
       this.state,
       {
@@ -713,7 +712,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
         limit: filter.limit,
       },
       nowMs,
-    ).items.map((view) => fromEngineView(view, breakerOf));
+    ).items.map((view) => fromEngineView(view, this.breakerOf));
     // Finished transactions are never stuck and only COMMITTED/ABORTED ones reach history.
     const historyWanted =
       filter.stuck !== true &&
@@ -1095,7 +1094,7 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
   /** The transaction as the API shows it: live from the engine, else finished from history. */
   private async viewOf(txId: string): Promise<TransactionView> {
     const live = viewTransaction(this.state, txId, this.options.clock(), this.options.stuckAfterMs);
-    if (live !== null) return fromEngineView(live, this.breakerLookup());
+    if (live !== null) return fromEngineView(live, this.breakerOf);
     const finished = await this.options.history.find(txId);
     if (finished !== null) return fromHistory(finished);
     throw new CoordinatorError(
@@ -1104,13 +1103,8 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
     );
   }
 
-  /** Every breaker's state, read once per response rather than once per participant shown. */
-  private breakerLookup(): (participant: string) => BreakerState {
-    const states = new Map(
-      this.options.breakers.states().map((breaker) => [breaker.participant, breaker.state]),
-    );
-    return (participant) => toBreakerState(states.get(participant));
-  }
+  private readonly breakerOf = (participant: string): BreakerState =>
+    toBreakerState(this.options.breakers.stateOf(participant));
 
   private requireLeader(): ReplicatedLog {
     const raft = this.raft;

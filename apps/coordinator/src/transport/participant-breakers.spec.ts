@@ -67,6 +67,9 @@ describe('ParticipantBreakers', () => {
       },
     ]);
     expect(changes[0]?.reason).toBe('circuit open after 5 consecutive prepare timeouts; retry after 10s');
+    expect(breakers.stateOf('bank-b')).toBe('open');
+    // No breaker yet: a participant never seen is shown as closed by the callers.
+    expect(breakers.stateOf('bank-z')).toBeUndefined();
 
     await vi.advanceTimersByTimeAsync(4_000);
     expect(breakers.unavailableReason('bank-b')).toMatch(/retry after 6s$/);
@@ -131,6 +134,7 @@ describe('ParticipantBreakers', () => {
     expect(breakers.admit('bank-b')).toMatchObject({ probe: true });
     await vi.advanceTimersByTimeAsync(2_999);
     expect(breakers.states()[0]?.state).toBe('halfOpen');
+    expect(breakers.stateOf('bank-b')).toBe('halfOpen');
     await vi.advanceTimersByTimeAsync(1);
     expect(breakers.states()[0]).toMatchObject({
       state: 'open',

@@ -131,6 +131,15 @@ export class ParticipantBreakers implements OnModuleDestroy {
     return breaker === undefined || breaker.closed || (breaker.halfOpen && breaker.pendingClose);
   }
 
+  /**
+   * The participant's circuit state, `undefined` before it had a breaker; read-only. Each response
+   * shows every participant's state: `states()` would also sum opossum's statistics window and
+   * format dates, for every breaker, on every response.
+   */
+  stateOf(participant: string): BreakerStateName | undefined {
+    return this.circuits.get(participant)?.state;
+  }
+
   /** Why the participant is refused, or null when it is available. */
   unavailableReason(participant: string): string | null {
     const circuit = this.circuits.get(participant);
