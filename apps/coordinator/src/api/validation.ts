@@ -1,5 +1,11 @@
-import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
+import {
+  ValidationPipe,
+  type ArgumentMetadata,
+  type ValidationError,
+  type ValidationPipeOptions,
+} from '@nestjs/common';
 import type { FieldError } from './coordinator.error';
+import { acceptFast } from './dto/fast-paths';
 import { validationProblem, type ProblemException } from './problem';
 
 /** A hostile body can break thousands of rules; the first ones are enough to fix it. */
@@ -8,10 +14,11 @@ export const FIELD_ERRORS_MAX = 50;
 /**
  * The global pipe: DTO classes are the only shape a handler ever receives. Unknown fields are
  * rejected rather than dropped, so a client's typo (`timeoutMS`) fails loudly instead of
- * silently using a default.
+ * silently using a default. The hot path's DTOs are first offered to their compiled schemas
+ * (dto/fast-paths.ts); `fastPaths: false` validates everything with class-validator.
  */
-export function createValidationPipe(): ValidationPipe {
-  return new BodyValidationPipe({
+export function createValidationPipe({ fastPaths = true }: { fastPaths?: boolean } = {}): ValidationPipe {
+  return new BodyValidationPipe(fastPaths, {
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
@@ -49,6 +56,13 @@ function joinPath(parent: string, property: string): string {
  * a body of `null` through as if there were none (a begin with the body `null` was accepted).
  */
 class BodyValidationPipe extends ValidationPipe {
+  constructor(
+    private readonly fastPaths: boolean,
+    options: ValidationPipeOptions,
+  ) {
+    super(options);
+  }
+
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (
       metadata.type === 'body' &&
@@ -57,6 +71,7 @@ class BodyValidationPipe extends ValidationPipe {
     ) {
       throw validationProblem([{ field: '(body)', messages: ['the request body must be a JSON object'] }]);
     }
-    return super.transform(value, metadata);
+    const accepted = this.fastPaths ? acceptFast(metadata.metatype, value) : undefined;
+    return accepted ?? (await super.transform(value, metadata));
   }
 }

@@ -50,6 +50,14 @@ function Omittable(): PropertyDecorator {
 }
 
 /**
+ * A value handed on as it came. class-transformer's copy of a plain object drops every key named
+ * like a method of Object.prototype (a payload's `toString`, a metadata key `valueOf`).
+ */
+function asGiven({ key, obj }: { key: string; obj: Record<string, unknown> }): unknown {
+  return obj[key];
+}
+
+/**
  * A query integer written the one way JSON writes it. `Number()` would also take '', ' ', '1e3',
  * '0x10' and '1.5e308', so a value the document calls no integer would pass as one.
  */
@@ -101,6 +109,7 @@ export class ParticipantDto {
     example: { from: 'alice', to: 'bob', amountCents: 1250 },
   })
   @IsOptional()
+  @Transform(asGiven)
   payload?: unknown;
 }
 
@@ -143,6 +152,7 @@ export class BeginTransactionDto {
   })
   @Omittable()
   @IsStringMap()
+  @Transform(asGiven)
   metadata?: Record<string, string>;
 
   @ApiPropertyOptional({

@@ -22,7 +22,8 @@ export function IsStringMap(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
-function stringMapProblem(value: unknown): string | null {
+/** Why the value is not a valid metadata map, or null when it is. */
+export function stringMapProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object';
   const entries = Object.entries(value);
   if (entries.length > METADATA_ENTRIES_MAX) return `must have at most ${METADATA_ENTRIES_MAX} entries`;
