@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     apiKeys: environment.apiKeys,
     logLevel: environment.logLevel,
     metrics,
+    tracing: telemetry.enabled,
   });
   // A signal closes the app, which runs the shutdown hooks (a leader hands over leadership), then
   // exports the last spans, then ends the process by the same signal. Nest's own signal handling

@@ -32,6 +32,11 @@ export interface HttpAppOptions {
   readonly metrics?: CoordinatorMetrics;
   /** The built operator console (`dist/console` by default); a missing folder serves a 404 page. */
   readonly consoleDirectory?: string;
+  /**
+   * Whether requests get server spans: false when OpenTelemetry is off, so that no request pays
+   * for a no-op span and its interceptor. Default true.
+   */
+  readonly tracing?: boolean;
 }
 
 /** Root of every HTTP app; its imports are given per call, so two apps in one process share no providers. */
@@ -106,7 +111,7 @@ export async function createHttpApp(
   });
   app.useLogger(app.get(Logger));
   // Outermost, before the APP_INTERCEPTORs: a request forwarded to the leader happens inside its span.
-  app.useGlobalInterceptors(new HttpTracingInterceptor());
+  if (options.tracing !== false) app.useGlobalInterceptors(new HttpTracingInterceptor());
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
