@@ -122,6 +122,7 @@ describe('compressed Kafka batches', () => {
         retryDelayMsMax: 1_000,
         sendQueueMessagesMax: 10_000,
         sendBatchBytesMax: 1024 * 1024,
+        decisionLingerMs: 0,
         consumer: {
           sessionTimeoutMs: 6_000,
           heartbeatIntervalMs: 1_000,

@@ -59,6 +59,7 @@ export function clusterSettings(environment: CoordinatorEnvironment): ClusterSet
       retryDelayMsMax: 2_000,
       sendQueueMessagesMax: 100_000,
       sendBatchBytesMax: 4 * 1024 * 1024,
+      decisionLingerMs: environment.decisionLingerMs,
       consumer: {
         sessionTimeoutMs: 10_000,
         heartbeatIntervalMs: 1_000,

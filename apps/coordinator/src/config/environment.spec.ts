@@ -46,6 +46,7 @@ describe('coordinator environment', () => {
       logLevel: 'info',
       stuckAfterMs: 60_000,
       snapshotEveryEntries: 10_000,
+      decisionLingerMs: 3,
     });
   });
 
@@ -67,6 +68,16 @@ describe('coordinator environment', () => {
     for (const bad of ['9', '100000001', '0', '2.5', '-50', '1e4', '']) {
       expect(errorOf({ ...valid, VERDICT_SNAPSHOT_EVERY_ENTRIES: bad })).toContain(
         `VERDICT_SNAPSHOT_EVERY_ENTRIES=${JSON.stringify(bad)}: must be a whole number of entries from 10 to 100000000, e.g. 10000`,
+      );
+    }
+  });
+
+  it('VERDICT_DECISION_LINGER_MS: whole milliseconds from 0 to 1000, 3 when unset', () => {
+    expect(loadEnvironment({ ...valid, VERDICT_DECISION_LINGER_MS: '0' }).decisionLingerMs).toBe(0);
+    expect(loadEnvironment({ ...valid, VERDICT_DECISION_LINGER_MS: '1000' }).decisionLingerMs).toBe(1_000);
+    for (const bad of ['1001', '-1', '2.5', '3ms', '']) {
+      expect(errorOf({ ...valid, VERDICT_DECISION_LINGER_MS: bad })).toContain(
+        `VERDICT_DECISION_LINGER_MS=${JSON.stringify(bad)}: must be whole milliseconds from 0 (send at once) to 1000, e.g. 3`,
       );
     }
   });

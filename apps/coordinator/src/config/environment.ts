@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STUCK_AFTER_MS_DEFAULT } from '../engine/limits';
+import { DECISION_LINGER_MS_MAX } from '../transport/transport-options';
 
 // Everything the coordinator reads from its environment, and nothing else: the docker-compose
 // check (test/unit/docker-compose.spec.ts) holds the compose file to the keys of this schema.
@@ -28,6 +29,11 @@ const STUCK_AFTER_MS_MAX = 86_400_000;
 const SNAPSHOT_EVERY_ENTRIES_DEFAULT = 10_000;
 const SNAPSHOT_EVERY_ENTRIES_MIN = 10;
 const SNAPSHOT_EVERY_ENTRIES_MAX = 100_000_000;
+/**
+ * Long enough for the next PREPAREs to come along under load (transport-options.ts), short next to
+ * what a commit waiting for completion waits anyway; a participant holds its locks that much longer.
+ */
+const DECISION_LINGER_MS_DEFAULT = 3;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
@@ -67,6 +73,8 @@ export interface CoordinatorEnvironment {
   readonly stuckAfterMs: number;
   /** Each node snapshots its state once per this many applied Raft entries, and compacts its log. */
   readonly snapshotEveryEntries: number;
+  /** How long a COMMIT or ABORT may wait for the next PREPAREs to share a produce request. */
+  readonly decisionLingerMs: number;
 }
 
 const required = (rule: string) => z.string({ error: `is required: ${rule}` });
@@ -130,6 +138,7 @@ const API_KEYS_RULE = `a comma-separated list of <key>:<role> with role ${API_KE
 const DATABASE_URL_RULE = 'a URL like postgres://user:password@host:5432/database';
 const STUCK_AFTER_MS_RULE = `whole milliseconds from ${STUCK_AFTER_MS_MIN} to ${STUCK_AFTER_MS_MAX} (1 s to 24 h), e.g. 60000`;
 const SNAPSHOT_EVERY_ENTRIES_RULE = `a whole number of entries from ${SNAPSHOT_EVERY_ENTRIES_MIN} to ${SNAPSHOT_EVERY_ENTRIES_MAX}, e.g. ${SNAPSHOT_EVERY_ENTRIES_DEFAULT}`;
+const DECISION_LINGER_MS_RULE = `whole milliseconds from 0 (send at once) to ${DECISION_LINGER_MS_MAX}, e.g. ${DECISION_LINGER_MS_DEFAULT}`;
 
 /** A decimal whole number from `min` to `max` (at most 9 digits), `fallback` when unset. */
 const boundedInteger = (rule: string, min: number, max: number, fallback: number) =>
@@ -210,6 +219,12 @@ export const coordinatorEnvironmentSchema = z
       SNAPSHOT_EVERY_ENTRIES_MAX,
       SNAPSHOT_EVERY_ENTRIES_DEFAULT,
     ),
+    VERDICT_DECISION_LINGER_MS: boundedInteger(
+      DECISION_LINGER_MS_RULE,
+      0,
+      DECISION_LINGER_MS_MAX,
+      DECISION_LINGER_MS_DEFAULT,
+    ),
   })
   .superRefine((environment, context) => {
     const ids = environment.VERDICT_PEERS.map((peer) => peer.nodeId);
@@ -264,6 +279,7 @@ export const coordinatorEnvironmentSchema = z
     logLevel: environment.LOG_LEVEL,
     stuckAfterMs: environment.VERDICT_STUCK_AFTER_MS,
     snapshotEveryEntries: environment.VERDICT_SNAPSHOT_EVERY_ENTRIES,
+    decisionLingerMs: environment.VERDICT_DECISION_LINGER_MS,
   }));
 
 /** Variables whose values never appear in an error message. */

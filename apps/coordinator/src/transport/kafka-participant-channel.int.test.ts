@@ -32,6 +32,7 @@ function transportOptions(overrides: Partial<TransportOptions> = {}): TransportO
     retryDelayMsMax: 1_000,
     sendQueueMessagesMax: 10_000,
     sendBatchBytesMax: 1024 * 1024,
+    decisionLingerMs: 0,
     consumer: {
       sessionTimeoutMs: 6_000,
       heartbeatIntervalMs: 1_000,
@@ -65,6 +66,19 @@ function prepare(txId: string, participant: string, participants: readonly strin
     attempt: 1,
     sentAt: new Date().toISOString(),
     payload: { deadline: new Date(Date.now() + 5_000).toISOString(), participants: [...participants] },
+  };
+}
+
+function commit(txId: string, participant: string): ParticipantCommand {
+  return {
+    v: 1,
+    type: 'COMMIT',
+    txId,
+    participant,
+    term: 2,
+    attempt: 1,
+    sentAt: new Date().toISOString(),
+    payload: {},
   };
 }
 
@@ -173,6 +187,53 @@ describe('KafkaParticipantChannel on the stack broker', () => {
     expect(sender.metrics().produceRequests - requestsBefore).toBe(2);
     const received = await readTopics(participants.map(participantTopic));
     await waitFor(() => received.length === 20, 'twenty commands');
+  });
+
+  it('holds a COMMIT up to decisionLingerMs for the next PREPARE, and both leave in one produce request', async () => {
+    const { channel: sender } = channel({ decisionLingerMs: 1_000 });
+    const participant = uniqueName('bank');
+    await sender.start();
+    await sender.ensureTopics([participant]);
+    const requestsBefore = sender.metrics().produceRequests;
+    const decided = uuidv7();
+    const committed = sender.send([{ participant, message: commit(decided, participant) }]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sender.metrics().produceRequests).toBe(requestsBefore);
+    const next = uuidv7();
+    const startedAt = performance.now();
+    await Promise.all([
+      committed,
+      sender.send([{ participant, message: prepare(next, participant, [participant]) }]),
+    ]);
+    expect(performance.now() - startedAt).toBeLessThan(900);
+    expect(sender.metrics().produceRequests - requestsBefore).toBe(1);
+    const received = await readTopics([participantTopic(participant)]);
+    await waitFor(() => received.length === 2, 'two commands');
+    // In the order they were queued: a participant sees the decision first.
+    expect(received.map(({ message }) => message.headers?.['verdict-type']?.toString())).toEqual([
+      'COMMIT',
+      'PREPARE',
+    ]);
+  });
+
+  it('sends a COMMIT with no PREPARE coming once decisionLingerMs is over, and at once when closed', async () => {
+    const { channel: sender } = channel({ decisionLingerMs: 300 });
+    const participant = uniqueName('bank');
+    await sender.start();
+    await sender.ensureTopics([participant]);
+    const startedAt = performance.now();
+    await sender.send([{ participant, message: commit(uuidv7(), participant) }]);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(290);
+    expect(sender.metrics().commandsSent).toBe(1);
+
+    const { channel: closing } = channel({ decisionLingerMs: 1_000 });
+    await closing.start();
+    const held = closing.send([{ participant, message: commit(uuidv7(), participant) }]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const closedAt = performance.now();
+    await closing.close();
+    expect(performance.now() - closedAt).toBeLessThan(900);
+    await expect(held).rejects.toThrow('transport is closing; the command was not sent');
   });
 
   it('delivers replies in batches and parks a malformed one with its reason while the rest still arrive', async () => {

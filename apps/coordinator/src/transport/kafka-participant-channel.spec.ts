@@ -15,6 +15,7 @@ const options: TransportOptions = {
   retryDelayMsMax: 1_000,
   sendQueueMessagesMax: 2,
   sendBatchBytesMax: 1024 * 1024,
+  decisionLingerMs: 0,
   consumer: {
     sessionTimeoutMs: 6_000,
     heartbeatIntervalMs: 1_000,

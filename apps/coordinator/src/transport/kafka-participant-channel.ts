@@ -48,6 +48,9 @@ interface QueuedSend {
   /** Participants whose breakers learn of a failure; empty for dead letters. */
   readonly participants: readonly string[];
   readonly bytes: number;
+  /** It holds a PREPARE: whatever waits leaves with it, at once. */
+  readonly urgent: boolean;
+  readonly queuedAtMs: number;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -113,6 +116,8 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
   /** Invariant: the sum of `messages.length` over `queue`. */
   private queuedMessages = 0;
   private draining: Promise<void> | null = null;
+  /** Ends the drain loop's linger early: a PREPARE was queued, or the channel is closing. */
+  private endLinger: (() => void) | null = null;
 
   private readonly counters = {
     produceRequests: 0,
@@ -226,7 +231,11 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
         },
       };
     });
-    return this.enqueue(messages, [...new Set(commands.map((command) => command.participant))]);
+    return this.enqueue(
+      messages,
+      [...new Set(commands.map((command) => command.participant))],
+      commands.some((command) => command.message.type === 'PREPARE'),
+    );
   }
 
   setLeading(leading: boolean): void {
@@ -306,6 +315,7 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     const refused = this.queue.splice(0);
     this.queuedMessages = 0;
     for (const send of refused) send.reject(new Error('transport is closing; the command was not sent'));
+    this.endLinger?.();
     await this.draining;
     this.resumeReplies();
     await this.consumer?.stop();
@@ -316,7 +326,11 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
     return `verdict-coordinator-${this.options.nodeId}`;
   }
 
-  private enqueue(messages: readonly TopicMessage[], participants: readonly string[]): Promise<void> {
+  private enqueue(
+    messages: readonly TopicMessage[],
+    participants: readonly string[],
+    urgent: boolean,
+  ): Promise<void> {
     if (this.closed) return Promise.reject(new Error('transport is closed; the command was not sent'));
     if (this.queuedMessages + messages.length > this.options.sendQueueMessagesMax) {
       return Promise.reject(
@@ -333,13 +347,15 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
       Math.min(PRODUCE_REQUEST_BYTES_MAX, this.options.sendBatchBytesMax),
     );
     this.queuedMessages += messages.length;
+    const queuedAtMs = performance.now();
     const sent = chunks.map(
       (chunk) =>
         new Promise<void>((resolve, reject) => {
           const bytes = chunk.reduce((sum, { message }) => sum + encodedMessageBytes(message), 0);
-          this.queue.push({ messages: chunk, participants, bytes, resolve, reject });
+          this.queue.push({ messages: chunk, participants, bytes, urgent, queuedAtMs, resolve, reject });
         }),
     );
+    if (urgent) this.endLinger?.();
     this.draining ??= this.drain().finally(() => {
       this.draining = null;
     });
@@ -348,6 +364,11 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      const lingerMs = this.decisionLingerMs();
+      if (lingerMs > 0) {
+        await this.linger(lingerMs);
+        if (this.queue.length === 0) return; // closed meanwhile
+      }
       const batch = this.takeBatch();
       try {
         await this.start();
@@ -375,6 +396,35 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
         send.resolve();
       }
     }
+  }
+
+  /**
+   * Decisions are sent once durable, and by then the client has its answer (unless it waits for
+   * completion), while PREPAREs start the next transactions' clocks. Queued decisions with no
+   * PREPARE beside them wait up to `decisionLingerMs` for the next ones: the two then leave in one
+   * produce request, and each participant reads them in one fetch and answers them (ACKs and
+   * VOTEs) in one produce request of its own. At 16 closed-loop clients that cut the produce
+   * requests per transaction by 60% and Kafka's CPU by half, for 22–35% more transactions/s
+   * (bench/README.md). Returns how much longer the queue may wait; 0: send now.
+   */
+  private decisionLingerMs(): number {
+    const oldest = this.queue[0];
+    if (oldest === undefined || this.queue.some((send) => send.urgent)) return 0;
+    const queuedBytes = this.queue.reduce((sum, send) => sum + send.bytes, 0);
+    if (queuedBytes >= this.options.sendBatchBytesMax) return 0;
+    return Math.max(0, oldest.queuedAtMs + this.options.decisionLingerMs - performance.now());
+  }
+
+  /** Waits `ms`, or less if a PREPARE is queued or the channel closes meanwhile. */
+  private linger(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.endLinger?.(), ms);
+      this.endLinger = () => {
+        clearTimeout(timer);
+        this.endLinger = null;
+        resolve();
+      };
+    });
   }
 
   /** The oldest queued sends up to `sendBatchBytesMax` (always at least one). */
@@ -535,6 +585,7 @@ export class KafkaParticipantChannel implements ParticipantChannel, OnModuleInit
         message: { key: letter.key, value: Buffer.from(JSON.stringify(letter), 'utf8') },
       })),
       [],
+      false,
     );
   }
 }

@@ -18,6 +18,12 @@ export interface TransportOptions {
   readonly sendQueueMessagesMax: number;
   /** One produce request carries at most about this many bytes of message values. */
   readonly sendBatchBytesMax: number;
+  /**
+   * How long COMMITs and ABORTs with no PREPARE beside them may wait for the next PREPAREs, to
+   * leave in one produce request with them (0: at once). A commit answered at the decision does
+   * not wait for them; one that waits for completion may wait this much longer.
+   */
+  readonly decisionLingerMs: number;
   readonly consumer: {
     readonly sessionTimeoutMs: number;
     readonly heartbeatIntervalMs: number;
@@ -45,6 +51,9 @@ export interface TransportOptions {
 
 const NODE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** A decision held longer keeps a participant's locks longer: a linger is a few milliseconds. */
+export const DECISION_LINGER_MS_MAX = 1_000;
+
 export function validateTransportOptions(options: TransportOptions): void {
   const integer = (name: string, value: number, min: number, max: number): void => {
     if (!Number.isInteger(value) || value < min || value > max) {
@@ -64,6 +73,7 @@ export function validateTransportOptions(options: TransportOptions): void {
   integer('connectionTimeoutMs', options.connectionTimeoutMs, 1, 600_000);
   integer('requestTimeoutMs', options.requestTimeoutMs, 1, 600_000);
   integer('produceTimeoutMs', options.produceTimeoutMs, 1, 600_000);
+  integer('decisionLingerMs', options.decisionLingerMs, 0, DECISION_LINGER_MS_MAX);
   integer('retries', options.retries, 1, 100);
   integer('retryDelayMs', options.retryDelayMs, 1, 600_000);
   integer('retryDelayMsMax', options.retryDelayMsMax, options.retryDelayMs, 600_000);
