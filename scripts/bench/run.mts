@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import {
+  buildOnce,
   CoordinatorCluster,
   SERVICE_KEY,
   type CoordinatorNode,
@@ -52,7 +53,7 @@ import {
 } from './stats.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** CoordinatorCluster builds dist/; the participants run from the same build. */
+/** Built once per run (buildOnce); the coordinators and the participants run from it. */
 const DIST = join(ROOT, 'dist');
 const NODE = process.execPath;
 /** How the .mts children run: the flags of `npm run bench` itself. */
@@ -203,6 +204,8 @@ export async function runBench(
 ): Promise<BenchResult> {
   const loadAverageAtStart = loadavg();
   const runId = Date.now().toString(36);
+  // Before the first require of dist/: on a fresh clone nothing is built yet.
+  buildOnce();
   const protocol = createRequire(import.meta.url)(
     join(DIST, 'libs/protocol/src/index.js'),
   ) as typeof ProtocolLibrary;
