@@ -286,13 +286,14 @@ export class CoordinatorHost implements CoordinatorPort, ReadinessPort, RaftStat
       .map((participant) => participant.name);
   }
 
-  /** The state now, encoded over several turns so that requests and replies go on meanwhile. */
-  snapshot(): Promise<Uint8Array> {
+  /**
+   * The state now, encoded over several turns so that requests and replies go on meanwhile. The
+   * encoding captures the state before the first await, so before this returns its promise.
+   */
+  async snapshot(): Promise<Uint8Array> {
     const encoding = new SnapshotEncoding(this.state);
-    return (async () => {
-      while (!encoding.encode(SNAPSHOT_KEYS_PER_SLICE)) await nextTurn();
-      return encoding.bytes();
-    })();
+    while (!encoding.encode(SNAPSHOT_KEYS_PER_SLICE)) await nextTurn();
+    return encoding.bytes();
   }
 
   restore(snapshot: Snapshot): void {

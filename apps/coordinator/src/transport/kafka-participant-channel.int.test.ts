@@ -56,43 +56,25 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_00
   }
 }
 
+/** What every message of these tests carries: term 2, a first attempt, sent now. */
+function envelope(txId: string, participant: string) {
+  return { v: 1, txId, participant, term: 2, attempt: 1, sentAt: new Date().toISOString() } as const;
+}
+
 function prepare(txId: string, participant: string, participants: readonly string[]): ParticipantCommand {
   return {
-    v: 1,
+    ...envelope(txId, participant),
     type: 'PREPARE',
-    txId,
-    participant,
-    term: 2,
-    attempt: 1,
-    sentAt: new Date().toISOString(),
     payload: { deadline: new Date(Date.now() + 5_000).toISOString(), participants: [...participants] },
   };
 }
 
 function commit(txId: string, participant: string): ParticipantCommand {
-  return {
-    v: 1,
-    type: 'COMMIT',
-    txId,
-    participant,
-    term: 2,
-    attempt: 1,
-    sentAt: new Date().toISOString(),
-    payload: {},
-  };
+  return { ...envelope(txId, participant), type: 'COMMIT', payload: {} };
 }
 
 function vote(txId: string, participant: string): Vote {
-  return {
-    v: 1,
-    type: 'VOTE',
-    txId,
-    participant,
-    term: 2,
-    attempt: 1,
-    sentAt: new Date().toISOString(),
-    payload: { vote: 'YES' },
-  };
+  return { ...envelope(txId, participant), type: 'VOTE', payload: { vote: 'YES' } };
 }
 
 describe('KafkaParticipantChannel on the stack broker', () => {
