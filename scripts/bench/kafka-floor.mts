@@ -5,7 +5,9 @@
 // It prints `ready` once it consumes. Every responder has its own requests topic, as every
 // participant has its own commands topic; all of them answer on one replies topic. Each request
 // says how to answer it (header `mode`): `batched` answers a whole consumer batch with one send,
-// `single` awaits one send per message.
+// `single` awaits one send per message. Responders load the protocol's kafkajs request-queue fix
+// (libs/protocol/src/kafka-request-queue.ts), as participants do, so the floor is their transport.
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners, type Consumer, type EachBatchPayload, type Message } from 'kafkajs';
 import { withTimeout } from '../stack/support.mjs';
@@ -237,6 +239,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error('usage: kafka-floor.mts <brokers> <requests topic> <replies topic>');
     process.exit(2);
   }
+  // dist/ is built by then: the benchmark builds before it measures a floor.
+  createRequire(import.meta.url)('../../dist/libs/protocol/src/kafka-request-queue.js');
   await respond(brokers.split(','), requests, replies);
   process.exit(0);
 }

@@ -5,6 +5,7 @@ export * from './ids';
 export * from './messages';
 export * from './topics';
 export * from './kafka-compression';
+export * from './kafka-request-queue';
 export * from './kafka-consumer-keeper';
 export * from './produce-chunks';
 export * from './offset-commits';
