@@ -147,6 +147,13 @@ export function chartsOf(result: BenchResult): [string, string][] {
 }
 
 /** One row per level: CPU ms per committed transaction of each process, and the cores it used. */
+/** p50 / p95 / p99 / max of a latency summary, for a table cell. */
+function latencyCell(summary: LevelResult['commitLatency']): string {
+  return summary === null
+    ? '–'
+    : [summary.p50Ms, summary.p95Ms, summary.p99Ms, summary.maxMs].map((value) => fixed(value)).join(' / ');
+}
+
 function cpuTable(levels: readonly LevelResult[]): string {
   const names = [...new Set(levels.flatMap((level) => level.cpu.map((entry) => entry.name)))];
   const cell = (level: LevelResult, name: string): string => {
@@ -225,15 +232,9 @@ export function sectionOf(result: BenchResult): string {
     '| clients | variant | tx/s | commit p50 / p95 / p99 / max ms | tx p50 / p95 / p99 / max ms | aborted | failed | retried requests | Raft entries/tx | coordinator fsyncs/tx | PG WAL fsyncs/tx | Kafka messages/tx | coordinator produce requests/tx |',
     '| ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...result.levels.map((level) => {
-      const latency = (summary: LevelResult['commitLatency']): string =>
-        summary === null
-          ? '–'
-          : [summary.p50Ms, summary.p95Ms, summary.p99Ms, summary.maxMs]
-              .map((value) => fixed(value))
-              .join(' / ');
       return (
-        `| ${level.clients} | ${level.variant} | ${Math.round(level.committedPerSecond)} | ${latency(level.commitLatency)} | ` +
-        `${latency(level.transactionLatency)} | ${level.aborted} | ${level.failed} | ${level.retriedRequests} | ` +
+        `| ${level.clients} | ${level.variant} | ${Math.round(level.committedPerSecond)} | ${latencyCell(level.commitLatency)} | ` +
+        `${latencyCell(level.transactionLatency)} | ${level.aborted} | ${level.failed} | ${level.retriedRequests} | ` +
         `${fixed(level.raftEntriesPerTransaction, 2)} | ${fixed(level.coordinatorFsyncsPerTransaction, 2)} | ` +
         `${fixed(level.postgresWalFsyncsPerTransaction, 2)} | ${fixed(level.kafkaMessagesPerTransaction, 2)} | ` +
         `${fixed(level.coordinatorProduceRequestsPerTransaction ?? null, 2)} |`
@@ -255,6 +256,24 @@ export function sectionOf(result: BenchResult): string {
         '',
       );
     }
+  }
+  const halfLoad = result.halfLoad;
+  if (halfLoad !== undefined) {
+    const { level } = halfLoad;
+    const machine = level.machineCpuSecondsPerTransaction;
+    lines.push(
+      '### Half the best rate',
+      '',
+      `${level.clients} clients offered ${Math.round(halfLoad.ratePerSecond)} tx/s of one-request transactions (half the ` +
+        `best one-request rate above), each client starting its transactions on a schedule instead of in a closed loop.`,
+      '',
+      '| committed tx/s | commit p50 / p95 / p99 / max ms | aborted | failed | whole machine CPU ms/tx |',
+      '| ---: | --- | ---: | ---: | ---: |',
+      `| ${Math.round(level.committedPerSecond)} | ${latencyCell(level.commitLatency)} | ${level.aborted} | ${level.failed} | ` +
+        `${machine === null ? '–' : fixed(machine * 1000, 2)} |`,
+      '',
+      ...(level.failures.length > 0 ? [`Not committed: ${level.failures.join('; ')}`, ''] : []),
+    );
   }
   const failover = result.failover;
   if (failover !== null) {

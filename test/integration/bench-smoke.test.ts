@@ -71,10 +71,20 @@ it('a 3 s run at 1 client writes the result, the report with its charts, and end
   expect(result.floors.commitFloorMs).toBeGreaterThan(result.floors.raftCommit.latencyMsP50);
   expect(result.lowLoad.ratioToFloor).toBeGreaterThan(0);
   expect(result.failover).toBeNull();
+  // Paced at half the one-request level's rate: what the p99 target of the issue is about.
+  const oneRequest = result.levels.find((level) => level.variant === 'one-request');
+  expect(result.halfLoad?.ratePerSecond).toBeCloseTo((oneRequest?.committedPerSecond ?? 0) / 2, 6);
+  expect(result.halfLoad?.level.variant).toBe('one-request');
+  expect(result.halfLoad?.level.committed, JSON.stringify(result.halfLoad?.level.failures)).toBeGreaterThan(
+    0,
+  );
+  expect(result.halfLoad?.level.failed).toBe(0);
+  expect(result.halfLoad?.level.committedPerSecond).toBeLessThan(oneRequest?.committedPerSecond ?? 0);
 
   const report = readFileSync(join(results, 'report.md'), 'utf8');
   expect(report).toContain(last);
   expect(report).toContain('![throughput](smoke-throughput.svg)');
+  expect(report).toContain('### Half the best rate');
   expect(readdirSync(results).sort()).toEqual([
     'report.md',
     'smoke-latency.svg',
