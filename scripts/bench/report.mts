@@ -257,8 +257,8 @@ export function sectionOf(result: BenchResult): string {
       );
     }
   }
-  const halfLoad = result.halfLoad;
-  if (halfLoad !== undefined) {
+  const halfLoad = result.halfLoad ?? null;
+  if (halfLoad !== null) {
     const { level } = halfLoad;
     const machine = level.machineCpuSecondsPerTransaction;
     lines.push(

@@ -190,8 +190,8 @@ export interface BenchResult {
   };
   readonly lowLoad: { readonly clients: number; readonly commitP50Ms: number; readonly ratioToFloor: number };
   readonly ceilingRatio: number;
-  /** Absent from results written before it was measured. */
-  readonly halfLoad?: HalfLoadResult;
+  /** Null when no one-request level committed; absent from results written before it was measured. */
+  readonly halfLoad?: HalfLoadResult | null;
   readonly failover: FailoverResult | null;
   /** Numbers the benchmark could not take, and why. */
   readonly notMeasured: readonly string[];
@@ -375,10 +375,15 @@ export async function runBench(
       .filter((level) => level.variant === 'one-request')
       .reduce((left, right) => (right.committedPerSecond > left.committedPerSecond ? right : left));
     const halfLoadRate = bestOneRequest.committedPerSecond / 2;
-    say(`half load: ${Math.round(halfLoadRate)} tx/s offered by ${maxClients} clients, one-request`);
-    const halfLoadLevel = await measureLevel(maxClients, 'one-request', halfLoadRate);
-    say(`half load: ${formatLevel(halfLoadLevel)}`);
-    const halfLoad: HalfLoadResult = { ratePerSecond: halfLoadRate, level: halfLoadLevel };
+    let halfLoad: HalfLoadResult | null = null;
+    if (halfLoadRate > 0) {
+      say(`half load: ${Math.round(halfLoadRate)} tx/s offered by ${maxClients} clients, one-request`);
+      const level = await measureLevel(maxClients, 'one-request', halfLoadRate);
+      say(`half load: ${formatLevel(level)}`);
+      halfLoad = { ratePerSecond: halfLoadRate, level };
+    } else {
+      notMeasured.push('half the best rate: no one-request level committed anything');
+    }
     await probes.stop();
 
     const mainLevels = levels.filter((level) => level.variant === 'enlist');
