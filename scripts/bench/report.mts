@@ -146,7 +146,6 @@ export function chartsOf(result: BenchResult): [string, string][] {
   return charts;
 }
 
-/** One row per level: CPU ms per committed transaction of each process, and the cores it used. */
 /** p50 / p95 / p99 / max of a latency summary, for a table cell. */
 function latencyCell(summary: LevelResult['commitLatency']): string {
   return summary === null
@@ -154,6 +153,7 @@ function latencyCell(summary: LevelResult['commitLatency']): string {
     : [summary.p50Ms, summary.p95Ms, summary.p99Ms, summary.maxMs].map((value) => fixed(value)).join(' / ');
 }
 
+/** One row per level: CPU ms per committed transaction of each process, and the cores it used. */
 function cpuTable(levels: readonly LevelResult[]): string {
   const names = [...new Set(levels.flatMap((level) => level.cpu.map((entry) => entry.name)))];
   const cell = (level: LevelResult, name: string): string => {
@@ -231,15 +231,14 @@ export function sectionOf(result: BenchResult): string {
     '',
     '| clients | variant | tx/s | commit p50 / p95 / p99 / max ms | tx p50 / p95 / p99 / max ms | aborted | failed | retried requests | Raft entries/tx | coordinator fsyncs/tx | PG WAL fsyncs/tx | Kafka messages/tx | coordinator produce requests/tx |',
     '| ---: | --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...result.levels.map((level) => {
-      return (
+    ...result.levels.map(
+      (level) =>
         `| ${level.clients} | ${level.variant} | ${Math.round(level.committedPerSecond)} | ${latencyCell(level.commitLatency)} | ` +
         `${latencyCell(level.transactionLatency)} | ${level.aborted} | ${level.failed} | ${level.retriedRequests} | ` +
         `${fixed(level.raftEntriesPerTransaction, 2)} | ${fixed(level.coordinatorFsyncsPerTransaction, 2)} | ` +
         `${fixed(level.postgresWalFsyncsPerTransaction, 2)} | ${fixed(level.kafkaMessagesPerTransaction, 2)} | ` +
-        `${fixed(level.coordinatorProduceRequestsPerTransaction ?? null, 2)} |`
-      );
-    }),
+        `${fixed(level.coordinatorProduceRequestsPerTransaction ?? null, 2)} |`,
+    ),
     '',
     '#### CPU ms per committed transaction, per process (cores used)',
     '',
