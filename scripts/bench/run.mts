@@ -863,16 +863,14 @@ interface Differences {
 
 /**
  * Everything read before and after a level: CPU per process, the coordinators' Raft commit index
- * (/metrics), fdatasync calls of the coordinators (perf's syscall tracepoints, when perf may
- * attach), PostgreSQL's WAL fsyncs (pg_stat_io) and messages on the Verdict topics (offsets).
+ * and durable log writes (/metrics), PostgreSQL's WAL fsyncs (pg_stat_io) and messages on the
+ * Verdict topics (offsets).
  */
 class Probes {
   readonly notMeasured: string[] = [];
   private readonly processes: { name: string; pid: () => number | undefined }[] = [];
   private readonly pool: pg.Pool;
   private readonly admin: Admin;
-  private perf: { child: ChildProcess; output: string[] }[] = [];
-  private perfUsable = false;
   private readonly stack: StackConnection;
   private readonly cluster: CoordinatorCluster;
   private readonly topics: readonly string[];
@@ -913,15 +911,6 @@ class Probes {
 
   async start(): Promise<void> {
     await this.admin.connect();
-    const perf = spawnSync('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_fdatasync', '--', 'true'], {
-      encoding: 'utf8',
-    });
-    this.perfUsable = perf.status === 0 && /^\d+,/m.test(perf.stderr);
-    if (!this.perfUsable) {
-      this.notMeasured.push(
-        'fsyncs of the coordinators: `perf stat -e syscalls:sys_enter_fdatasync` is not usable here, and the coordinator exports no fsync counter',
-      );
-    }
     if ((await this.walFsyncs()) === null)
       this.notMeasured.push('PostgreSQL WAL fsyncs: neither pg_stat_io nor pg_stat_wal answered');
     this.notMeasured.push(
@@ -930,7 +919,6 @@ class Probes {
   }
 
   async snapshot(): Promise<Snapshot> {
-    const coordinatorFsyncs = this.perfUsable ? await this.stopPerf() : null;
     const cpuSeconds = new Map<string, number | null>();
     for (const process_ of this.processes) {
       const pid = process_.pid();
@@ -945,9 +933,8 @@ class Probes {
       coordinatorProduceRequests: coordinators.produceRequests,
       walFsyncs: await this.walFsyncs(),
       kafkaMessages: await this.kafkaMessages(),
-      coordinatorFsyncs,
+      coordinatorFsyncs: coordinators.logSyncs,
     };
-    if (this.perfUsable) this.startPerf();
     return snapshot;
   }
 
@@ -964,54 +951,20 @@ class Probes {
       coordinatorProduceRequests: minus(after.coordinatorProduceRequests, before.coordinatorProduceRequests),
       walFsyncs: minus(after.walFsyncs, before.walFsyncs),
       kafkaMessages: minus(after.kafkaMessages, before.kafkaMessages),
-      // perf ran only between the two snapshots: what it counted is the difference.
-      coordinatorFsyncs: after.coordinatorFsyncs,
+      coordinatorFsyncs: minus(after.coordinatorFsyncs, before.coordinatorFsyncs),
     };
   }
 
   async stop(): Promise<void> {
-    if (this.perfUsable) await this.stopPerf();
     await this.admin.disconnect();
     await this.pool.end();
   }
 
-  private startPerf(): void {
-    this.perf = this.cluster.nodes.flatMap((node) => {
-      const pid = node.process?.pid;
-      if (pid === undefined) return [];
-      const child = spawn(
-        'perf',
-        ['stat', '-x', ',', '-e', 'syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync', '-p', String(pid)],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      const output: string[] = [];
-      child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-      return [{ child, output }];
-    });
-  }
-
-  /** Stops every perf and sums what they counted; null when there was none running. */
-  private async stopPerf(): Promise<number | null> {
-    if (this.perf.length === 0) return null;
-    const running = this.perf;
-    this.perf = [];
-    let total = 0;
-    for (const { child, output } of running) {
-      const exited = once(child, 'exit');
-      child.kill('SIGINT');
-      await exited;
-      for (const line of output.join('').split('\n')) {
-        const count = Number(line.split(',')[0]);
-        if (/syscalls:sys_enter_f(data)?sync/.test(line) && Number.isFinite(count)) total += count;
-      }
-    }
-    return total;
-  }
-
-  /** The highest commit index of any node, and the produce requests of all nodes together. */
+  /** The highest commit index of any node; produce requests and durable log writes of all nodes together. */
   private async coordinatorMetrics(): Promise<{
     readonly raftCommitIndex: number | null;
     readonly produceRequests: number | null;
+    readonly logSyncs: number | null;
   }> {
     const scraped = await Promise.all(
       this.cluster.nodes.map(async (node) => {
@@ -1030,14 +983,17 @@ class Probes {
         return value === null ? [] : [value];
       });
     const indexes = values('verdict_raft_commit_index');
-    // A node that did not answer would make the sum fall short: no number rather than a wrong one.
-    const requests = values('verdict_kafka_produce_requests_total');
+    // A node that did not answer would make a sum fall short: no number rather than a wrong one.
+    const sumOfAll = (name: string): number | null => {
+      const counted = values(name);
+      return counted.length === this.cluster.nodes.length
+        ? counted.reduce((sum, value) => sum + value, 0)
+        : null;
+    };
     return {
       raftCommitIndex: indexes.length === 0 ? null : Math.max(...indexes),
-      produceRequests:
-        requests.length === this.cluster.nodes.length
-          ? requests.reduce((sum, value) => sum + value, 0)
-          : null,
+      produceRequests: sumOfAll('verdict_kafka_produce_requests_total'),
+      logSyncs: sumOfAll('verdict_raft_log_syncs_total'),
     };
   }
 

@@ -64,6 +64,7 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
     @Inject(ENVIRONMENT) private readonly environment: CoordinatorEnvironment,
     @Inject(SETTINGS) private readonly settings: ClusterSettings,
     private readonly host: CoordinatorHost,
+    private readonly metrics: CoordinatorMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -91,6 +92,13 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
       clusterSecret: Buffer.from(environment.clusterSecret, 'utf8'),
       logger,
     });
+    const logStore = new SegmentedLogStore({
+      directory: join(environment.dataDirectory, 'log'),
+      nodeId: environment.nodeId,
+      clusterId,
+      logger,
+    });
+    this.metrics.countRaftLogSyncs(() => logStore.stats().datasyncs);
     this.node = await RaftNode.start({
       raft: {
         nodeId: environment.nodeId,
@@ -102,12 +110,7 @@ class RaftLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
         heartbeatTicks: settings.heartbeatTicks,
       },
       bootstrapMembership,
-      logStore: new SegmentedLogStore({
-        directory: join(environment.dataDirectory, 'log'),
-        nodeId: environment.nodeId,
-        clusterId,
-        logger,
-      }),
+      logStore,
       snapshotStore: new FileSnapshotStore({
         directory: join(environment.dataDirectory, 'snapshots'),
         logger,

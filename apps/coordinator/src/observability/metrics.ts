@@ -67,6 +67,21 @@ export class CoordinatorMetrics {
     registers: [this.registry],
   });
 
+  /** The log store's own running count of durable writes, read at each scrape. */
+  private raftLogSyncsSource: (() => number) | null = null;
+  private raftLogSyncsCounted = 0;
+
+  private readonly raftLogSyncs = new Counter({
+    name: 'verdict_raft_log_syncs_total',
+    help: 'Writes that made Raft log data durable on this node (an O_DSYNC append or an fdatasync): how many entries share one.',
+    registers: [this.registry],
+    collect: () => {
+      const total = this.raftLogSyncsSource?.() ?? this.raftLogSyncsCounted;
+      if (total > this.raftLogSyncsCounted) this.raftLogSyncs.inc(total - this.raftLogSyncsCounted);
+      this.raftLogSyncsCounted = total;
+    },
+  });
+
   private readonly raftIsLeader = new Gauge({
     name: 'verdict_raft_is_leader',
     help: '1 when this node is the Raft leader.',
@@ -144,6 +159,11 @@ export class CoordinatorMetrics {
     this.raftCommitIndex.set(state.commitIndex);
     this.raftAppliedIndex.set(state.appliedIndex);
     this.raftIsLeader.set(state.isLeader ? 1 : 0);
+  }
+
+  /** Where verdict_raft_log_syncs_total comes from: the log store's count, which only grows. */
+  countRaftLogSyncs(read: () => number): void {
+    this.raftLogSyncsSource = read;
   }
 
   setBreaker(participant: string, state: BreakerState): void {

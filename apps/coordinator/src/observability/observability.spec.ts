@@ -56,6 +56,8 @@ describe('metrics', () => {
     metrics.setBreaker('bank-b', 'OPEN');
     metrics.recordKafkaProduceRequest();
     metrics.recordKafkaProduceRequest();
+    let logSyncs = 7;
+    metrics.countRaftLogSyncs(() => logSyncs);
     await t.app.inject({ method: 'GET', url: '/v1/transactions', headers: asService });
 
     const response = await t.app.inject({ method: 'GET', url: '/metrics' });
@@ -72,6 +74,10 @@ describe('metrics', () => {
     expect(sample(text, 'verdict_raft_is_leader', {})).toBe(1);
     expect(sample(text, 'verdict_participant_breaker_state', { participant: 'bank-b' })).toBe(2);
     expect(sample(text, 'verdict_kafka_produce_requests_total', {})).toBe(2);
+    expect(sample(text, 'verdict_raft_log_syncs_total', {})).toBe(7);
+    logSyncs = 12;
+    const later = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(sample(later.body, 'verdict_raft_log_syncs_total', {})).toBe(12);
     expect(
       sample(text, 'verdict_http_request_duration_seconds_count', {
         method: 'GET',
