@@ -50,6 +50,10 @@ it('a 3 s run at 1 client writes the result, the report with its charts, and end
     expect(level.transactionLatency?.p50Ms).toBeGreaterThanOrEqual(level.commitLatency?.p50Ms ?? Infinity);
     // BEGIN, ENLIST x2, PREPARING, DECISION, END: batched, but never less than one entry.
     expect(level.raftEntriesPerTransaction).toBeGreaterThan(0.5);
+    // At 1 client every entry is made durable on the leader and on both followers.
+    expect(level.coordinatorFsyncsPerTransaction).toBeGreaterThanOrEqual(
+      level.raftEntriesPerTransaction ?? Infinity,
+    );
     // PREPARE and COMMIT to each of the 2 participants, a VOTE and an ACK from each.
     expect(level.kafkaMessagesPerTransaction).toBeGreaterThanOrEqual(7.5);
     expect(level.cpu.map((entry) => entry.name)).toEqual(
