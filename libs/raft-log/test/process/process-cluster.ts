@@ -73,6 +73,10 @@ export class ProcessNode {
       },
     );
     const node = new ProcessNode(config.nodeId, child, '');
+    // A request written to a child that has just been killed fails with EPIPE: the write's own
+    // callback rejects that request, and the exit handler the others. Unheard, the stream's
+    // 'error' event would crash the test run instead.
+    child.stdin?.on('error', () => undefined);
     child.stderr?.on('data', (chunk: Buffer) => {
       node.stderr += chunk.toString();
     });
@@ -96,7 +100,10 @@ export class ProcessNode {
     this.nextId += 1;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: (value) => resolve(value as T), reject });
-      this.child.stdin?.write(`${JSON.stringify({ ...request, id })}\n`);
+      this.child.stdin?.write(`${JSON.stringify({ ...request, id })}\n`, (error) => {
+        if (error === null || error === undefined || !this.pending.delete(id)) return;
+        reject(new Error(`${this.nodeId} did not take request ${request.op}: ${error.message}`));
+      });
     });
   }
 
