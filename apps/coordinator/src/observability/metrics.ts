@@ -69,16 +69,16 @@ export class CoordinatorMetrics {
 
   /** The log store's own running count of durable writes, read at each scrape. */
   private raftLogSyncsSource: (() => number) | null = null;
-  private raftLogSyncsCounted = 0;
 
   private readonly raftLogSyncs = new Counter({
     name: 'verdict_raft_log_syncs_total',
     help: 'Writes that made Raft log data durable on this node (an O_DSYNC append or an fdatasync): how many entries share one.',
     registers: [this.registry],
     collect: () => {
-      const total = this.raftLogSyncsSource?.() ?? this.raftLogSyncsCounted;
-      if (total > this.raftLogSyncsCounted) this.raftLogSyncs.inc(total - this.raftLogSyncsCounted);
-      this.raftLogSyncsCounted = total;
+      if (this.raftLogSyncsSource === null) return;
+      // The store's count only grows: the counter takes its value rather than keeping its own.
+      this.raftLogSyncs.reset();
+      this.raftLogSyncs.inc(this.raftLogSyncsSource());
     },
   });
 
