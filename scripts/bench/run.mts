@@ -871,7 +871,6 @@ class Probes {
   private readonly processes: { name: string; pid: () => number | undefined }[] = [];
   private readonly pool: pg.Pool;
   private readonly admin: Admin;
-  private readonly stack: StackConnection;
   private readonly cluster: CoordinatorCluster;
   private readonly topics: readonly string[];
 
@@ -882,7 +881,6 @@ class Probes {
     participantTopics: readonly string[],
     repliesTopic: string,
   ) {
-    this.stack = stack;
     this.cluster = cluster;
     this.topics = [...participantTopics, repliesTopic];
     this.pool = new pg.Pool({ connectionString: stack.databaseUrl, max: 1 });
