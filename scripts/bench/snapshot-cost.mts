@@ -33,7 +33,7 @@ function main(argv: readonly string[]): void {
   const nowMs = Date.now();
   for (let index = 0; index < keys; index += 1) {
     // A fingerprint is a SHA-256 in hex, a key whatever the client sent (here a UUID).
-    state.replicated.idempotencyKeys.set(randomUUID(), {
+    state.replicated.idempotencyKeys.add(randomUUID(), {
       fingerprint: 'f'.repeat(64),
       txId: randomUUID(),
       createdAtMs: nowMs,

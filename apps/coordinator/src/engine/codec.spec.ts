@@ -177,7 +177,7 @@ describe('snapshots', () => {
         ),
         (records) => {
           const h = busyHarness();
-          for (const { key, ...recorded } of records) h.state.replicated.idempotencyKeys.set(key, recorded);
+          for (const { key, ...recorded } of records) h.state.replicated.idempotencyKeys.add(key, recorded);
           const replicated = h.state.replicated;
           const canonical = encodeCanonical({
             v: SNAPSHOT_FORMAT_VERSION,

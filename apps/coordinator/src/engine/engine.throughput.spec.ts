@@ -7,15 +7,20 @@ import { measureThroughput } from './test/throughput';
 
 const TRANSACTIONS = Number(process.env['ENGINE_BENCH_TRANSACTIONS'] ?? 4_000);
 
-it('hot path: whole two-participant transactions per second, alone and beside 10,000 live ones', () => {
+it('hot path: whole two-participant transactions per second, alone, beside 10,000 live ones, and with a full Idempotency-Key table', () => {
   measureThroughput(Math.min(TRANSACTIONS, 1_000), 0); // warm-up
-  for (const backgroundLive of [0, 10_000]) {
-    const result = measureThroughput(TRANSACTIONS, backgroundLive);
+  for (const [backgroundLive, idempotencyTableFull] of [
+    [0, false],
+    [10_000, false],
+    [0, true],
+  ] as const) {
+    const result = measureThroughput(TRANSACTIONS, backgroundLive, idempotencyTableFull);
     const perSecond = Math.round(result.transactions / (result.engineMs / 1000));
     const perCommandUs = ((result.engineMs * 1000) / result.commands).toFixed(2);
     const ratio = (result.engineMs / result.encodeMs).toFixed(2);
+    const table = idempotencyTableFull ? ', Idempotency-Key table full' : '';
     console.log(
-      `engine, ${backgroundLive} other live: ${perSecond} tx/s, ${perCommandUs} µs per command, ` +
+      `engine, ${backgroundLive} other live${table}: ${perSecond} tx/s, ${perCommandUs} µs per command, ` +
         `${ratio}× the time to JSON-encode its effects (${result.transactions} tx, node ${process.version})`,
     );
     expect(result.commands).toBeGreaterThan(result.transactions * 7);

@@ -244,12 +244,13 @@ function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: T
   };
   transactions.set(tx.txId, tx);
   if (entry.idempotency !== null) {
-    idempotencyKeys.set(entry.idempotency.key, {
+    idempotencyKeys.add(entry.idempotency.key, {
       fingerprint: entry.idempotency.fingerprint,
       txId: tx.txId,
       createdAtMs: entry.createdAtMs,
     });
-    evictIdempotencyKeys(state, entry.createdAtMs);
+    // Oldest keys first (log order), by count and by age measured on the entry's own clock.
+    idempotencyKeys.evict(IDEMPOTENCY_KEYS_MAX, entry.createdAtMs - IDEMPOTENCY_KEY_TTL_MS);
   }
 
   if (leader === null) return;
@@ -272,20 +273,6 @@ function applyBegin(state: EngineState, entry: BeginEntry, index: Index, term: T
     succeed(out, requestId, { kind: 'begun', txId: tx.txId, replayed: position > 0 });
   });
   if ((pending?.commits.size ?? 0) > 0) startCommit(state, leader, tx, leaderTx, out);
-}
-
-/** Oldest keys first (log order), by count and by age measured on the entry's own clock. */
-function evictIdempotencyKeys(state: EngineState, entryCreatedAtMs: number): void {
-  const keys = state.replicated.idempotencyKeys;
-  const horizonMs = entryCreatedAtMs - IDEMPOTENCY_KEY_TTL_MS;
-  for (const [key, recorded] of keys) {
-    if (keys.size <= IDEMPOTENCY_KEYS_MAX && recorded.createdAtMs >= horizonMs) break;
-    keys.delete(key);
-  }
-  assert(
-    keys.size <= IDEMPOTENCY_KEYS_MAX,
-    `idempotency table holds ${keys.size} > ${IDEMPOTENCY_KEYS_MAX} keys`,
-  );
 }
 
 function applyEnlist(state: EngineState, entry: EnlistEntry, index: Index, term: Term, out: Effect[]): void {

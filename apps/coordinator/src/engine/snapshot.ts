@@ -52,7 +52,7 @@ export class SnapshotEncoding {
     this.head =
       `{"appliedIndex":${canonicalStringify(replicated.appliedIndex)}` +
       `,"appliedTerm":${canonicalStringify(replicated.appliedTerm)}` +
-      // Arrays keep Map order: the idempotency table evicts in that order, so it is state too.
+      // The array keeps the table's order: it evicts in that order, so the order is state too.
       `,"idempotencyKeys":[`;
     this.tail =
       `],"transactions":${canonicalStringify([...replicated.transactions.values()])}` +
@@ -143,7 +143,7 @@ export function decodeSnapshot(bytes: Uint8Array): EngineState {
       createdAtMs: epochMs(entry['createdAtMs'], `${what}.createdAtMs`),
     };
     assert(!replicated.idempotencyKeys.has(key), `snapshot lists idempotency key ${key} twice`);
-    replicated.idempotencyKeys.set(key, recorded);
+    replicated.idempotencyKeys.add(key, recorded);
   });
   return state;
 }

@@ -1,4 +1,5 @@
 import type { DecisionRecord } from './effects';
+import { IdempotencyTable } from './idempotency-table';
 import { TimerQueue } from './timer-queue';
 import type {
   CommitWait,
@@ -39,7 +40,7 @@ export interface ReplicatedState {
   /** Live transactions, in BEGIN order. */
   readonly transactions: Map<TxId, TxRecord>;
   /** Idempotency-Key → the BEGIN that recorded it, in log order (the eviction order). */
-  readonly idempotencyKeys: Map<string, IdempotencyRecord>;
+  readonly idempotencyKeys: IdempotencyTable;
   /** Invariant: (appliedIndex, appliedPosition) strictly increases with every applied entry. */
   appliedIndex: Index;
   /** Position of the last applied TxLogEntry within its Raft entry; not part of snapshots. */
@@ -213,7 +214,7 @@ export function createEngineState(): EngineState {
   return {
     replicated: {
       transactions: new Map(),
-      idempotencyKeys: new Map(),
+      idempotencyKeys: new IdempotencyTable(),
       appliedIndex: 0,
       appliedPosition: 0,
       appliedTerm: 0,
