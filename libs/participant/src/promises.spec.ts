@@ -203,5 +203,9 @@ describe('ParticipantMemory', () => {
     expect(memory.size).toBe(2);
     expect(memory.get(second)).toBeUndefined();
     expect(memory.get(first)?.termSeen).toBe(2);
+    // Reading did not make `first` recent: it was written before `third`.
+    memory.seeTerm(uuidv7(), 1);
+    expect(memory.get(first)).toBeUndefined();
+    expect(memory.get(third)?.termSeen).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import type { Outcome, ParticipantCommand, ParticipantVote } from '@verdict/protocol';
+import { LRUCache } from 'lru-cache';
 
 /** A vote as the SDK remembers it; `reason` is present for NO. */
 export interface VoteRecord {
@@ -93,16 +94,23 @@ export const MEMORY_ENTRIES_MAX_DEFAULT = 100_000;
  * the service's durable state (see `ParticipantService`).
  */
 export class ParticipantMemory {
-  private readonly entries = new Map<string, TxMemory>();
+  /**
+   * Least recently written first. Not a Map re-inserted on every write: once full, finding its
+   * oldest entry walked past every entry deleted since V8 last compacted it, ~20 µs per
+   * transaction where the rest of the memory's work is ~1.
+   */
+  private readonly entries: LRUCache<string, TxMemory>;
 
-  constructor(private readonly entriesMax: number = MEMORY_ENTRIES_MAX_DEFAULT) {
+  constructor(entriesMax: number = MEMORY_ENTRIES_MAX_DEFAULT) {
     if (!Number.isInteger(entriesMax) || entriesMax < 1) {
       throw new RangeError(`memory entriesMax must be a positive integer, got ${entriesMax}`);
     }
+    this.entries = new LRUCache({ max: entriesMax });
   }
 
+  /** Reading does not make an entry recent: only writes do. */
   get(txId: string): TxMemory | undefined {
-    return this.entries.get(txId);
+    return this.entries.peek(txId);
   }
 
   get size(): number {
@@ -137,13 +145,7 @@ export class ParticipantMemory {
   }
 
   private put(txId: string, memory: TxMemory): void {
-    // Re-inserting moves the entry to the end: eviction drops the least recently touched.
-    this.entries.delete(txId);
     this.entries.set(txId, memory);
-    if (this.entries.size > this.entriesMax) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.entries.delete(oldest.value);
-    }
   }
 }
 
