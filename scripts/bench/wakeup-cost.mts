@@ -6,18 +6,19 @@
 //   npm run bench:wakeup [-- <seconds per level, default 4>]
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
+import { ownCpuSeconds, treeCpuSeconds } from './cpu.mjs';
 
 const MESSAGE = Buffer.alloc(200, 1);
 /** 0: back to back. */
 const RATES_PER_SECOND = [0, 200, 1_000];
 
-/** User + system CPU seconds of a process, from /proc (clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+/** The echo server's CPU seconds; it has no children, so its tree is itself. */
+function serverCpuSeconds(pid: number): number {
+  const seconds = treeCpuSeconds(pid);
+  if (seconds === null) throw new Error(`process ${pid} ended during the measurement`);
+  return seconds;
 }
 
 function serve(): void {
@@ -37,8 +38,8 @@ async function level(
   const socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await once(socket, 'connect');
-  const clientBefore = cpuSeconds(process.pid);
-  const serverBefore = cpuSeconds(serverPid);
+  const clientBefore = ownCpuSeconds();
+  const serverBefore = serverCpuSeconds(serverPid);
   const startedAt = performance.now();
   let roundTrips = 0;
   await new Promise<void>((resolve) => {
@@ -52,8 +53,8 @@ async function level(
     socket.write(MESSAGE);
   });
   const elapsed = (performance.now() - startedAt) / 1000;
-  const client = ((cpuSeconds(process.pid) - clientBefore) / roundTrips) * 1e6;
-  const server = ((cpuSeconds(serverPid) - serverBefore) / roundTrips) * 1e6;
+  const client = ((ownCpuSeconds() - clientBefore) / roundTrips) * 1e6;
+  const server = ((serverCpuSeconds(serverPid) - serverBefore) / roundTrips) * 1e6;
   socket.destroy();
   const label = ratePerSecond === 0 ? 'back to back' : `one every ${(1000 / ratePerSecond).toFixed(0)} ms`;
   return (
