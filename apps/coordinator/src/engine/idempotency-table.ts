@@ -14,8 +14,8 @@ interface KeyNode {
  * A `Map` alone keeps that order, but finding its oldest entry walks past every entry deleted
  * since V8 last compacted the map, and a map whose size stays at `IDEMPOTENCY_KEYS_MAX` is only
  * compacted when its deleted entries fill half its capacity: up to ~160,000 skipped per eviction,
- * ~50 µs per BEGIN on average (up to ~100) on every node once the table is full. So each key links to the next newer
- * one, and the table remembers the oldest.
+ * ~50 µs per BEGIN on average (up to ~100) on every node once the table is full. So each key
+ * links to the next newer one, and the table remembers the oldest.
  */
 export class IdempotencyTable implements Iterable<[string, IdempotencyRecord]> {
   private readonly nodes = new Map<string, KeyNode>();
