@@ -10,6 +10,8 @@ export const RESULTS_DIRECTORY = fileURLToPath(new URL('../../bench/results', im
 /** Concurrency levels above this only queue inside the coordinator on a 2-core machine. */
 const CLIENTS_MAX = 1024;
 const DURATION_SECONDS_MAX = 3_600;
+/** Far above what the stack commits here: a paced level above its capacity only measures queues. */
+const PACED_RATE_MAX = 100_000;
 const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Names the report and the smoke test do not treat as runs of this benchmark. */
 const RESERVED_NAMES = new Set(['raft', 'report']);
@@ -25,6 +27,11 @@ export interface BenchOptions {
   /** Unmeasured load before the floors and the first level, so every JIT has compiled the path. */
   readonly stackWarmupSeconds: number;
   readonly failover: boolean;
+  /**
+   * Transactions/s offered on a schedule after the closed-loop levels; null: half the best
+   * one-request rate of this run. A fixed rate lets two runs of different code compare at one load.
+   */
+  readonly pacedRate: number | null;
   /** Coordinators run with --cpu-prof; their profiles land in the results folder (git-ignored). */
   readonly cpuProfile: boolean;
   /** bench/results/<name>.json and the charts' file names. */
@@ -34,7 +41,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [--participants 1|2|3] [--kind noop|postgres] [--clients LIST]
                         [--duration SECONDS] [--warmup SECONDS] [--stack-warmup SECONDS] [--failover]
-                        [--cpu-prof] [--name NAME] [--results DIR]
+                        [--paced-rate TX_PER_S] [--cpu-prof] [--name NAME] [--results DIR]
 
 Starts Kafka and PostgreSQL (fsync on), three coordinator processes and the participants, measures
 the floors (Kafka round trip, fsync, one Raft commit, PREPARE TRANSACTION), then runs closed-loop
@@ -50,6 +57,8 @@ Writes <results>/<name>.json and <results>/report.md with SVG charts.
                     so that the JVM's and Node's compilers have done their work (default 10)
   --failover        afterwards, half the best rate for 20 s with the leader killed (SIGKILL) at 5 s
                     and restarted at 10 s: tx/s and p99 per 100 ms
+  --paced-rate R    offer the paced level at R tx/s instead of half the best one-request rate,
+                    so that runs of two builds compare at the same load
   --cpu-prof        run the coordinators with --cpu-prof: one .cpuprofile per node in the results
                     folder, and their hottest functions printed
   --name NAME       result name (default <kind>-<participants>p)
@@ -71,6 +80,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
   let warmupSeconds = 2;
   let stackWarmupSeconds = 10;
   let failover = false;
+  let pacedRate: number | null = null;
   let cpuProfile = false;
   let name: string | undefined;
   let resultsDirectory = RESULTS_DIRECTORY;
@@ -117,6 +127,9 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
       case '--stack-warmup':
         stackWarmupSeconds = integerIn(flag, value, 0, DURATION_SECONDS_MAX);
         break;
+      case '--paced-rate':
+        pacedRate = integerIn(flag, value, 1, PACED_RATE_MAX);
+        break;
       case '--name':
         if (value === undefined || !NAME_PATTERN.test(value) || RESERVED_NAMES.has(value)) {
           throw new Error(
@@ -141,6 +154,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
     warmupSeconds,
     stackWarmupSeconds,
     failover,
+    pacedRate,
     cpuProfile,
     name: name ?? `${kind}-${participants}p`,
     resultsDirectory,

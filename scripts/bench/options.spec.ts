@@ -17,6 +17,7 @@ describe('npm run bench arguments', () => {
       warmupSeconds: 2,
       stackWarmupSeconds: 10,
       failover: false,
+      pacedRate: null,
       cpuProfile: false,
       name: 'noop-2p',
       resultsDirectory: RESULTS_DIRECTORY,
@@ -40,6 +41,8 @@ describe('npm run bench arguments', () => {
         '--stack-warmup',
         '0',
         '--failover',
+        '--paced-rate',
+        '450',
         '--cpu-prof',
       ]),
     ).toMatchObject({
@@ -50,6 +53,7 @@ describe('npm run bench arguments', () => {
       warmupSeconds: 0,
       stackWarmupSeconds: 0,
       failover: true,
+      pacedRate: 450,
       cpuProfile: true,
       name: 'postgres-3p',
     });
@@ -67,6 +71,7 @@ describe('npm run bench arguments', () => {
     expect(() => options(['--clients', '0'])).toThrow(/from 1 to 1024/);
     expect(() => options(['--duration', '2.5'])).toThrow(/--duration needs an integer/);
     expect(() => options(['--duration'])).toThrow(/got null/);
+    expect(() => options(['--paced-rate', '0'])).toThrow(/--paced-rate needs an integer from 1 to 100000/);
     expect(() => options(['--name', 'Raft Run'])).toThrow(/--name must be/);
     expect(() => options(['--name', 'raft'])).toThrow(/--name must be/);
     expect(() => options(['--fast'])).toThrow(/unknown argument "--fast"/);

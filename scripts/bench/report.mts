@@ -263,8 +263,9 @@ export function sectionOf(result: BenchResult): string {
     lines.push(
       '### Half the best rate',
       '',
-      `${level.clients} clients offered ${Math.round(halfLoad.ratePerSecond)} tx/s of one-request transactions (half the ` +
-        `best one-request rate above), each client starting its transactions on a schedule instead of in a closed loop.`,
+      `${level.clients} clients offered ${Math.round(halfLoad.ratePerSecond)} tx/s of one-request transactions ` +
+        `(${halfLoad.chosen === true ? 'the rate given with --paced-rate' : 'half the best one-request rate above'}), ` +
+        'each client starting its transactions on a schedule instead of in a closed loop.',
       '',
       '| committed tx/s | commit p50 / p95 / p99 / max ms | aborted | failed | whole machine CPU ms/tx |',
       '| ---: | --- | ---: | ---: | ---: |',

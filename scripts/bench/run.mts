@@ -160,9 +160,14 @@ export interface FailoverResult {
   readonly timeline: readonly TimelineBucket[];
 }
 
-/** One-request transactions offered at half the best one-request rate, paced rather than closed loop. */
+/**
+ * One-request transactions offered at half the best one-request rate (or at `--paced-rate`),
+ * paced rather than closed loop.
+ */
 export interface HalfLoadResult {
   readonly ratePerSecond: number;
+  /** The rate came from `--paced-rate`, not from this run's best one-request level. */
+  readonly chosen?: boolean;
   readonly level: LevelResult;
 }
 
@@ -374,13 +379,13 @@ export async function runBench(
     const bestOneRequest = levels
       .filter((level) => level.variant === 'one-request')
       .reduce((left, right) => (right.committedPerSecond > left.committedPerSecond ? right : left));
-    const halfLoadRate = bestOneRequest.committedPerSecond / 2;
+    const halfLoadRate = options.pacedRate ?? bestOneRequest.committedPerSecond / 2;
     let halfLoad: HalfLoadResult | null = null;
     if (halfLoadRate > 0) {
       say(`half load: ${Math.round(halfLoadRate)} tx/s offered by ${maxClients} clients, one-request`);
       const level = await measureLevel(maxClients, 'one-request', halfLoadRate);
       say(`half load: ${formatLevel(level)}`);
-      halfLoad = { ratePerSecond: halfLoadRate, level };
+      halfLoad = { ratePerSecond: halfLoadRate, chosen: options.pacedRate !== null, level };
     } else {
       notMeasured.push('half the best rate: no one-request level committed anything');
     }
@@ -418,6 +423,7 @@ export async function runBench(
         warmupSeconds: options.warmupSeconds,
         stackWarmupSeconds: options.stackWarmupSeconds,
         failover: options.failover,
+        pacedRate: options.pacedRate,
         cpuProfile: options.cpuProfile,
         name: options.name,
       },
