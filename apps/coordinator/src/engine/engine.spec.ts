@@ -259,22 +259,22 @@ describe('happy paths', () => {
 });
 
 describe('begin with commit', () => {
-  it('BEGIN and PREPARING enter the log together; the begin request is answered with the decision', () => {
+  it('PREPARE leaves at once; BEGIN, PREPARING and DECISION enter the log together once the votes are in', () => {
     const h = new Harness();
     h.lead();
-    // PREPARE leaves with the proposals, before either is committed.
+    // Presumed abort: nothing needs to be in the log before PREPARE.
     expect(h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' })).toEqual([
-      'propose BEGIN tx1 bank-a,bank-b',
-      'propose PREPARING tx1',
       'send bank-a PREPARE tx1 term=1 attempt=1',
       'send bank-b PREPARE tx1 term=1 attempt=1',
     ]);
-    // No reply at BEGIN: the request waits for the decision.
     expect(h.commit()).toEqual([]);
-    h.vote('tx1', 'bank-a', 'YES');
+    expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
     expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
+      'propose BEGIN tx1 bank-a,bank-b',
+      'propose PREPARING tx1',
       'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
     ]);
+    // The request waits for the decision, which applies right behind BEGIN and PREPARING.
     expect(h.commit()).toEqual([
       'reply r1 decided tx1 COMMIT at 3/1',
       'send bank-a COMMIT tx1 term=1 attempt=1',
@@ -334,10 +334,61 @@ describe('begin with commit', () => {
     expect(errorOf(h, 'r1').message).toMatch(/commit at begin needs the participants/);
   });
 
+  it('votes slower than the first re-send: BEGIN and PREPARING go into the log then, PREPARE is re-sent', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' });
+    expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
+    expect(h.tick(199)).toEqual([]);
+    expect(h.tick(1)).toEqual([
+      'propose BEGIN tx1 bank-a,bank-b',
+      'propose PREPARING tx1',
+      'send bank-b PREPARE tx1 term=1 attempt=2',
+    ]);
+    // Live now: the vote that came while held counts at PREPARING's apply, the backoff goes on.
+    expect(h.commit()).toEqual([]);
+    expect(h.tick(399)).toEqual([]);
+    expect(h.tick(1)).toEqual(['send bank-b PREPARE tx1 term=1 attempt=3']);
+    expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
+      'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
+    ]);
+    expect(h.commit()).toEqual([
+      'reply r1 decided tx1 COMMIT at 3/1',
+      'send bank-a COMMIT tx1 term=1 attempt=1',
+      'send bank-b COMMIT tx1 term=1 attempt=1',
+    ]);
+  });
+
+  it('a deadline before the first re-send: BEGIN and PREPARING go into the log then, and ABORT follows', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a'], { commit: 'decision', timeoutMs: 100 });
+    expect(h.tick(100)).toEqual(['propose BEGIN tx1 bank-a', 'propose PREPARING tx1']);
+    expect(h.commit()).toEqual([
+      'propose DECISION tx1 ABORT DEADLINE: prepare deadline 2026-11-25T10:00:00.100Z passed with no vote from bank-a',
+    ]);
+  });
+
+  it('held, the transaction is not live: requests naming it wait for begin, a participant asking hears UNDECIDED', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' });
+    expect(h.abortRequested('tx1')).toEqual(['reply r2 TX_NOT_FOUND']);
+    expect(errorOf(h, 'r2').message).toMatch(/still being begun/);
+    expect(h.enlist('tx1', 'bank-c')).toEqual(['reply r3 TX_NOT_FOUND']);
+    expect(
+      h.trace({ kind: 'outcomeQuery', txId: txIdOf('tx1'), participant: 'bank-a', requestId: null }),
+    ).toEqual([]);
+    expect(
+      h.trace({ kind: 'outcomeQuery', txId: txIdOf('tx1'), participant: null, requestId: 'q1' }),
+    ).toEqual(['reply q1 outcome tx1 UNDECIDED']);
+  });
+
   it('the leader dies with BEGIN and PREPARING in its log: the successor prepares the transaction', () => {
     const h = new Harness();
     h.lead();
     h.begin('tx1', ['bank-a'], { commit: 'decision' });
+    h.tick(200);
     const { old, successor } = h.failover({ survivors: 2 });
     expect(old).toEqual(['reply r1 LEADERSHIP_LOST']);
     expect(successor).toContain('send bank-a PREPARE tx1 term=2 attempt=1');
@@ -360,10 +411,11 @@ describe('PREPARE with the PREPARING proposal', () => {
     ]);
   });
 
-  it('begin with commit: votes that come before the BEGIN is applied count at its apply', () => {
+  it('begin with commit: votes that come after the hold, before the BEGIN is applied, count at its apply', () => {
     const h = new Harness();
     h.lead();
     h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' });
+    h.tick(200);
     h.tick(3);
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
     expect(h.vote('tx1', 'bank-b', 'READ_ONLY')).toEqual([]);
@@ -377,20 +429,24 @@ describe('PREPARE with the PREPARING proposal', () => {
       'send bank-a COMMIT tx1 term=1 attempt=1',
     ]);
     // The votes keep the time they came at; PREPARE went out before the BEGIN was committed.
-    expect(h.timeline('tx1').slice(0, 4)).toEqual([
+    expect(h.timeline('tx1').slice(0, 6)).toEqual([
       '+0 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
       '+0 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
-      '+3 VOTE bank-a: voted YES',
-      '+3 VOTE bank-b: voted READ_ONLY',
+      '+200 PREPARE_SENT bank-a: PREPARE sent, attempt 2',
+      '+200 PREPARE_SENT bank-b: PREPARE sent, attempt 2',
+      '+203 VOTE bank-a: voted YES',
+      '+203 VOTE bank-b: voted READ_ONLY',
     ]);
   });
 
-  it('begin with commit: a NO before the BEGIN is applied proposes ABORT at once; the others hear it', () => {
+  it('begin with commit: a NO while held proposes BEGIN, PREPARING and ABORT at once; the others hear it', () => {
     const h = new Harness();
     h.lead();
     h.begin('tx1', ['bank-a', 'bank-b', 'bank-c'], { commit: 'decision' });
     h.vote('tx1', 'bank-a', 'YES');
     expect(h.vote('tx1', 'bank-b', 'NO', 'insufficient funds')).toEqual([
+      'propose BEGIN tx1 bank-a,bank-b,bank-c',
+      'propose PREPARING tx1',
       'propose DECISION tx1 ABORT VOTED_NO: bank-b voted NO: insufficient funds',
     ]);
     expect(h.vote('tx1', 'bank-c', 'YES')).toEqual([]);
@@ -421,7 +477,8 @@ describe('PREPARE with the PREPARING proposal', () => {
   it('the re-send backoff starts when PREPARE left, not when PREPARING was applied', () => {
     const h = new Harness();
     h.lead();
-    h.begin('tx1', ['bank-a'], { commit: 'decision' });
+    h.started('tx1', ['bank-a']);
+    h.commitRequested('tx1');
     h.nowMs += 150;
     h.commit();
     expect(h.tick(49)).toEqual([]);
@@ -445,6 +502,7 @@ describe('PREPARE with the PREPARING proposal', () => {
     const h = new Harness();
     h.lead();
     h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' });
+    h.tick(200);
     // Raft refused a proposal: the host resets the engine's leader memory and leads on.
     expect(h.trace({ kind: 'lostLeadership' })).toEqual(['reply r1 LEADERSHIP_LOST']);
     h.lead(h.term);
@@ -1117,6 +1175,28 @@ describe('participant circuit breakers', () => {
       }),
     ).toEqual([
       'propose DECISION tx1 ABORT PARTICIPANT_UNAVAILABLE: participant bank-b is unavailable (circuit breaker open after 5 failed sends)',
+    ]);
+  });
+
+  it('a breaker opens while a BEGIN is held for the votes: BEGIN, PREPARING and ABORT at once', () => {
+    const h = new Harness();
+    h.lead();
+    h.begin('tx1', ['bank-a', 'bank-b'], { commit: 'decision' });
+    h.vote('tx1', 'bank-b', 'YES');
+    expect(
+      h.trace({ kind: 'participantUnavailable', participant: 'bank-b', reason: 'circuit breaker open' }),
+    ).toEqual([]);
+    expect(
+      h.trace({ kind: 'participantUnavailable', participant: 'bank-a', reason: 'circuit breaker open' }),
+    ).toEqual([
+      'propose BEGIN tx1 bank-a,bank-b',
+      'propose PREPARING tx1',
+      'propose DECISION tx1 ABORT PARTICIPANT_UNAVAILABLE: participant bank-a is unavailable (circuit breaker open)',
+    ]);
+    expect(h.commit()).toEqual([
+      'reply r1 decided tx1 ABORT at 3/1',
+      'send bank-a ABORT tx1 term=1 attempt=1',
+      'send bank-b ABORT tx1 term=1 attempt=1',
     ]);
   });
 

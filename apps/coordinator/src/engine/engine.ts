@@ -461,9 +461,11 @@ function applyEnd(state: EngineState, entry: EndEntry, out: Effect[]): void {
 // Deciding and phase two.
 
 /**
- * Proposes a decision. Only ever returns a `propose` effect: nothing is sent to any participant
- * until the entry comes back committed (`onDecisionCommitted`). Marks the proposal so the leader
- * does not propose a second one meanwhile.
+ * Proposes a decision, behind the BEGIN and PREPARING the leader held back for the votes
+ * (`holdBegin`) if any: in one turn, so in one Raft entry and in that order. Only ever returns
+ * `propose` effects: nothing is sent to any participant until the entry comes back committed
+ * (`onDecisionCommitted`). Marks the proposal so the leader does not propose a second one
+ * meanwhile.
  */
 function decide(
   state: EngineState,
@@ -473,19 +475,23 @@ function decide(
   cause: DecisionCause,
   reason: string,
   resolvedBy: string | null,
-): ProposeEffect {
+): ProposeEffect[] {
   assert(tx.decision === null, `decide(${outcome}) for ${tx.txId}, already decided ${tx.decision?.outcome}`);
   assert(
     !leaderTx.decisionProposed,
     `decide(${outcome}) for ${tx.txId} while a decision is already proposed`,
   );
+  // A held PREPARING applies right before this DECISION. Nothing can have joined the transaction
+  // in between: it is not live, so no ENLIST is taken for it.
   assert(
-    outcome === 'ABORT' || tx.phase === 'PREPARING',
+    outcome === 'ABORT' || tx.phase === 'PREPARING' || leaderTx.held !== null,
     `decide(COMMIT) for ${tx.txId} in phase ${tx.phase}: COMMIT needs a prepare round`,
   );
+  const proposals: ProposeEffect[] = [];
+  releaseHeld(leaderTx, proposals);
   leaderTx.decisionProposed = true;
   leaderTx.nextRetryAtMs = null;
-  return {
+  proposals.push({
     kind: 'propose',
     entry: {
       kind: 'DECISION',
@@ -496,7 +502,8 @@ function decide(
       resolvedBy,
       atMs: state.nowMs,
     },
-  };
+  });
+  return proposals;
 }
 
 /** Works out who must hear the decision, sends it, and finishes at once when nobody must. */
@@ -636,11 +643,11 @@ function startPrepareRound(
   if (leaderTx.decisionProposed) return;
   const unavailable = firstUnavailableWithoutVote(leader, tx, leaderTx);
   if (unavailable !== null) {
-    out.push(decide(state, tx, leaderTx, 'ABORT', 'PARTICIPANT_UNAVAILABLE', unavailable, null));
+    out.push(...decide(state, tx, leaderTx, 'ABORT', 'PARTICIPANT_UNAVAILABLE', unavailable, null));
   } else if (state.nowMs >= tx.deadlineMs) {
-    out.push(decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
+    out.push(...decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
   } else if (allVotedToCommit(leaderTx)) {
-    out.push(decide(state, tx, leaderTx, 'COMMIT', 'VOTES', votesReason(leaderTx), null));
+    out.push(...decide(state, tx, leaderTx, 'COMMIT', 'VOTES', votesReason(leaderTx), null));
   } else {
     sendFirstPrepares(state, leader, tx, leaderTx, out);
   }
@@ -727,8 +734,13 @@ function onTick(state: EngineState, nowMs: number, out: Effect[]): void {
   // Terminates: every wake-up either stops the transaction's timer or pushes one later than now.
   for (let due = leader.timers.pollDue(state.nowMs); due !== null; due = leader.timers.pollDue(state.nowMs)) {
     const tx = state.replicated.transactions.get(due.txId);
-    const leaderTx = leader.transactions.get(due.txId);
-    if (tx === undefined || leaderTx === undefined || leaderTx.wakeAtMs !== due.atMs) continue;
+    const leaderTx =
+      tx === undefined ? leader.pendingBegins.get(due.txId)?.leaderTx : leader.transactions.get(due.txId);
+    if (leaderTx === undefined || leaderTx.wakeAtMs !== due.atMs) continue;
+    if (tx === undefined) {
+      releaseLate(state, leader, due.txId, leaderTx, out);
+      continue;
+    }
     onWake(state, leader, tx, leaderTx, out);
   }
   flushEndBatch(leader, out);
@@ -764,7 +776,7 @@ function onWake(
   if (tx.decision === null) {
     if (leaderTx.decisionProposed) return;
     if (nowMs >= tx.deadlineMs) {
-      out.push(decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
+      out.push(...decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
     } else if (tx.phase === 'PREPARING' && retryDue) {
       resendPrepare(state, leader, tx, leaderTx, out);
     }
@@ -778,7 +790,7 @@ function onWake(
 function resendPrepare(
   state: EngineState,
   leader: LeaderState,
-  tx: TxRecord,
+  tx: PrepareTarget,
   leaderTx: LeaderTx,
   out: Effect[],
 ): ParticipantName[] {
@@ -873,7 +885,7 @@ function becomeLeader(state: EngineState, command: BecameLeaderCommand, out: Eff
     switch (tx.phase) {
       case 'ACTIVE':
         if (state.nowMs >= tx.deadlineMs) {
-          out.push(decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
+          out.push(...decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
         }
         schedule(leader, tx, leaderTx);
         break;
@@ -975,21 +987,19 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
   });
   if (idempotency !== null) leader.pendingKeys.set(idempotency.key, command.txId);
   const deadlineMs = state.nowMs + timeoutMs;
-  out.push({
-    kind: 'propose',
-    entry: {
-      kind: 'BEGIN',
-      txId: command.txId,
-      participants: command.participants,
-      createdAtMs: state.nowMs,
-      deadlineMs,
-      metadata: command.metadata,
-      idempotency,
-    },
-  });
-  if (!preparingProposed) return;
-  // Same turn, so the same Raft entry: applied right after the BEGIN, in log order.
-  out.push({ kind: 'propose', entry: { kind: 'PREPARING', txId: command.txId, atMs: state.nowMs } });
+  const begin: BeginEntry = {
+    kind: 'BEGIN',
+    txId: command.txId,
+    participants: command.participants,
+    createdAtMs: state.nowMs,
+    deadlineMs,
+    metadata: command.metadata,
+    idempotency,
+  };
+  if (!preparingProposed) {
+    out.push({ kind: 'propose', entry: begin });
+    return;
+  }
   leaderTx.preparingProposed = true;
   const target = {
     txId: command.txId,
@@ -998,6 +1008,62 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
     deadlineMs,
   } as const;
   sendFirstPrepares(state, leader, target, leaderTx, out);
+  holdBegin(leader, leaderTx, begin, { kind: 'PREPARING', txId: command.txId, atMs: state.nowMs });
+}
+
+/**
+ * Presumed abort lets a coordinator send PREPARE with nothing in its log: a participant that asks
+ * about a transaction no log holds is told ABORT. So a commit-at-begin's BEGIN and PREPARING wait
+ * here while the votes come in, and then enter the log in the one entry that also carries the
+ * DECISION (`decide`): one Raft round per transaction instead of two. Should the votes be slower
+ * than the first re-send of PREPARE (or the deadline), both are proposed then (`releaseLate`),
+ * the transaction becomes live and re-sends and deadlines run as for any other. A leader that
+ * loses its memory meanwhile loses them, and the client's retry with its Idempotency-Key begins
+ * again.
+ */
+function holdBegin(
+  leader: LeaderState,
+  leaderTx: LeaderTx,
+  begin: BeginEntry,
+  preparing: PreparingEntry,
+): void {
+  assert(leaderTx.nextRetryAtMs !== null, `BEGIN for ${begin.txId} held before PREPARE left`);
+  leaderTx.held = [begin, preparing];
+  leaderTx.wakeAtMs = Math.min(leaderTx.nextRetryAtMs, begin.deadlineMs);
+  leader.timers.push(leaderTx.wakeAtMs, begin.txId);
+}
+
+/**
+ * The votes of a held BEGIN are not all in when PREPARE's first re-send falls due, or the
+ * deadline passes: BEGIN and PREPARING go into the log, and PREPARE is re-sent on its schedule.
+ * Past the deadline PREPARING's apply decides ABORT.
+ */
+function releaseLate(
+  state: EngineState,
+  leader: LeaderState,
+  txId: TxId,
+  leaderTx: LeaderTx,
+  out: Effect[],
+): void {
+  leaderTx.wakeAtMs = null;
+  const begin = leaderTx.held?.[0];
+  if (begin === undefined) return; // released by a decision; its entries are on their way
+  releaseHeld(leaderTx, out);
+  if (state.nowMs >= begin.deadlineMs) return;
+  const target = {
+    txId,
+    phase: 'ACTIVE',
+    participants: begin.participants,
+    deadlineMs: begin.deadlineMs,
+  } as const;
+  resendPrepare(state, leader, target, leaderTx, out);
+}
+
+/** Proposes what `holdBegin` held back, in this turn: the entries join whatever else it proposes. */
+function releaseHeld(leaderTx: LeaderTx, out: ProposeEffect[] | Effect[]): void {
+  if (leaderTx.held === null) return;
+  for (const entry of leaderTx.held) out.push({ kind: 'propose', entry });
+  leaderTx.held = null;
 }
 
 function validateBegin(command: BeginCommand): EngineError | null {
@@ -1158,9 +1224,9 @@ function startCommit(
   if (unavailable !== null) {
     // Fail fast: the breaker says PREPARE would only time out. Decided while ACTIVE, so no
     // participant has anything to undo.
-    out.push(decide(state, tx, leaderTx, 'ABORT', 'PARTICIPANT_UNAVAILABLE', unavailable, null));
+    out.push(...decide(state, tx, leaderTx, 'ABORT', 'PARTICIPANT_UNAVAILABLE', unavailable, null));
   } else if (state.nowMs >= tx.deadlineMs) {
-    out.push(decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
+    out.push(...decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
   } else {
     leaderTx.preparingProposed = true;
     out.push({ kind: 'propose', entry: { kind: 'PREPARING', txId: tx.txId, atMs: state.nowMs } });
@@ -1183,7 +1249,7 @@ function onAbortRequested(state: EngineState, command: AbortRequestedCommand, ou
   }
   leaderTx.decisionWaiters.push({ requestId: command.requestId, wants: 'ABORT' });
   if (leaderTx.decisionProposed) return;
-  out.push(decide(state, tx, leaderTx, 'ABORT', 'CLIENT_ABORT', 'abort requested by the client', null));
+  out.push(...decide(state, tx, leaderTx, 'ABORT', 'CLIENT_ABORT', 'abort requested by the client', null));
   schedule(leader, tx, leaderTx);
 }
 
@@ -1221,7 +1287,7 @@ function onOperatorResolve(state: EngineState, command: OperatorResolveCommand, 
   }
   leaderTx.decisionWaiters.push({ requestId: command.requestId, wants: command.outcome });
   if (leaderTx.decisionProposed) return;
-  out.push(decide(state, tx, leaderTx, command.outcome, 'OPERATOR', command.reason, command.resolvedBy));
+  out.push(...decide(state, tx, leaderTx, command.outcome, 'OPERATOR', command.reason, command.resolvedBy));
   schedule(leader, tx, leaderTx);
 }
 
@@ -1346,7 +1412,9 @@ function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, 
     out.push(notice('error', 'VOTE_CONTRADICTS', tx.txId, command.participant, message));
     // Keep the first vote on record, but take the safe direction while undecided: any NO aborts.
     if (command.vote === 'NO' && tx.decision === null && !leaderTx.decisionProposed) {
-      out.push(decide(state, tx, leaderTx, 'ABORT', 'VOTED_NO', `${command.participant} ${message}`, null));
+      out.push(
+        ...decide(state, tx, leaderTx, 'ABORT', 'VOTED_NO', `${command.participant} ${message}`, null),
+      );
     }
     return;
   }
@@ -1380,13 +1448,14 @@ function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, 
       command.reason === null
         ? `${command.participant} voted NO`
         : `${command.participant} voted NO: ${command.reason}`;
-    // Also before PREPARING (even BEGIN) is applied: the DECISION lands behind them in the log.
-    out.push(decide(state, tx, leaderTx, 'ABORT', 'VOTED_NO', reason, null));
+    // Also before PREPARING (even BEGIN) is applied or proposed: the DECISION lands behind them.
+    out.push(...decide(state, tx, leaderTx, 'ABORT', 'VOTED_NO', reason, null));
     return;
   }
-  // Before PREPARING is applied the votes wait: startPrepareRound counts them at the apply.
-  if (tx.phase === 'PREPARING' && allVotedToCommit(leaderTx)) {
-    out.push(decide(state, tx, leaderTx, 'COMMIT', 'VOTES', votesReason(leaderTx), null));
+  // Held, BEGIN and PREPARING go into the log with the DECISION. Once PREPARING is proposed the
+  // votes wait instead: startPrepareRound counts them at its apply.
+  if ((tx.phase === 'PREPARING' || leaderTx.held !== null) && allVotedToCommit(leaderTx)) {
+    out.push(...decide(state, tx, leaderTx, 'COMMIT', 'VOTES', votesReason(leaderTx), null));
   }
 }
 
@@ -1519,8 +1588,17 @@ function onParticipantUnavailable(
     const progress = leaderTx.progress[position];
     if (progress === undefined || progress.vote !== null) continue;
     progress.lastError = reason;
-    out.push(decide(state, tx, leaderTx, 'ABORT', 'PARTICIPANT_UNAVAILABLE', reason, null));
+    out.push(...decide(state, tx, leaderTx, 'ABORT', 'PARTICIPANT_UNAVAILABLE', reason, null));
     schedule(leader, tx, leaderTx);
+  }
+  // Held BEGINs too, which would otherwise wait for their release to find out.
+  for (const [txId, { leaderTx, participants }] of leader.pendingBegins) {
+    if (leaderTx.held === null || leaderTx.decisionProposed) continue;
+    const progress = leaderTx.progress[participants.indexOf(command.participant)];
+    if (progress === undefined || progress.vote !== null) continue;
+    progress.lastError = reason;
+    const held = { txId, phase: 'ACTIVE', decision: null } as const;
+    out.push(...decide(state, held, leaderTx, 'ABORT', 'PARTICIPANT_UNAVAILABLE', reason, null));
   }
 }
 

@@ -1,5 +1,6 @@
 import type { DecisionRecord } from './effects';
 import { IdempotencyTable } from './idempotency-table';
+import type { BeginEntry, PreparingEntry } from './entries';
 import { TimerQueue } from './timer-queue';
 import type {
   CommitWait,
@@ -118,7 +119,8 @@ export interface PendingBegin {
   readonly participants: readonly ParticipantName[];
   /**
    * Becomes the transaction's LeaderTx at apply: early PREPAREs and votes are already in it. Its
-   * `preparingProposed` says whether a PREPARING entry went right behind the BEGIN.
+   * `preparingProposed` says whether a PREPARING entry goes right behind the BEGIN, and its `held`
+   * whether both are still held back.
    */
   readonly leaderTx: LeaderTx;
 }
@@ -126,8 +128,18 @@ export interface PendingBegin {
 export interface LeaderTx {
   /** Aligned with `TxRecord.participants` by position. */
   readonly progress: ParticipantProgress[];
-  /** A PREPARING entry is in the log, not yet applied; PREPARE went out when it was proposed. */
+  /**
+   * A PREPARING entry is in the log and not yet applied, or held back (`held`); PREPARE went out
+   * when it was proposed or held.
+   */
   preparingProposed: boolean;
+  /**
+   * A commit-at-begin's BEGIN and PREPARING, not proposed yet: PREPARE went out without them, and
+   * they go into the log with the DECISION once the votes are in, one Raft round instead of two,
+   * or alone when the first re-send of PREPARE falls due first (engine.ts, `holdBegin`). Null for
+   * every live transaction.
+   */
+  held: readonly [BeginEntry, PreparingEntry] | null;
   /**
    * Taken over from an earlier leader, which may have sent PREPARE with a PREPARING entry that
    * never committed: any participant may be prepared even while the log says ACTIVE.
@@ -244,6 +256,7 @@ export function createLeaderTx(participantCount: number): LeaderTx {
   return {
     progress,
     preparingProposed: false,
+    held: null,
     inherited: false,
     decisionProposed: false,
     enlistWaiters: new Map(),
