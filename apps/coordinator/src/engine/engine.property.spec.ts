@@ -43,8 +43,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('abort' as const), tx: pick }) },
   {
-    // Twice the weight of abort: a transaction begun with commit is not live, so not resolvable,
-    // until its votes are in (engine.ts, holdBegin).
+    // Weighed up so that OPERATOR decisions stay common: a transaction begun with commit is not
+    // live, so not resolvable, until its votes are in (engine.ts, holdBegin).
     weight: 2,
     arbitrary: fc.record({
       kind: fc.constant('resolve' as const),
