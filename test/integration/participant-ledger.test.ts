@@ -263,6 +263,36 @@ describe('bank ledger as a 2PC participant', () => {
     expect(await c.balance('carol')).toBe(carolBefore);
   });
 
+  it('a YES given to an earlier leader is asked about once a newer leader is heard from, long before its deadline', async () => {
+    const old = newTxId();
+    const carolBefore = await c.balance('carol');
+    await wire.send(prepareCommand(bankC, old, { credit: { account: 'carol', amount: 4 } }, { term: 1 }));
+    expect(await wire.reply(replyTo(bankC, old, 'VOTE'))).toMatchObject({ payload: { vote: 'YES' } });
+    // The next leader's first command: another transaction (another account: carol's is locked),
+    // under term 2.
+    await c.openAccount('carol-savings', 0);
+    const next = newTxId();
+    const heardAtMs = Date.now();
+    await wire.send(
+      prepareCommand(bankC, next, { credit: { account: 'carol-savings', amount: 1 } }, { term: 2 }),
+    );
+    expect(await wire.reply(replyTo(bankC, next, 'VOTE'))).toMatchObject({ payload: { vote: 'YES' } });
+    await wire.reply(replyTo(bankC, old, 'OUTCOME_QUERY'));
+    // Bank C asks nothing on its own for 10 minutes, and the PREPARE's deadline is 20 s away.
+    expect(Date.now() - heardAtMs).toBeLessThan(10_000);
+    expect(wire.replies.filter(replyTo(bankC, next, 'OUTCOME_QUERY'))).toEqual([]);
+    // The new leader has no record of it: presumed abort.
+    coordinator.outcomes.set(old, 'ABORT');
+    await waitUntil(
+      async () => ((await c.preparedTxIds()).includes(old) ? undefined : true),
+      10_000,
+      'the ABORT to be applied',
+    );
+    await wire.send(decisionCommand(bankC, next, 'ABORT', 2));
+    await wire.reply(replyTo(bankC, next, 'ACK'));
+    expect(await c.balance('carol')).toBe(carolBefore);
+  });
+
   it('a command from a deposed leader (older term) is ignored', async () => {
     const txId = newTxId();
     const credit = { credit: { account: 'bob', amount: 7 } };

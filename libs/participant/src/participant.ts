@@ -46,6 +46,13 @@ import { inCommandSpan, tracedLogger } from './tracing';
  */
 const PAST_DEADLINE_GRACE_MS = 1_000;
 
+/**
+ * After the first command of a new coordinator leader, how long the YES votes given to earlier
+ * leaders wait before they are asked about: long enough for the new leader's re-sent PREPAREs and
+ * decisions for what it resumed to arrive first.
+ */
+const NEW_LEADER_QUERY_DELAY_MS = 1_000;
+
 /** Topic creation races with other processes creating the same topics; a few tries settle it. */
 const TOPIC_CREATION_ATTEMPTS = 5;
 
@@ -108,6 +115,8 @@ export class Participant implements ParticipantHandle {
   /** The earliest round a YES asked for while one ran; the next one is scheduled no later. */
   private recoveryWantedAtMs = Number.POSITIVE_INFINITY;
   private recoveryRun: Promise<void> | null = null;
+  /** The highest coordinator term seen in a command: the newest leader this process heard from. */
+  private leaderTerm = 0;
   private readonly stopping = new AbortController();
 
   constructor(options: ParticipantOptions) {
@@ -328,6 +337,14 @@ export class Participant implements ParticipantHandle {
       return { parked: this.park(topic, partition, message, reason ?? 'undecodable') };
     }
     const command = decoded.message;
+    if (command.term > this.leaderTerm) {
+      // A new leader. A leader sends PREPARE for a transaction begun with commit before the
+      // transaction is in its log, so a YES given to an earlier leader may be for one that died
+      // with it: ask soon, not a second after its deadline. What the new leader resumed it answers
+      // as usual (UNDECIDED, or its decision).
+      if (this.leaderTerm > 0) this.recoverBy(Date.now() + NEW_LEADER_QUERY_DELAY_MS);
+      this.leaderTerm = command.term;
+    }
     const { handled: result, traceparent } = await inCommandSpan(
       this.name,
       command,
@@ -422,7 +439,8 @@ export class Participant implements ParticipantHandle {
       // unless its deadline passed.
       if (memory?.votedAtMs == null) return true;
       const pastDeadline = memory.deadlineMs !== null && nowMs >= memory.deadlineMs + PAST_DEADLINE_GRACE_MS;
-      return pastDeadline || nowMs - memory.votedAtMs >= this.settings.inDoubtAfterMs;
+      const olderLeader = memory.termSeen < this.leaderTerm;
+      return pastDeadline || olderLeader || nowMs - memory.votedAtMs >= this.settings.inDoubtAfterMs;
     });
     for (const txId of this.queryAttempts.keys()) {
       if (!inDoubt.includes(txId)) this.queryAttempts.delete(txId);
