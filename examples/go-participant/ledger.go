@@ -88,6 +88,10 @@ type Ledger struct {
 	// PREPARE's deadline, after which it asks all the same. Absent for records loaded at start:
 	// every one of those is in doubt at once.
 	votes map[string]yesVote
+	// The highest coordinator term seen in any command: the newest leader heard from. A YES given
+	// under an older term may be for a transaction that died with its leader (a leader sends
+	// PREPARE before the transaction is in its log), so it is in doubt at once.
+	leaderTerm int64
 }
 
 // A YES this process gave: when, and the deadline of the PREPARE it answered.
@@ -137,6 +141,7 @@ func (l *Ledger) Sync() error {
 func (l *Ledger) Handle(command Command, now time.Time) Result {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.leaderTerm = max(l.leaderTerm, command.Term)
 	record := l.transactions[command.TxID]
 	if record != nil && command.Term < record.Term {
 		return Result{Ignored: fmt.Sprintf("%s of term %d is older than term %d already seen for this transaction", command.Type, command.Term, record.Term)}
@@ -312,8 +317,9 @@ func ack(command Command, outcome Outcome, now time.Time) Result {
 	return Result{Reply: &reply}
 }
 
-// InDoubt lists the transactions held prepared: those loaded at start at once, those this process
-// voted on only after `after` has passed (a decision is normally on its way) or their deadline.
+// InDoubt lists the transactions held prepared: those loaded at start and those voted on under an
+// older leader's term at once, those this process voted on only after `after` has passed (a
+// decision is normally on its way) or their deadline.
 func (l *Ledger) InDoubt(now time.Time, after time.Duration) []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -323,7 +329,7 @@ func (l *Ledger) InDoubt(now time.Time, after time.Duration) []string {
 			continue
 		}
 		if given, recent := l.votes[txID]; recent && now.Sub(given.at) < after &&
-			!now.After(given.deadline.Add(pastDeadlineGrace)) {
+			!now.After(given.deadline.Add(pastDeadlineGrace)) && record.Term >= l.leaderTerm {
 			continue
 		}
 		txIDs = append(txIDs, txID)

@@ -221,6 +221,24 @@ func TestOnePhaseCommit(t *testing.T) {
 	}
 }
 
+func TestAYesOfAnOlderLeaderIsInDoubtOnceANewerOneSpeaks(t *testing.T) {
+	f := newFixture(t)
+	f.expect(command(Prepare, tx1, 2, reserve("alice", 30)), "VOTE YES")
+	if inDoubt := f.ledger.InDoubt(clock, time.Minute); len(inDoubt) != 0 {
+		t.Fatalf("a vote just given is not in doubt yet: %v", inDoubt)
+	}
+	// The next leader's first command, for another transaction: tx1 may have died with term 2.
+	f.expect(command(Prepare, tx2, 3, reserve("bob", 5)), "VOTE YES")
+	if got := strings.Join(f.ledger.InDoubt(clock, time.Minute), ","); got != tx1 {
+		t.Fatalf("in doubt once term 3 spoke: %s", got)
+	}
+	// Resumed by the new leader (its PREPARE again, under term 3): no longer asked about early.
+	f.expect(command(Prepare, tx1, 3, reserve("alice", 30)), "VOTE YES")
+	if inDoubt := f.ledger.InDoubt(clock, time.Minute); len(inDoubt) != 0 {
+		t.Fatalf("resumed under the new term: %v", inDoubt)
+	}
+}
+
 func TestMemorySurvivesARestart(t *testing.T) {
 	f := newFixture(t)
 	f.expect(command(Prepare, tx1, 2, reserve("alice", 30)), "VOTE YES")

@@ -1,8 +1,12 @@
 // `npm run bench` arguments: parsed and checked here, with a sentence naming what is wrong.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Variant } from './load.mjs';
 
 export const PARTICIPANT_KINDS = ['noop', 'postgres'] as const;
+/** How the failover's transactions are sent; the committed results use begin + enlist + commit. */
+export const FAILOVER_VARIANTS = ['enlist', 'one-request'] as const satisfies readonly Variant[];
+export type FailoverVariant = (typeof FAILOVER_VARIANTS)[number];
 export type ParticipantKind = (typeof PARTICIPANT_KINDS)[number];
 
 /** Committed with the repository: the report embeds the charts from here. */
@@ -27,6 +31,8 @@ export interface BenchOptions {
   /** Unmeasured load before the floors and the first level, so every JIT has compiled the path. */
   readonly stackWarmupSeconds: number;
   readonly failover: boolean;
+  /** The failover's transactions, at half the best rate of the same variant. */
+  readonly failoverVariant: FailoverVariant;
   /**
    * Transactions/s offered on a schedule after the closed-loop levels; null: half the best
    * one-request rate of this run. A fixed rate lets two runs of different code compare at one load.
@@ -41,7 +47,8 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [--participants 1|2|3] [--kind noop|postgres] [--clients LIST]
                         [--duration SECONDS] [--warmup SECONDS] [--stack-warmup SECONDS] [--failover]
-                        [--paced-rate TX_PER_S] [--cpu-prof] [--name NAME] [--results DIR]
+                        [--failover-variant enlist|one-request] [--paced-rate TX_PER_S]
+                        [--cpu-prof] [--name NAME] [--results DIR]
 
 Starts Kafka and PostgreSQL (fsync on), three coordinator processes and the participants, measures
 the floors (Kafka round trip, fsync, one Raft commit, PREPARE TRANSACTION), then runs closed-loop
@@ -57,6 +64,9 @@ Writes <results>/<name>.json and <results>/report.md with SVG charts.
                     so that the JVM's and Node's compilers have done their work (default 10)
   --failover        afterwards, half the best rate for 20 s with the leader killed (SIGKILL) at 5 s
                     and restarted at 10 s: tx/s and p99 per 100 ms
+  --failover-variant V
+                    enlist: begin + enlist + commit (default); one-request: begin with commit,
+                    at half the best one-request rate
   --paced-rate R    offer the paced level at R tx/s instead of half the best one-request rate,
                     so that runs of two builds compare at the same load
   --cpu-prof        run the coordinators with --cpu-prof: one .cpuprofile per node in the results
@@ -80,6 +90,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
   let warmupSeconds = 2;
   let stackWarmupSeconds = 10;
   let failover = false;
+  let failoverVariant: FailoverVariant = 'enlist';
   let pacedRate: number | null = null;
   let cpuProfile = false;
   let name: string | undefined;
@@ -127,6 +138,16 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
       case '--stack-warmup':
         stackWarmupSeconds = integerIn(flag, value, 0, DURATION_SECONDS_MAX);
         break;
+      case '--failover-variant': {
+        const found = FAILOVER_VARIANTS.find((candidate) => candidate === value);
+        if (found === undefined) {
+          throw new Error(
+            `--failover-variant must be one of ${FAILOVER_VARIANTS.join(', ')}, got ${JSON.stringify(value ?? null)}`,
+          );
+        }
+        failoverVariant = found;
+        break;
+      }
       case '--paced-rate':
         pacedRate = integerIn(flag, value, 1, PACED_RATE_MAX);
         break;
@@ -154,6 +175,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
     warmupSeconds,
     stackWarmupSeconds,
     failover,
+    failoverVariant,
     pacedRate,
     cpuProfile,
     name: name ?? `${kind}-${participants}p`,

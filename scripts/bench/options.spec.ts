@@ -17,6 +17,7 @@ describe('npm run bench arguments', () => {
       warmupSeconds: 2,
       stackWarmupSeconds: 10,
       failover: false,
+      failoverVariant: 'enlist',
       pacedRate: null,
       cpuProfile: false,
       name: 'noop-2p',
@@ -41,6 +42,8 @@ describe('npm run bench arguments', () => {
         '--stack-warmup',
         '0',
         '--failover',
+        '--failover-variant',
+        'one-request',
         '--paced-rate',
         '450',
         '--cpu-prof',
@@ -53,6 +56,7 @@ describe('npm run bench arguments', () => {
       warmupSeconds: 0,
       stackWarmupSeconds: 0,
       failover: true,
+      failoverVariant: 'one-request',
       pacedRate: 450,
       cpuProfile: true,
       name: 'postgres-3p',
@@ -71,6 +75,9 @@ describe('npm run bench arguments', () => {
     expect(() => options(['--clients', '0'])).toThrow(/from 1 to 1024/);
     expect(() => options(['--duration', '2.5'])).toThrow(/--duration needs an integer/);
     expect(() => options(['--duration'])).toThrow(/got null/);
+    expect(() => options(['--failover-variant', 'at-begin'])).toThrow(
+      /--failover-variant must be one of enlist, one-request/,
+    );
     expect(() => options(['--paced-rate', '0'])).toThrow(/--paced-rate needs an integer from 1 to 100000/);
     expect(() => options(['--name', 'Raft Run'])).toThrow(/--name must be/);
     expect(() => options(['--name', 'raft'])).toThrow(/--name must be/);

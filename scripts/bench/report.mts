@@ -280,7 +280,8 @@ export function sectionOf(result: BenchResult): string {
     lines.push(
       '### Leader failover',
       '',
-      `${failover.clients} clients offered ${Math.round(failover.ratePerSecond)} tx/s (half the best begin+enlist+commit rate) for ` +
+      `${failover.clients} clients offered ${Math.round(failover.ratePerSecond)} tx/s (half the best ` +
+        `${VARIANT_NAMES[failover.variant ?? 'enlist']} rate) for ` +
         `${failover.totalMs / 1000} s; leader ${failover.killedNode} was killed (SIGKILL) at ${failover.killAtMs / 1000} s and ` +
         `restarted at ${failover.restartAtMs / 1000} s.`,
       '',

@@ -33,7 +33,7 @@ import {
   type Variant,
 } from './load.mjs';
 import type * as ProtocolLibrary from '../../libs/protocol/src/index.js';
-import type { BenchOptions } from './options.mjs';
+import type { BenchOptions, FailoverVariant } from './options.mjs';
 import { metricValue, parsePrometheus } from './prometheus.mjs';
 import {
   STAGES,
@@ -140,6 +140,8 @@ export interface Floors {
 }
 
 export interface FailoverResult {
+  /** Absent in results from before 2026-12-07, which all ran begin + enlist + commit. */
+  readonly variant?: FailoverVariant;
   readonly ratePerSecond: number;
   readonly clients: number;
   readonly killedNode: string;
@@ -400,10 +402,11 @@ export async function runBench(
 
     let failover: FailoverResult | null = null;
     if (options.failover) {
-      const bestMain = mainLevels.reduce((left, right) =>
-        right.committedPerSecond > left.committedPerSecond ? right : left,
-      );
-      failover = await runFailover(cluster, transaction('enlist'), now, bestMain, say, stop);
+      const variant = options.failoverVariant;
+      const bestOfVariant = levels
+        .filter((level) => level.variant === variant)
+        .reduce((left, right) => (right.committedPerSecond > left.committedPerSecond ? right : left));
+      failover = await runFailover(cluster, variant, transaction(variant), now, bestOfVariant, say, stop);
     }
     return {
       benchmark: 'verdict: begin + enlist + commit over REST, 3 coordinator processes, fsync on',
@@ -423,6 +426,7 @@ export async function runBench(
         warmupSeconds: options.warmupSeconds,
         stackWarmupSeconds: options.stackWarmupSeconds,
         failover: options.failover,
+        failoverVariant: options.failoverVariant,
         pacedRate: options.pacedRate,
         cpuProfile: options.cpuProfile,
         name: options.name,
@@ -1126,6 +1130,7 @@ function formatStages(stages: StageSummary): string {
 
 async function runFailover(
   cluster: CoordinatorCluster,
+  variant: FailoverVariant,
   transaction: (clientIndex: number) => Promise<TransactionRecord>,
   now: () => number,
   bestLevel: LevelResult,
@@ -1136,7 +1141,7 @@ async function runFailover(
   const clients = Math.max(bestLevel.clients, 4);
   const victim = await cluster.waitForLeader(30_000);
   say(
-    `failover: ${Math.round(ratePerSecond)} tx/s offered by ${clients} clients for ${FAILOVER_TOTAL_MS / 1000} s; ` +
+    `failover: ${Math.round(ratePerSecond)} tx/s ${variant} offered by ${clients} clients for ${FAILOVER_TOTAL_MS / 1000} s; ` +
       `SIGKILL of leader ${victim.nodeId} at ${FAILOVER_KILL_MS / 1000} s, restart at ${FAILOVER_RESTART_MS / 1000} s`,
   );
   const offsetMs = now();
@@ -1194,6 +1199,7 @@ async function runFailover(
       failures.set(record.detail ?? record.outcome, (failures.get(record.detail ?? record.outcome) ?? 0) + 1);
   }
   const result: FailoverResult = {
+    variant,
     ratePerSecond,
     clients,
     killedNode: victim.nodeId,
