@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type { Variant } from './load.mjs';
 
 export const PARTICIPANT_KINDS = ['noop', 'postgres'] as const;
+export type ParticipantKind = (typeof PARTICIPANT_KINDS)[number];
 /** How the failover's transactions are sent; the committed results use begin + enlist + commit. */
 export const FAILOVER_VARIANTS = ['enlist', 'one-request'] as const satisfies readonly Variant[];
 export type FailoverVariant = (typeof FAILOVER_VARIANTS)[number];
-export type ParticipantKind = (typeof PARTICIPANT_KINDS)[number];
 
 /** Committed with the repository: the report embeds the charts from here. */
 export const RESULTS_DIRECTORY = fileURLToPath(new URL('../../bench/results', import.meta.url));
