@@ -378,10 +378,9 @@ export async function runBench(
     }
     // The issue's latency target is a p99 at half the load: offered at a steady rate, as a
     // service's callers would offer it, rather than read off the closed-loop level nearest it.
-    const bestOneRequest = levels
-      .filter((level) => level.variant === 'one-request')
-      .reduce((left, right) => (right.committedPerSecond > left.committedPerSecond ? right : left));
-    const halfLoadRate = options.pacedRate ?? bestOneRequest.committedPerSecond / 2;
+    const halfLoadRate =
+      options.pacedRate ??
+      fastestLevel(levels.filter((level) => level.variant === 'one-request')).committedPerSecond / 2;
     let halfLoad: HalfLoadResult | null = null;
     if (halfLoadRate > 0) {
       say(`half load: ${Math.round(halfLoadRate)} tx/s offered by ${maxClients} clients, one-request`);
@@ -394,18 +393,14 @@ export async function runBench(
     await probes.stop();
 
     const mainLevels = levels.filter((level) => level.variant === 'enlist');
-    const best = levels.reduce((left, right) =>
-      right.committedPerSecond > left.committedPerSecond ? right : left,
-    );
+    const best = fastestLevel(levels);
     const lowest = mainLevels.reduce((left, right) => (right.clients < left.clients ? right : left));
     const lowP50 = lowest.commitLatency?.p50Ms ?? Number.NaN;
 
     let failover: FailoverResult | null = null;
     if (options.failover) {
       const variant = options.failoverVariant;
-      const bestOfVariant = levels
-        .filter((level) => level.variant === variant)
-        .reduce((left, right) => (right.committedPerSecond > left.committedPerSecond ? right : left));
+      const bestOfVariant = fastestLevel(levels.filter((level) => level.variant === variant));
       failover = await runFailover(cluster, variant, transaction(variant), now, bestOfVariant, say, stop);
     }
     return {
@@ -1120,6 +1115,11 @@ export function formatLevel(level: LevelResult): string {
     `coordinator produce requests ${number(level.coordinatorProduceRequestsPerTransaction)}` +
     (level.stages === null ? '' : `\n      commit call stages p50/p99 ms: ${formatStages(level.stages)}`)
   );
+}
+
+/** The level that committed the most transactions per second; `levels` is never empty. */
+function fastestLevel(levels: readonly LevelResult[]): LevelResult {
+  return levels.reduce((left, right) => (right.committedPerSecond > left.committedPerSecond ? right : left));
 }
 
 function formatStages(stages: StageSummary): string {

@@ -42,8 +42,8 @@ export function encodeSnapshot(state: EngineState): Uint8Array {
 export class SnapshotEncoding {
   private readonly head: string;
   private readonly tail: string;
-  private readonly keys: readonly string[];
-  private readonly records: readonly IdempotencyRecord[];
+  /** The table's keys and records, oldest first: one walk of its links. */
+  private readonly keys: readonly (readonly [string, IdempotencyRecord])[];
   private readonly slices: Uint8Array[] = [];
   private encoded = 0;
 
@@ -57,8 +57,7 @@ export class SnapshotEncoding {
     this.tail =
       `],"transactions":${canonicalStringify([...replicated.transactions.values()])}` +
       `,"v":${SNAPSHOT_FORMAT_VERSION}}`;
-    this.keys = [...replicated.idempotencyKeys.keys()];
-    this.records = [...replicated.idempotencyKeys.values()];
+    this.keys = [...replicated.idempotencyKeys];
   }
 
   /** Encodes up to `count` more idempotency keys; true once every key is. */
@@ -70,8 +69,7 @@ export class SnapshotEncoding {
     // and integers as canonicalStringify does. codec.spec.ts holds them equal.
     const objects = [];
     for (let position = this.encoded; position < end; position += 1) {
-      const key = this.keys[position] as string;
-      const recorded = this.records[position] as IdempotencyRecord;
+      const [key, recorded] = this.keys[position] as readonly [string, IdempotencyRecord];
       // Not assert(): its message would be built for every one of 100,000 keys.
       if (!Number.isSafeInteger(recorded.createdAtMs)) {
         assert(false, `idempotency key ${key} has createdAtMs ${recorded.createdAtMs}`);
