@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type {
   Entry,
@@ -1336,5 +1336,5 @@ const RAFT_ROLES: Readonly<Record<RoleState['role'], RaftRole>> = {
 
 /** The request's identity for Idempotency-Key checks: same key, other body → 422. */
 function fingerprint(body: unknown): string {
-  return createHash('sha256').update(encodeCanonical(body)).digest('hex');
+  return hash('sha256', encodeCanonical(body), 'hex');
 }
