@@ -26,7 +26,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       mask: fc.nat({ max: 15 }),
       timeoutMs: fc.integer({ min: 500, max: 20_000 }),
       key: fc.nat({ max: 3 }),
-      commit: fc.constantFrom(null, 'decision' as const, 'completion' as const),
+      // Half begin without commit: commit requests on live transactions hold PREPARING too.
+      commit: fc.constantFrom(null, null, 'decision' as const, 'completion' as const),
     }),
   },
   {
@@ -119,6 +120,8 @@ interface RunStats {
   causes: Map<string, number>;
   /** DECISIONs right behind their own BEGIN and PREPARING: a held commit-at-begin, one round. */
   decidedWithBegin: number;
+  /** DECISIONs right behind their own PREPARING alone: a live transaction's held PREPARING. */
+  decidedWithPreparing: number;
 }
 
 function runOnce(seed: number, actions: readonly Action[], stats: RunStats): void {
@@ -138,9 +141,9 @@ function runOnce(seed: number, actions: readonly Action[], stats: RunStats): voi
     if (entry.kind !== 'DECISION' || cluster.decisions.get(entry.txId)?.index !== index) return;
     stats.causes.set(entry.cause, (stats.causes.get(entry.cause) ?? 0) + 1);
     const [begin, preparing] = [cluster.log[position - 2]?.entry, cluster.log[position - 1]?.entry];
-    if (begin?.kind === 'BEGIN' && begin.txId === entry.txId && preparing?.kind === 'PREPARING') {
-      stats.decidedWithBegin += 1;
-    }
+    if (preparing?.kind !== 'PREPARING' || preparing.txId !== entry.txId) return;
+    if (begin?.kind === 'BEGIN' && begin.txId === entry.txId) stats.decidedWithBegin += 1;
+    else stats.decidedWithPreparing += 1;
   });
 }
 
@@ -154,6 +157,7 @@ describe('the engine in a simulated cluster', () => {
     healRoundsMax: 0,
     causes: new Map(),
     decidedWithBegin: 0,
+    decidedWithPreparing: 0,
   };
 
   it(
@@ -169,13 +173,15 @@ describe('the engine in a simulated cluster', () => {
           `(${stats.committed} COMMIT, ${stats.aborted} ABORT), ${stats.leaderChanges} leader changes, ` +
           `liveness within ${stats.healRoundsMax} healing rounds; decisions by cause: ` +
           [...stats.causes].map(([cause, count]) => `${cause} ${count}`).join(', ') +
-          `; ${stats.decidedWithBegin} decided in the entry of their BEGIN`,
+          `; ${stats.decidedWithBegin} decided in the entry of their BEGIN, ` +
+          `${stats.decidedWithPreparing} in that of their PREPARING`,
       );
       // The generator must actually reach the interesting places.
       expect(stats.committed).toBeGreaterThan(RUNS / 3);
       expect(stats.aborted).toBeGreaterThan(RUNS);
       expect(stats.leaderChanges).toBeGreaterThan(RUNS / 2);
       expect(stats.decidedWithBegin).toBeGreaterThan(RUNS / 3);
+      expect(stats.decidedWithPreparing).toBeGreaterThan(RUNS / 8);
       for (const cause of [
         'VOTES',
         'VOTED_NO',

@@ -36,16 +36,18 @@ describe('happy paths', () => {
     expect(h.lead()).toEqual([]);
     expect(h.begin('tx1', ['bank-a', 'bank-b'])).toEqual(['propose BEGIN tx1 bank-a,bank-b']);
     expect(h.commit()).toEqual(['reply r1 begun tx1']);
-    // PREPARE leaves with the PREPARING proposal (presumed abort covers a proposal that is lost).
+    // PREPARE leaves at once; PREPARING waits for the votes (presumed abort covers PREPARE with
+    // nothing in the log).
     expect(h.commitRequested('tx1')).toEqual([
-      'propose PREPARING tx1',
       'send bank-a PREPARE tx1 term=1 attempt=1',
       'send bank-b PREPARE tx1 term=1 attempt=1',
     ]);
     expect(h.commit()).toEqual([]);
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
-    // The last YES proposes the decision; nobody hears COMMIT yet.
+    // The last YES proposes PREPARING and the decision in one turn (one Raft entry); nobody hears
+    // COMMIT yet.
     expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
+      'propose PREPARING tx1',
       'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
     ]);
     // COMMIT POINT: the entry is committed; the request is answered and phase two starts.
@@ -85,6 +87,7 @@ describe('happy paths', () => {
     h.preparing('tx1', ['bank-a', 'bank-b', 'bank-c']);
     h.vote('tx1', 'bank-a', 'YES');
     expect(h.vote('tx1', 'bank-b', 'NO', 'insufficient funds in alice')).toEqual([
+      'propose PREPARING tx1',
       'propose DECISION tx1 ABORT VOTED_NO: bank-b voted NO: insufficient funds in alice',
     ]);
     // bank-c has not voted: it may be prepared, so it hears ABORT; bank-b rolled back on its own.
@@ -103,6 +106,7 @@ describe('happy paths', () => {
     h.preparing('tx1', ['bank-a', 'audit-log']);
     h.vote('tx1', 'audit-log', 'READ_ONLY');
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([
+      'propose PREPARING tx1',
       'propose DECISION tx1 COMMIT VOTES: all participants voted YES or READ_ONLY',
     ]);
     expect(h.commit()).toEqual([
@@ -118,6 +122,7 @@ describe('happy paths', () => {
     h.preparing('tx1', ['report-a', 'report-b']);
     h.vote('tx1', 'report-a', 'READ_ONLY');
     expect(h.vote('tx1', 'report-b', 'READ_ONLY')).toEqual([
+      'propose PREPARING tx1',
       'propose DECISION tx1 COMMIT VOTES: all participants voted READ_ONLY',
     ]);
     expect(h.commit()).toEqual(['reply r2 decided tx1 COMMIT at 3/1', 'archive tx1 COMMITTED']);
@@ -127,12 +132,10 @@ describe('happy paths', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a']);
-    expect(h.commitRequested('tx1')).toEqual([
-      'propose PREPARING tx1',
-      'send bank-a PREPARE tx1 term=1 attempt=1',
-    ]);
+    expect(h.commitRequested('tx1')).toEqual(['send bank-a PREPARE tx1 term=1 attempt=1']);
     expect(h.commit()).toEqual([]);
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([
+      'propose PREPARING tx1',
       'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
     ]);
     expect(h.commit()).toEqual([
@@ -153,7 +156,7 @@ describe('happy paths', () => {
       txId: txIdOf('tx1'),
       wait: 'decision',
     });
-    expect(effects[1]).toEqual({
+    expect(effects[0]).toEqual({
       kind: 'send',
       participant: 'bank-a',
       message: {
@@ -192,7 +195,9 @@ describe('happy paths', () => {
     const h = new Harness();
     h.lead();
     h.preparing('tx1', ['bank-a', 'bank-b', 'audit-log']);
+    // No vote by the first re-send: PREPARING goes into the log.
     h.tick(200);
+    h.commit();
     h.vote('tx1', 'bank-a', 'YES');
     h.tick(100);
     h.vote('tx1', 'audit-log', 'READ_ONLY');
@@ -400,14 +405,126 @@ describe('PREPARE with the PREPARING proposal', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a', 'bank-b']);
+    // Inherited: its ENLISTs of an earlier leader are not tracked, so PREPARING is proposed at once.
+    h.failover();
+    expect(h.commitRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
+      'send bank-a PREPARE tx1 term=2 attempt=1',
+      'send bank-b PREPARE tx1 term=2 attempt=1',
+    ]);
+    expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
+    expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([]);
+    expect(h.commit()).toEqual(['propose DECISION tx1 COMMIT VOTES: all participants voted YES']);
+    expect(h.commit()).toEqual([
+      'reply r2 decided tx1 COMMIT at 3/2',
+      'send bank-a COMMIT tx1 term=2 attempt=1',
+      'send bank-b COMMIT tx1 term=2 attempt=1',
+    ]);
+  });
+
+  it('a live transaction: PREPARE leaves at once, PREPARING waits for the votes and enters the log with the DECISION', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a', 'bank-b']);
+    expect(h.commitRequested('tx1')).toEqual([
+      'send bank-a PREPARE tx1 term=1 attempt=1',
+      'send bank-b PREPARE tx1 term=1 attempt=1',
+    ]);
+    // Held, the transaction shows PREPARING: commit was requested and PREPARE went out.
+    expect(viewTransaction(h.state, txIdOf('tx1'), h.nowMs)?.state).toBe('PREPARING');
+    expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
+    expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
+      'propose PREPARING tx1',
+      'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
+    ]);
+    expect(h.commit()).toEqual([
+      'reply r2 decided tx1 COMMIT at 3/1',
+      'send bank-a COMMIT tx1 term=1 attempt=1',
+      'send bank-b COMMIT tx1 term=1 attempt=1',
+    ]);
+  });
+
+  it('a live transaction: votes slower than the first re-send put PREPARING into the log then', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a', 'bank-b']);
     h.commitRequested('tx1');
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([]);
+    expect(h.tick(199)).toEqual([]);
+    expect(h.tick(1)).toEqual(['propose PREPARING tx1', 'send bank-b PREPARE tx1 term=1 attempt=2']);
+    // From here as any PREPARING proposed: votes wait for its apply, the backoff goes on.
     expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([]);
     expect(h.commit()).toEqual(['propose DECISION tx1 COMMIT VOTES: all participants voted YES']);
     expect(h.commit()).toEqual([
       'reply r2 decided tx1 COMMIT at 3/1',
       'send bank-a COMMIT tx1 term=1 attempt=1',
       'send bank-b COMMIT tx1 term=1 attempt=1',
+    ]);
+  });
+
+  it('a live transaction: an ENLIST while PREPARING is held is refused at once, nothing proposed', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a']);
+    h.commitRequested('tx1');
+    expect(h.enlist('tx1', 'bank-b')).toEqual(['reply r3 TX_NOT_ACTIVE']);
+    expect(errorOf(h, 'r3').message).toBe(
+      `transaction ${txIdOf('tx1')} is PREPARING; participants can be enlisted only while ACTIVE`,
+    );
+    // The same participant and work again is still an idempotent yes.
+    expect(h.enlist('tx1', 'bank-a')).toEqual(['reply r4 enlisted tx1 bank-a']);
+    expect(h.vote('tx1', 'bank-a', 'YES')).toEqual([
+      'propose PREPARING tx1',
+      'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
+    ]);
+  });
+
+  it('a live transaction: the client aborts while PREPARING is held; PREPARING and ABORT enter the log, all prepared hear it', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a', 'bank-b']);
+    h.commitRequested('tx1');
+    h.vote('tx1', 'bank-a', 'YES');
+    expect(h.abortRequested('tx1')).toEqual([
+      'propose PREPARING tx1',
+      'propose DECISION tx1 ABORT CLIENT_ABORT: abort requested by the client',
+    ]);
+    expect(h.commit()).toEqual([
+      'reply r2 decided tx1 ABORT at 3/1',
+      'reply r3 decided tx1 ABORT at 3/1',
+      'send bank-a ABORT tx1 term=1 attempt=1',
+      'send bank-b ABORT tx1 term=1 attempt=1',
+    ]);
+  });
+
+  it('a live transaction: a breaker opening while PREPARING is held aborts at once, naming the participant', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a', 'bank-b']);
+    h.commitRequested('tx1');
+    h.vote('tx1', 'bank-a', 'YES');
+    expect(
+      h.trace({ kind: 'participantUnavailable', participant: 'bank-b', reason: 'circuit breaker open' }),
+    ).toEqual([
+      'propose PREPARING tx1',
+      'propose DECISION tx1 ABORT PARTICIPANT_UNAVAILABLE: participant bank-b is unavailable (circuit breaker open)',
+    ]);
+  });
+
+  it('a live transaction: a leader change while PREPARING is held loses it; the successor sees ACTIVE and asks everyone at abort', () => {
+    const h = new Harness();
+    h.lead();
+    h.started('tx1', ['bank-a', 'bank-b']);
+    h.commitRequested('tx1');
+    h.vote('tx1', 'bank-a', 'YES');
+    const { old } = h.failover();
+    expect(old).toEqual(['reply r2 LEADERSHIP_LOST']);
+    expect(viewTransaction(h.state, txIdOf('tx1'), h.nowMs)?.state).toBe('ACTIVE');
+    // bank-a is prepared and waits; the deadline aborts, and ABORT goes to everyone that may be.
+    h.tick(5000);
+    expect(h.commit()).toEqual([
+      'send bank-a ABORT tx1 term=2 attempt=1',
+      'send bank-b ABORT tx1 term=2 attempt=1',
     ]);
   });
 
@@ -478,11 +595,12 @@ describe('PREPARE with the PREPARING proposal', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a']);
+    h.failover(); // inherited: PREPARING is proposed at once
     h.commitRequested('tx1');
     h.nowMs += 150;
     h.commit();
     expect(h.tick(49)).toEqual([]);
-    expect(h.tick(1)).toEqual(['send bank-a PREPARE tx1 term=1 attempt=2']);
+    expect(h.tick(1)).toEqual(['send bank-a PREPARE tx1 term=2 attempt=2']);
   });
 
   it('BEGIN lost with the leader after PREPARE went out: the new leader has no record, the participant is told ABORT', () => {
@@ -575,17 +693,18 @@ describe('deadlines and re-sends', () => {
     h.nowMs += 7;
     expect(h.trace({ kind: 'clock', nowMs: h.nowMs })).toEqual([]);
     h.commitRequested('tx1');
-    h.commit();
-    // PREPARING carries the clock's time, not the last tick's.
-    expect(h.timeline('tx1').at(-1)).toBe(
-      '+7 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
-    );
     // Past the deadline and the first re-send, yet nothing fires until the next tick.
     h.nowMs += 2000;
     expect(h.trace({ kind: 'clock', nowMs: h.nowMs })).toEqual([]);
     expect(h.tick(0)).toEqual([
+      'propose PREPARING tx1',
       'propose DECISION tx1 ABORT DEADLINE: prepare deadline 2026-11-25T10:00:01.000Z passed with no vote from bank-a, bank-b',
     ]);
+    h.commit();
+    // PREPARING carries the clock's time when commit was requested, not the last tick's.
+    expect(h.timeline('tx1')).toContain(
+      '+7 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
+    );
   });
 
   it('PREPARE is re-sent to participants without a vote, backing off from 200 ms', () => {
@@ -594,7 +713,9 @@ describe('deadlines and re-sends', () => {
     h.preparing('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-a', 'YES');
     expect(h.tick(199)).toEqual([]);
-    expect(h.tick(1)).toEqual(['send bank-b PREPARE tx1 term=1 attempt=2']);
+    // The first re-send also puts the held PREPARING into the log.
+    expect(h.tick(1)).toEqual(['propose PREPARING tx1', 'send bank-b PREPARE tx1 term=1 attempt=2']);
+    h.commit();
     expect(h.tick(399)).toEqual([]);
     expect(h.tick(1)).toEqual(['send bank-b PREPARE tx1 term=1 attempt=3']);
     expect(h.tick(800)).toEqual(['send bank-b PREPARE tx1 term=1 attempt=4']);
@@ -652,6 +773,7 @@ describe('duplicates, contradictions, strangers', () => {
     h.vote('tx1', 'bank-a', 'YES');
     expect(h.vote('tx1', 'bank-a', 'NO', 'changed its mind')).toEqual([
       'notice error VOTE_CONTRADICTS tx1 bank-a',
+      'propose PREPARING tx1',
       "propose DECISION tx1 ABORT VOTED_NO: bank-a voted NO (term 1) after voting YES: a participant's vote is durable and must not change; its state is suspect",
     ]);
     h.commit();
@@ -706,10 +828,7 @@ describe('duplicates, contradictions, strangers', () => {
     h.lead();
     h.started('tx1', ['bank-a']);
     expect(h.vote('tx1', 'bank-a', 'YES')).toEqual(['notice warn OUT_OF_PHASE tx1 bank-a']);
-    expect(h.commitRequested('tx1')).toEqual([
-      'propose PREPARING tx1',
-      'send bank-a PREPARE tx1 term=1 attempt=1',
-    ]);
+    expect(h.commitRequested('tx1')).toEqual(['send bank-a PREPARE tx1 term=1 attempt=1']);
     expect(h.commit()).toEqual([]);
   });
 
@@ -735,9 +854,10 @@ describe('races decided by log order', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a']);
+    h.failover(); // inherited: PREPARING is proposed at once, not held
     expect(h.commitRequested('tx1')).toEqual([
       'propose PREPARING tx1',
-      'send bank-a PREPARE tx1 term=1 attempt=1',
+      'send bank-a PREPARE tx1 term=2 attempt=1',
     ]);
     expect(h.enlist('tx1', 'bank-b')).toEqual(['propose ENLIST tx1 bank-b']);
     expect(h.commit()).toEqual(['reply r3 TX_NOT_ACTIVE']);
@@ -763,18 +883,19 @@ describe('races decided by log order', () => {
     const h = new Harness();
     h.lead();
     h.started('tx1', ['bank-a']);
+    h.failover(); // inherited: PREPARING is proposed at once, not held
     expect(h.commitRequested('tx1')).toEqual([
       'propose PREPARING tx1',
-      'send bank-a PREPARE tx1 term=1 attempt=1',
+      'send bank-a PREPARE tx1 term=2 attempt=1',
     ]);
     expect(h.abortRequested('tx1')).toEqual([
       'propose DECISION tx1 ABORT CLIENT_ABORT: abort requested by the client',
     ]);
     expect(h.commit()).toEqual([
       // PREPARING applied first, but a decision is on its way: no PREPARE goes out again.
-      'reply r2 decided tx1 ABORT at 3/1',
-      'reply r3 decided tx1 ABORT at 3/1',
-      'send bank-a ABORT tx1 term=1 attempt=1',
+      'reply r2 decided tx1 ABORT at 3/2',
+      'reply r3 decided tx1 ABORT at 3/2',
+      'send bank-a ABORT tx1 term=2 attempt=1',
     ]);
   });
 
@@ -808,7 +929,7 @@ describe('races decided by log order', () => {
     h.lead();
     h.preparing('tx1', ['bank-a']);
     h.vote('tx1', 'bank-a', 'YES');
-    const first = h.pending[0];
+    const first = h.pending.at(-1);
     if (first?.kind !== 'DECISION') throw new Error('expected a DECISION proposal');
     h.pending.push({
       ...first,
@@ -830,7 +951,7 @@ describe('leader changes', () => {
   it('a reset within the same term (a refused proposal): entries proposed before it still apply, the first DECISION wins', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a', 'bank-b']);
+    h.preparingLogged('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-a', 'YES');
     expect(h.vote('tx1', 'bank-b', 'YES')).toEqual([
       'propose DECISION tx1 COMMIT VOTES: all participants voted YES',
@@ -879,8 +1000,7 @@ describe('leader changes', () => {
   it('leader dies before the decision: successor re-sends PREPARE under its term with fresh attempts', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a', 'bank-b']);
-    h.tick(200);
+    h.preparingLogged('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-a', 'YES');
     const { old, successor } = h.failover();
     expect(old).toEqual(['reply r2 LEADERSHIP_LOST']);
@@ -893,7 +1013,7 @@ describe('leader changes', () => {
   it('votes answering an older term’s PREPARE still count after a leader change', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a', 'bank-b']);
+    h.preparingLogged('tx1', ['bank-a', 'bank-b']);
     h.failover();
     // Both votes answer the term-1 PREPARE; the term-2 leader takes them as the facts they are.
     expect(
@@ -925,7 +1045,7 @@ describe('leader changes', () => {
   it('leader dies with its DECISION proposed but not committed: the entry is lost, the successor re-collects votes', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a']);
+    h.preparingLogged('tx1', ['bank-a']);
     h.vote('tx1', 'bank-a', 'YES');
     expect(h.pending.map((entry) => entry.kind)).toEqual(['DECISION']);
     const { old, successor } = h.failover({ survivors: 0 });
@@ -942,14 +1062,15 @@ describe('leader changes', () => {
     h.lead();
     h.preparing('tx1', ['bank-a']);
     h.vote('tx1', 'bank-a', 'YES');
-    const { successor } = h.failover({ survivors: 1 });
+    expect(h.pending.map((entry) => entry.kind)).toEqual(['PREPARING', 'DECISION']);
+    const { successor } = h.failover({ survivors: 2 });
     expect(successor).toEqual(['send bank-a COMMIT tx1 term=2 attempt=1']);
   });
 
   it('leader dies and the successor takes over past the deadline: it proposes ABORT at once', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a', 'bank-b']);
+    h.preparingLogged('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-a', 'YES');
     h.nowMs += 6000; // the election took a while; the successor's clock reads past the deadline
     const { successor } = h.failover();
@@ -979,7 +1100,7 @@ describe('leader changes', () => {
       const h = new Harness();
       h.lead();
       h.committing('tx1', ['bank-a', 'bank-b']);
-      h.preparing('tx2', ['bank-c']);
+      h.preparingLogged('tx2', ['bank-c']);
       h.started('tx3', ['bank-d']);
       return h.failover({ viaSnapshot }).successor;
     };
@@ -1085,7 +1206,7 @@ describe('operator resolution', () => {
   it('operator ABORT on an undecided transaction records who and why', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a', 'bank-b']);
+    h.preparingLogged('tx1', ['bank-a', 'bank-b']);
     expect(h.resolve('tx1', 'ABORT', 'bank-b lost its disk', 'operator:ada')).toEqual([
       'propose DECISION tx1 ABORT OPERATOR by operator:ada: bank-b lost its disk',
     ]);
@@ -1118,7 +1239,7 @@ describe('operator resolution', () => {
   it('operator COMMIT after a leader change is refused until the participants vote again', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a']);
+    h.preparingLogged('tx1', ['bank-a']);
     h.failover();
     expect(h.resolve('tx1', 'COMMIT')).toEqual(['reply r3 RESOLVE_NOT_ALLOWED']);
     expect(errorOf(h, 'r3').message).toContain('none from bank-a');
@@ -1174,6 +1295,7 @@ describe('participant circuit breakers', () => {
         reason: 'circuit breaker open after 5 failed sends',
       }),
     ).toEqual([
+      'propose PREPARING tx1',
       'propose DECISION tx1 ABORT PARTICIPANT_UNAVAILABLE: participant bank-b is unavailable (circuit breaker open after 5 failed sends)',
     ]);
   });
@@ -1217,10 +1339,7 @@ describe('participant circuit breakers', () => {
     h.started('tx1', ['bank-a']);
     h.trace({ kind: 'participantUnavailable', participant: 'bank-a', reason: 'circuit breaker open' });
     h.trace({ kind: 'participantAvailable', participant: 'bank-a' });
-    expect(h.commitRequested('tx1')).toEqual([
-      'propose PREPARING tx1',
-      'send bank-a PREPARE tx1 term=1 attempt=1',
-    ]);
+    expect(h.commitRequested('tx1')).toEqual(['send bank-a PREPARE tx1 term=1 attempt=1']);
   });
 });
 
@@ -1297,7 +1416,12 @@ describe('retryPhaseTwo', () => {
     h.vote('tx1', 'bank-a', 'YES');
     expect(
       h.trace({ kind: 'retryPhaseTwo', requestId: 'op1', txId: txIdOf('tx1'), requestedBy: 'operator:ada' }),
-    ).toEqual(['send bank-b PREPARE tx1 term=1 attempt=2', 'reply op1 retried tx1 PREPARE bank-b']);
+    ).toEqual([
+      // Votes slow enough for an operator to step in: the held PREPARING goes into the log.
+      'propose PREPARING tx1',
+      'send bank-b PREPARE tx1 term=1 attempt=2',
+      'reply op1 retried tx1 PREPARE bank-b',
+    ]);
   });
 
   it('on a finished transaction there is nothing to retry: TX_NOT_ACTIVE', () => {

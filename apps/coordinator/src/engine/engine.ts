@@ -481,10 +481,11 @@ function decide(
     !leaderTx.decisionProposed,
     `decide(${outcome}) for ${tx.txId} while a decision is already proposed`,
   );
-  // A held PREPARING applies right before this DECISION. Nothing can have joined the transaction
-  // in between: it is not live, so no ENLIST is taken for it.
+  // A held PREPARING applies right before this DECISION, so nothing can have joined the
+  // transaction in between: no ENLIST was in flight when it was held, and none is taken meanwhile
+  // (a held BEGIN's transaction is not live; onEnlist refuses while PREPARING is held).
   assert(
-    outcome === 'ABORT' || tx.phase === 'PREPARING' || leaderTx.held !== null,
+    outcome === 'ABORT' || preparing(tx, leaderTx),
     `decide(COMMIT) for ${tx.txId} in phase ${tx.phase}: COMMIT needs a prepare round`,
   );
   const proposals: ProposeEffect[] = [];
@@ -777,7 +778,9 @@ function onWake(
     if (leaderTx.decisionProposed) return;
     if (nowMs >= tx.deadlineMs) {
       out.push(...decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
-    } else if (tx.phase === 'PREPARING' && retryDue) {
+    } else if (preparing(tx, leaderTx) && retryDue) {
+      // Votes slower than the first re-send: a held PREPARING goes into the log now.
+      releaseHeld(leaderTx, out);
       resendPrepare(state, leader, tx, leaderTx, out);
     }
   } else if (leaderTx.finishedAtMs === null && retryDue) {
@@ -834,7 +837,7 @@ function schedule(leader: LeaderState, tx: TxRecord, leaderTx: LeaderTx): void {
   if (tx.decision === null) {
     if (!leaderTx.decisionProposed) {
       wakeAtMs = tx.deadlineMs;
-      if (tx.phase === 'PREPARING' && leaderTx.nextRetryAtMs !== null) {
+      if (preparing(tx, leaderTx) && leaderTx.nextRetryAtMs !== null) {
         wakeAtMs = Math.min(wakeAtMs, leaderTx.nextRetryAtMs);
       }
     }
@@ -1047,7 +1050,7 @@ function releaseLate(
 ): void {
   leaderTx.wakeAtMs = null;
   const begin = leaderTx.held?.[0];
-  if (begin === undefined) return; // released by a decision; its entries are on their way
+  if (begin?.kind !== 'BEGIN') return; // released by a decision; its entries are on their way
   releaseHeld(leaderTx, out);
   if (state.nowMs >= begin.deadlineMs) return;
   const target = {
@@ -1154,6 +1157,12 @@ function onEnlist(state: EngineState, command: EnlistCommand, out: Effect[]): vo
     fail(out, command.requestId, rule);
     return;
   }
+  if (leaderTx.held !== null) {
+    // Commit was requested and PREPARE went out; the held PREPARING enters the log before any
+    // ENLIST could, which apply would then refuse: say so now.
+    fail(out, command.requestId, notActive(tx, leaderTx, 'participants can be enlisted only while ACTIVE'));
+    return;
+  }
   // Still ACTIVE here; if a PREPARING or DECISION gets into the log first, the ENLIST is refused
   // at apply time and the reply says so.
   const waiters = leaderTx.enlistWaiters.get(command.participant.name) ?? [];
@@ -1209,8 +1218,8 @@ function waitForCommit(leaderTx: LeaderTx, requestId: RequestId, wait: CommitWai
 }
 
 /**
- * Proposes PREPARING and sends PREPARE with it, or decides ABORT at once when it could only fail;
- * nothing once under way.
+ * Sends PREPARE and holds PREPARING back for the votes (see `mayHoldPreparing`) or proposes it at
+ * once, or decides ABORT at once when it could only fail; nothing once under way.
  */
 function startCommit(
   state: EngineState,
@@ -1229,10 +1238,27 @@ function startCommit(
     out.push(...decide(state, tx, leaderTx, 'ABORT', 'DEADLINE', deadlineReason(tx, leaderTx), null));
   } else {
     leaderTx.preparingProposed = true;
-    out.push({ kind: 'propose', entry: { kind: 'PREPARING', txId: tx.txId, atMs: state.nowMs } });
+    const entry: PreparingEntry = { kind: 'PREPARING', txId: tx.txId, atMs: state.nowMs };
+    if (mayHoldPreparing(leaderTx)) {
+      leaderTx.held = [entry];
+    } else {
+      out.push({ kind: 'propose', entry });
+    }
     sendFirstPrepares(state, leader, tx, leaderTx, out);
   }
   schedule(leader, tx, leaderTx);
+}
+
+/**
+ * Whether a live transaction's PREPARING may wait for the votes, to go into the log with the
+ * DECISION (one Raft round instead of two), as a commit-at-begin's BEGIN and PREPARING do
+ * (`holdBegin`; presumed abort makes PREPARE before PREPARING safe). Not while an ENLIST of this
+ * leader is in flight: applied after PREPARE left, its participant would never be asked, so
+ * PREPARING goes first and that ENLIST is refused behind it. Not for an inherited transaction,
+ * whose earlier leader's ENLISTs this leader does not track.
+ */
+function mayHoldPreparing(leaderTx: LeaderTx): boolean {
+  return !leaderTx.inherited && leaderTx.enlistWaiters.size === 0;
 }
 
 function onAbortRequested(state: EngineState, command: AbortRequestedCommand, out: Effect[]): void {
@@ -1293,7 +1319,7 @@ function onOperatorResolve(state: EngineState, command: OperatorResolveCommand, 
 
 /** Why an operator may not resolve COMMIT now, or null when every participant's YES is known. */
 function commitResolutionRefusal(tx: TxRecord, leaderTx: LeaderTx): string | null {
-  if (tx.phase !== 'PREPARING') {
+  if (!preparing(tx, leaderTx)) {
     return `transaction ${tx.txId} is ${tx.phase}: commit was never requested, so no participant voted; only ABORT can be resolved`;
   }
   const missing = tx.participants
@@ -1351,7 +1377,7 @@ function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out:
     succeed(out, command.requestId, { kind: 'retried', txId: tx.txId, phase: 'DECISION', participants });
     return;
   }
-  if (tx.phase !== 'PREPARING' || leaderTx.decisionProposed) {
+  if (!preparing(tx, leaderTx) || leaderTx.decisionProposed) {
     const why =
       tx.phase === 'ACTIVE'
         ? 'commit has not been requested, so there is nothing to retry'
@@ -1371,6 +1397,8 @@ function onRetryPhaseTwo(state: EngineState, command: RetryPhaseTwoCommand, out:
     `retry requested: PREPARE re-sent to every participant that has not voted${because}`,
     command.requestedBy,
   );
+  // Votes are slow enough for an operator to notice: a held PREPARING goes into the log now.
+  releaseHeld(leaderTx, out);
   const participants = resendPrepare(state, leader, tx, leaderTx, out);
   leaderTx.retryRound = 0;
   leaderTx.nextRetryAtMs = state.nowMs + retryDelayMs(0);
@@ -1452,9 +1480,9 @@ function onParticipantVote(state: EngineState, command: ParticipantVoteCommand, 
     out.push(...decide(state, tx, leaderTx, 'ABORT', 'VOTED_NO', reason, null));
     return;
   }
-  // Held, BEGIN and PREPARING go into the log with the DECISION. Once PREPARING is proposed the
-  // votes wait instead: startPrepareRound counts them at its apply.
-  if ((tx.phase === 'PREPARING' || leaderTx.held !== null) && allVotedToCommit(leaderTx)) {
+  // Held entries (BEGIN and PREPARING, or PREPARING) go into the log with the DECISION. Once
+  // PREPARING is proposed the votes wait instead: startPrepareRound counts them at its apply.
+  if (preparing(tx, leaderTx) && allVotedToCommit(leaderTx)) {
     out.push(...decide(state, tx, leaderTx, 'COMMIT', 'VOTES', votesReason(leaderTx), null));
   }
 }
@@ -1464,6 +1492,14 @@ function allVotedToCommit(leaderTx: LeaderTx): boolean {
     leaderTx.progress.length > 0 &&
     leaderTx.progress.every((each) => each.vote === 'YES' || each.vote === 'READ_ONLY')
   );
+}
+
+/**
+ * Commit was requested and the votes count: PREPARING is applied, or held back with PREPARE out.
+ * A PREPARING proposed and not applied yet does not count: votes wait for its apply.
+ */
+function preparing(tx: Pick<TxRecord, 'phase'>, leaderTx: LeaderTx | null | undefined): boolean {
+  return tx.phase === 'PREPARING' || (leaderTx !== null && leaderTx !== undefined && leaderTx.held !== null);
 }
 
 /** What deciding and counting a vote read of a transaction: live, or still a pending BEGIN. */
@@ -1583,7 +1619,7 @@ function onParticipantUnavailable(
   for (const [txId, leaderTx] of leader.transactions) {
     const tx = state.replicated.transactions.get(txId);
     assert(tx !== undefined, `leader record for ${txId}, which is not live`);
-    if (tx.phase !== 'PREPARING' || leaderTx.decisionProposed) continue;
+    if (!preparing(tx, leaderTx) || leaderTx.decisionProposed) continue;
     const position = participantPosition(tx, command.participant);
     const progress = leaderTx.progress[position];
     if (progress === undefined || progress.vote !== null) continue;
@@ -1706,7 +1742,9 @@ function firstUnavailableWithoutVote(leader: LeaderState, tx: TxRecord, leaderTx
 }
 
 function deadlineReason(tx: TxRecord, leaderTx: LeaderTx): string {
-  if (tx.phase === 'ACTIVE') return `deadline ${isoTime(tx.deadlineMs)} passed before commit was requested`;
+  if (tx.phase === 'ACTIVE' && !leaderTx.preparingProposed) {
+    return `deadline ${isoTime(tx.deadlineMs)} passed before commit was requested`;
+  }
   const missing = tx.participants
     .filter((_participant, position) => leaderTx.progress[position]?.vote === null)
     .map((participant) => participant.name);
@@ -1732,7 +1770,7 @@ function votesReason(leaderTx: LeaderTx): string {
 
 /** The state a client sees; COMMITTED/ABORTED only where the leader knows every ACK is in. */
 export function txState(tx: TxRecord, leaderTx: LeaderTx | null | undefined): TxState {
-  if (tx.decision === null) return tx.phase === 'ACTIVE' ? 'ACTIVE' : 'PREPARING';
+  if (tx.decision === null) return preparing(tx, leaderTx) ? 'PREPARING' : 'ACTIVE';
   const finished = leaderTx?.finishedAtMs !== null && leaderTx?.finishedAtMs !== undefined;
   if (tx.decision.outcome === 'COMMIT') return finished ? 'COMMITTED' : 'COMMITTING';
   return finished ? 'ABORTED' : 'ABORTING';

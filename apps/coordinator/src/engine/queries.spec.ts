@@ -85,10 +85,14 @@ describe('transaction view', () => {
   it('stuck in PREPARING: names the participants whose vote is missing', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a', 'bank-b']);
+    h.preparingLogged('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-a', 'YES');
     const view = viewTransaction(h.state, txIdOf('tx1'), T0 + 65_000);
-    expect(view?.stuck).toEqual({ sinceMs: T0, reason: 'waiting for vote from bank-b for 1m 5s, 1 attempt' });
+    // Since commit was requested (PREPARING's time), not since PREPARING reached the log.
+    expect(view?.stuck).toEqual({
+      sinceMs: T0,
+      reason: 'waiting for vote from bank-b for 1m 5s, 2 attempts',
+    });
     expect(viewTransaction(h.state, txIdOf('tx1'), T0 + 60_000)?.stuck).toBeNull();
   });
 

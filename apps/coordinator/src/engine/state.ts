@@ -134,12 +134,13 @@ export interface LeaderTx {
    */
   preparingProposed: boolean;
   /**
-   * A commit-at-begin's BEGIN and PREPARING, not proposed yet: PREPARE went out without them, and
-   * they go into the log with the DECISION once the votes are in, one Raft round instead of two,
-   * or alone when the first re-send of PREPARE falls due first (engine.ts, `holdBegin`). Null for
-   * every live transaction.
+   * Entries not proposed yet although PREPARE went out: a commit-at-begin's BEGIN and PREPARING
+   * (engine.ts, `holdBegin`), or a live transaction's PREPARING (`startCommit`). They go into the
+   * log with the DECISION once the votes are in, one Raft round less, or alone when the first
+   * re-send of PREPARE falls due first. Null once proposed, and whenever PREPARING was proposed at
+   * once (an inherited transaction, an ENLIST in flight).
    */
-  held: readonly [BeginEntry, PreparingEntry] | null;
+  held: readonly [BeginEntry, PreparingEntry] | readonly [PreparingEntry] | null;
   /**
    * Taken over from an earlier leader, which may have sent PREPARE with a PREPARING entry that
    * never committed: any participant may be prepared even while the log says ACTIVE.

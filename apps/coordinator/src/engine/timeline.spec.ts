@@ -41,15 +41,15 @@ describe('timeline', () => {
       '+0 ENLIST bank-a: enlisted at begin [1/1]',
       '+0 ENLIST bank-b: enlisted at begin [1/1]',
       '+10 ENLIST audit-log: enlisted [2/1]',
-      // PREPARE leaves with the PREPARING proposal, before the entry is committed.
+      // PREPARE leaves when commit is requested; PREPARING, with that request's time, waits for
+      // the votes and enters the log with the DECISION: ordered by Raft index, not by clock.
       '+20 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
       '+20 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
       '+20 PREPARE_SENT audit-log: PREPARE sent, attempt 1',
-      '+20 PREPARING -: commit requested: asking 3 participants to prepare [3/1]',
       '+25 VOTE bank-a: voted YES',
       '+25 VOTE audit-log: voted READ_ONLY',
       '+30 VOTE bank-b: voted YES',
-      // Same millisecond as the last vote, but after it: ordered by Raft index, not by clock.
+      '+20 PREPARING -: commit requested: asking 3 participants to prepare [3/1]',
       '+30 DECISION -: decided COMMIT: all participants voted YES or READ_ONLY [4/1]',
       '+30 DECISION_SENT bank-a: COMMIT sent, attempt 1',
       '+30 DECISION_SENT bank-b: COMMIT sent, attempt 1',
@@ -80,8 +80,8 @@ describe('timeline', () => {
     expect(h.timeline('tx1').slice(3)).toEqual([
       '+0 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
       '+0 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
-      '+0 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
       '+0 VOTE bank-b: voted NO: insufficient funds',
+      '+0 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
       '+0 DECISION -: decided ABORT: bank-b voted NO: insufficient funds [3/1]',
       '+0 DECISION_SENT bank-a: ABORT sent, attempt 1',
     ]);
@@ -96,10 +96,12 @@ describe('timeline', () => {
     h.tick(50);
     h.resolve('tx1', 'ABORT', 'bank-b is being rebuilt', 'operator:ada');
     h.commit();
-    expect(h.timeline('tx1').slice(6)).toEqual([
+    // The retry puts the held PREPARING into the log; it applies after the events before it.
+    expect(h.timeline('tx1').slice(5)).toEqual([
       '+50 RETRY -: retry requested: PREPARE re-sent to every participant that has not voted by operator:grace',
       '+50 PREPARE_SENT bank-a: PREPARE sent, attempt 2',
       '+50 PREPARE_SENT bank-b: PREPARE sent, attempt 2',
+      '+0 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
       '+100 DECISION -: resolved ABORT by an operator: bank-b is being rebuilt [3/1] by operator:ada',
       '+100 DECISION_SENT bank-a: ABORT sent, attempt 1',
       '+100 DECISION_SENT bank-b: ABORT sent, attempt 1',
@@ -164,7 +166,7 @@ describe('timeline', () => {
   it('folding bounds every kind: retries by operators, contradicting votes', () => {
     const h = new Harness();
     h.lead();
-    h.preparing('tx1', ['bank-a', 'bank-b']);
+    h.preparingLogged('tx1', ['bank-a', 'bank-b']);
     h.vote('tx1', 'bank-a', 'YES');
     for (let retry = 0; retry < 50; retry += 1) {
       const operator = retry === 49 ? 'operator:grace' : 'operator:ada';
@@ -190,7 +192,7 @@ describe('timeline', () => {
       TIMELINE_EVENTS_KEPT_FIRST + 1,
     );
     expect(lines.filter((line) => line.includes('PREPARE_SENT bank-b')).at(-1)).toMatch(
-      /^\+50 PREPARE_SENT bank-b: PREPARE sent, attempt 51 \(the latest of 48, shown as one event\)$/,
+      /^\+250 PREPARE_SENT bank-b: PREPARE sent, attempt 52 \(the latest of 49, shown as one event\)$/,
     );
     expect(lines.length).toBeLessThanOrEqual(TIMELINE_LEADER_EVENTS_PER_TX_MAX);
   });

@@ -2,6 +2,7 @@ import type { Command } from '../commands';
 import type { Effect, Reply } from '../effects';
 import { transition } from '../engine';
 import type { TxLogEntry } from '../entries';
+import { retryDelayMs } from '../limits';
 import { decodeSnapshot, encodeSnapshot } from '../snapshot';
 import { createEngineState, type EngineState } from '../state';
 import { viewTransaction } from '../queries';
@@ -166,10 +167,19 @@ export class Harness {
     this.commit();
   }
 
-  /** started + commit requested + PREPARING committed (PREPAREs sent). */
+  /** started + commit requested: PREPAREs sent, PREPARING held back for the votes. */
   preparing(alias: string, participants: readonly string[], wait: CommitWait = 'decision'): void {
     this.started(alias, participants);
     this.commitRequested(alias, wait);
+  }
+
+  /**
+   * preparing + no vote by the first re-send (200 ms): PREPARE went out twice and PREPARING is
+   * committed. Where a slow transaction is when a leader change or an operator finds it.
+   */
+  preparingLogged(alias: string, participants: readonly string[], wait: CommitWait = 'decision'): void {
+    this.preparing(alias, participants, wait);
+    this.tick(retryDelayMs(0));
     this.commit();
   }
 
