@@ -580,6 +580,7 @@ describe('PREPARE with the PREPARING proposal', () => {
     h.lead();
     h.started('tx1', ['bank-a']);
     expect(h.enlist('tx1', 'bank-b')).toEqual(['propose ENLIST tx1 bank-b']);
+    // An ENLIST in flight: PREPARING is proposed at once, not held, and lands behind it.
     expect(h.commitRequested('tx1')).toEqual([
       'propose PREPARING tx1',
       'send bank-a PREPARE tx1 term=1 attempt=1',
