@@ -545,8 +545,13 @@ describe('PREPARE with the PREPARING proposal', () => {
       'reply r1 decided tx1 COMMIT at 3/1',
       'send bank-a COMMIT tx1 term=1 attempt=1',
     ]);
-    // The votes keep the time they came at; PREPARE went out before the BEGIN was committed.
-    expect(h.timeline('tx1').slice(0, 6)).toEqual([
+    // BEGIN and PREPARING show where they were asked for, before the PREPAREs, although the log
+    // got them at the first re-send; the votes keep the time they came at.
+    expect(h.timeline('tx1').slice(0, 10)).toEqual([
+      '+0 BEGIN -: began with 2 participants named [1/1]',
+      '+0 ENLIST bank-a: enlisted at begin [1/1]',
+      '+0 ENLIST bank-b: enlisted at begin [1/1]',
+      '+0 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
       '+0 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
       '+0 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
       '+200 PREPARE_SENT bank-a: PREPARE sent, attempt 2',

@@ -51,7 +51,7 @@ import {
   type PendingBegin,
   type TxRecord,
 } from './state';
-import { recordLeaderEvent, transactionTimeline } from './timeline';
+import { recordLeaderEvent, recordPrepareRequested, transactionTimeline } from './timeline';
 import type {
   CommitWait,
   DecisionCause,
@@ -1010,6 +1010,7 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
     participants: command.participants,
     deadlineMs,
   } as const;
+  recordPrepareRequested(state, leaderTx, true);
   sendFirstPrepares(state, leader, target, leaderTx, out);
   holdBegin(leader, leaderTx, begin, { kind: 'PREPARING', txId: command.txId, atMs: state.nowMs });
 }
@@ -1244,6 +1245,7 @@ function startCommit(
     } else {
       out.push({ kind: 'propose', entry });
     }
+    recordPrepareRequested(state, leaderTx, false);
     sendFirstPrepares(state, leader, tx, leaderTx, out);
   }
   schedule(leader, tx, leaderTx);

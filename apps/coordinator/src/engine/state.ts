@@ -182,6 +182,20 @@ export interface LeaderTimeline {
   /** Per (kind, participant): how many happened, and the event later ones fold into. */
   readonly keys: Map<string, { count: number; folded: LeaderTimelineEvent | null }>;
   nextSequence: number;
+  /**
+   * Where among its own events this leader asked the participants to prepare: PREPARING shows
+   * there, not at its Raft index, which it reaches only with the DECISION when held, and after
+   * its PREPAREs left when proposed with them. `withBegin`: a held BEGIN, shown there too with the
+   * participants it names. Null until the leader sends PREPARE.
+   */
+  prepareRequested: PrepareRequested | null;
+}
+
+export interface PrepareRequested {
+  readonly afterIndex: Index;
+  /** The sequence the next leader event got: the request sorts right before it. */
+  readonly sequence: number;
+  readonly withBegin: boolean;
 }
 
 export interface LeaderTimelineEvent {
@@ -269,7 +283,7 @@ export function createLeaderTx(participantCount: number): LeaderTx {
     finishedAtMs: null,
     endRequested: false,
     deadlineIso: null,
-    timeline: { events: [], keys: new Map(), nextSequence: 0 },
+    timeline: { events: [], keys: new Map(), nextSequence: 0, prepareRequested: null },
   };
 }
 

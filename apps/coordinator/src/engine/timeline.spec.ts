@@ -41,15 +41,16 @@ describe('timeline', () => {
       '+0 ENLIST bank-a: enlisted at begin [1/1]',
       '+0 ENLIST bank-b: enlisted at begin [1/1]',
       '+10 ENLIST audit-log: enlisted [2/1]',
-      // PREPARE leaves when commit is requested; PREPARING, with that request's time, waits for
-      // the votes and enters the log with the DECISION: ordered by Raft index, not by clock.
+      // PREPARING waited for the votes and entered the log with the DECISION; on the leader it
+      // shows where commit was requested, before the PREPAREs it sent.
+      '+20 PREPARING -: commit requested: asking 3 participants to prepare [3/1]',
       '+20 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
       '+20 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
       '+20 PREPARE_SENT audit-log: PREPARE sent, attempt 1',
       '+25 VOTE bank-a: voted YES',
       '+25 VOTE audit-log: voted READ_ONLY',
       '+30 VOTE bank-b: voted YES',
-      '+20 PREPARING -: commit requested: asking 3 participants to prepare [3/1]',
+      // Same millisecond as the last vote, but after it: ordered by Raft index, not by clock.
       '+30 DECISION -: decided COMMIT: all participants voted YES or READ_ONLY [4/1]',
       '+30 DECISION_SENT bank-a: COMMIT sent, attempt 1',
       '+30 DECISION_SENT bank-b: COMMIT sent, attempt 1',
@@ -78,10 +79,10 @@ describe('timeline', () => {
     h.vote('tx1', 'bank-b', 'NO', 'insufficient funds');
     h.commit();
     expect(h.timeline('tx1').slice(3)).toEqual([
+      '+0 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
       '+0 PREPARE_SENT bank-a: PREPARE sent, attempt 1',
       '+0 PREPARE_SENT bank-b: PREPARE sent, attempt 1',
       '+0 VOTE bank-b: voted NO: insufficient funds',
-      '+0 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
       '+0 DECISION -: decided ABORT: bank-b voted NO: insufficient funds [3/1]',
       '+0 DECISION_SENT bank-a: ABORT sent, attempt 1',
     ]);
@@ -96,12 +97,10 @@ describe('timeline', () => {
     h.tick(50);
     h.resolve('tx1', 'ABORT', 'bank-b is being rebuilt', 'operator:ada');
     h.commit();
-    // The retry puts the held PREPARING into the log; it applies after the events before it.
-    expect(h.timeline('tx1').slice(5)).toEqual([
+    expect(h.timeline('tx1').slice(6)).toEqual([
       '+50 RETRY -: retry requested: PREPARE re-sent to every participant that has not voted by operator:grace',
       '+50 PREPARE_SENT bank-a: PREPARE sent, attempt 2',
       '+50 PREPARE_SENT bank-b: PREPARE sent, attempt 2',
-      '+0 PREPARING -: commit requested: asking 2 participants to prepare [2/1]',
       '+100 DECISION -: resolved ABORT by an operator: bank-b is being rebuilt [3/1] by operator:ada',
       '+100 DECISION_SENT bank-a: ABORT sent, attempt 1',
       '+100 DECISION_SENT bank-b: ABORT sent, attempt 1',

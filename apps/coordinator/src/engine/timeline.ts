@@ -1,6 +1,6 @@
 import { assert } from './assert';
 import { TIMELINE_EVENTS_KEPT_FIRST, TIMELINE_LEADER_EVENTS_PER_TX_MAX } from './limits';
-import type { EngineState, LeaderTimelineEvent, LeaderTx, TxRecord } from './state';
+import type { EngineState, LeaderTimelineEvent, LeaderTx, PrepareRequested, TxRecord } from './state';
 import type { Index, ParticipantName, TimelineEvent, TimelineEventKind } from './types';
 
 // The timeline of one transaction, for operators: what happened to it, oldest first.
@@ -13,8 +13,20 @@ import type { Index, ParticipantName, TimelineEvent, TimelineEventKind } from '.
 //   leader starts its part with RESUMED.
 //
 // Order: by the Raft index a thing happened at. A replicated event sits at its entry's index; a
-// leader event sits after every entry applied when it happened. So a VOTE lands between PREPARING
-// and the DECISION it caused even when all three carry the same millisecond.
+// leader event sits after every entry applied when it happened. So a VOTE lands before the
+// DECISION it caused even when both carry the same millisecond. One exception, on the leader
+// that asked for the prepare round: PREPARING (and a held BEGIN) sits where it was asked for,
+// before the PREPAREs it sent, although the log got it later (with the DECISION when held).
+
+/** Marks where this leader asks for the prepare round; the first time counts. */
+export function recordPrepareRequested(state: EngineState, leaderTx: LeaderTx, withBegin: boolean): void {
+  const timeline = leaderTx.timeline;
+  timeline.prepareRequested ??= {
+    afterIndex: state.replicated.appliedIndex,
+    sequence: timeline.nextSequence,
+    withBegin,
+  };
+}
 
 /** Records a leader-only event; repeats beyond the first few fold into one (see limits.ts). */
 export function recordLeaderEvent(
@@ -76,7 +88,7 @@ interface Placed {
 
 /** The whole timeline of a live transaction; `leaderTx` absent on a follower. */
 export function transactionTimeline(tx: TxRecord, leaderTx: LeaderTx | undefined): TimelineEvent[] {
-  const placed = replicatedEvents(tx);
+  const placed = replicatedEvents(tx, leaderTx?.timeline.prepareRequested ?? null);
   for (const event of leaderTx?.timeline.events ?? []) {
     placed.push({
       event: {
@@ -102,8 +114,18 @@ export function transactionTimeline(tx: TxRecord, leaderTx: LeaderTx | undefined
   return placed.map((each) => each.event);
 }
 
-function replicatedEvents(tx: TxRecord): Placed[] {
+type Place = Pick<Placed, 'index' | 'rank' | 'order'>;
+
+function replicatedEvents(tx: TxRecord, requested: PrepareRequested | null): Placed[] {
   const placed: Placed[] = [];
+  // Where the leader asked for the prepare round: slots between its leader event before and the
+  // one after, in this order: BEGIN, the participants, PREPARING.
+  const slots = tx.participants.length + 2;
+  const atRequest = (slot: number): Place | null =>
+    requested === null
+      ? null
+      : { index: requested.afterIndex, rank: 1, order: requested.sequence - 1 + (slot + 1) / (slots + 1) };
+  const withBegin = requested?.withBegin === true;
   // A record restored from a v1 snapshot has no BEGIN or ENLIST index: they sort first, which is
   // where they happened.
   const beginIndex = tx.begun?.index ?? 0;
@@ -118,9 +140,7 @@ function replicatedEvents(tx: TxRecord): Placed[] {
       raftTerm: tx.begun?.term ?? null,
       actor: null,
     },
-    index: beginIndex,
-    rank: 0,
-    order: 0,
+    ...((withBegin ? atRequest(0) : null) ?? { index: beginIndex, rank: 0, order: 0 }),
   });
   tx.participants.forEach((participant, position) => {
     const enlistment = tx.enlistments[position];
@@ -140,9 +160,11 @@ function replicatedEvents(tx: TxRecord): Placed[] {
         raftTerm: enlistment.term,
         actor: null,
       },
-      index: enlistment.index ?? beginIndex,
-      rank: 0,
-      order: 1 + position,
+      ...((withBegin && atBegin ? atRequest(1 + position) : null) ?? {
+        index: enlistment.index ?? beginIndex,
+        rank: 0,
+        order: 1 + position,
+      }),
     });
   });
   const afterParticipants = 1 + tx.participants.length;
@@ -157,9 +179,7 @@ function replicatedEvents(tx: TxRecord): Placed[] {
         raftTerm: tx.prepare.term,
         actor: null,
       },
-      index: tx.prepare.index,
-      rank: 0,
-      order: afterParticipants,
+      ...(atRequest(afterParticipants) ?? { index: tx.prepare.index, rank: 0, order: afterParticipants }),
     });
   }
   const decision = tx.decision;
