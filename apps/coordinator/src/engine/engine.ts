@@ -1010,7 +1010,7 @@ function onBegin(state: EngineState, command: BeginCommand, out: Effect[]): void
     participants: command.participants,
     deadlineMs,
   } as const;
-  recordPrepareRequested(state, leaderTx, true);
+  recordPrepareRequested(state, leaderTx);
   sendFirstPrepares(state, leader, target, leaderTx, out);
   holdBegin(leader, leaderTx, begin, { kind: 'PREPARING', txId: command.txId, atMs: state.nowMs });
 }
@@ -1245,7 +1245,7 @@ function startCommit(
     } else {
       out.push({ kind: 'propose', entry });
     }
-    recordPrepareRequested(state, leaderTx, false);
+    recordPrepareRequested(state, leaderTx);
     sendFirstPrepares(state, leader, tx, leaderTx, out);
   }
   schedule(leader, tx, leaderTx);
@@ -1501,7 +1501,7 @@ function allVotedToCommit(leaderTx: LeaderTx): boolean {
  * A PREPARING proposed and not applied yet does not count: votes wait for its apply.
  */
 function preparing(tx: Pick<TxRecord, 'phase'>, leaderTx: LeaderTx | null | undefined): boolean {
-  return tx.phase === 'PREPARING' || (leaderTx !== null && leaderTx !== undefined && leaderTx.held !== null);
+  return tx.phase === 'PREPARING' || (leaderTx?.held ?? null) !== null;
 }
 
 /** What deciding and counting a vote read of a transaction: live, or still a pending BEGIN. */

@@ -185,8 +185,8 @@ export interface LeaderTimeline {
   /**
    * Where among its own events this leader asked the participants to prepare: PREPARING shows
    * there, not at its Raft index, which it reaches only with the DECISION when held, and after
-   * its PREPAREs left when proposed with them. `withBegin`: a held BEGIN, shown there too with the
-   * participants it names. Null until the leader sends PREPARE.
+   * its PREPAREs left when proposed with them; a held BEGIN too, with the participants it names.
+   * Null until the leader sends PREPARE.
    */
   prepareRequested: PrepareRequested | null;
 }
@@ -195,7 +195,6 @@ export interface PrepareRequested {
   readonly afterIndex: Index;
   /** The sequence the next leader event got: the request sorts right before it. */
   readonly sequence: number;
-  readonly withBegin: boolean;
 }
 
 export interface LeaderTimelineEvent {

@@ -19,12 +19,11 @@ import type { Index, ParticipantName, TimelineEvent, TimelineEventKind } from '.
 // before the PREPAREs it sent, although the log got it later (with the DECISION when held).
 
 /** Marks where this leader asks for the prepare round; the first time counts. */
-export function recordPrepareRequested(state: EngineState, leaderTx: LeaderTx, withBegin: boolean): void {
+export function recordPrepareRequested(state: EngineState, leaderTx: LeaderTx): void {
   const timeline = leaderTx.timeline;
   timeline.prepareRequested ??= {
     afterIndex: state.replicated.appliedIndex,
     sequence: timeline.nextSequence,
-    withBegin,
   };
 }
 
@@ -125,7 +124,8 @@ function replicatedEvents(tx: TxRecord, requested: PrepareRequested | null): Pla
     requested === null
       ? null
       : { index: requested.afterIndex, rank: 1, order: requested.sequence - 1 + (slot + 1) / (slots + 1) };
-  const withBegin = requested?.withBegin === true;
+  // Asked for before its BEGIN was applied: a BEGIN held with the PREPARING, shown with it.
+  const withBegin = requested !== null && tx.begun !== null && requested.afterIndex < tx.begun.index;
   // A record restored from a v1 snapshot has no BEGIN or ENLIST index: they sort first, which is
   // where they happened.
   const beginIndex = tx.begun?.index ?? 0;
