@@ -40,6 +40,8 @@ export interface BenchOptions {
   readonly pacedRate: number | null;
   /** Coordinators run with --cpu-prof; their profiles land in the results folder (git-ignored). */
   readonly cpuProfile: boolean;
+  /** Afterwards, DTM on the same PostgreSQL at the same levels (scripts/bench/dtm.mts). */
+  readonly dtm: boolean;
   /** bench/results/<name>.json and the charts' file names. */
   readonly name: string;
   readonly resultsDirectory: string;
@@ -48,7 +50,7 @@ export interface BenchOptions {
 export const USAGE = `usage: npm run bench -- [--participants 1|2|3] [--kind noop|postgres] [--clients LIST]
                         [--duration SECONDS] [--warmup SECONDS] [--stack-warmup SECONDS] [--failover]
                         [--failover-variant enlist|one-request] [--paced-rate TX_PER_S]
-                        [--cpu-prof] [--name NAME] [--results DIR]
+                        [--cpu-prof] [--dtm] [--name NAME] [--results DIR]
 
 Starts Kafka and PostgreSQL (fsync on), three coordinator processes and the participants, measures
 the floors (Kafka round trip, fsync, one Raft commit, PREPARE TRANSACTION), then runs closed-loop
@@ -71,6 +73,9 @@ Writes <results>/<name>.json and <results>/report.md with SVG charts.
                     so that runs of two builds compare at the same load
   --cpu-prof        run the coordinators with --cpu-prof: one .cpuprofile per node in the results
                     folder, and their hottest functions printed
+  --dtm             afterwards, with Verdict stopped, DTM (built from source with Go, once) on the
+                    same PostgreSQL at the same levels: a saga of as many no-op HTTP branches,
+                    with durable branch updates and with DTM's default; needs --kind noop
   --name NAME       result name (default <kind>-<participants>p)
   --results DIR     where to write (default bench/results)`;
 
@@ -93,6 +98,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
   let failoverVariant: FailoverVariant = 'enlist';
   let pacedRate: number | null = null;
   let cpuProfile = false;
+  let dtm = false;
   let name: string | undefined;
   let resultsDirectory = RESULTS_DIRECTORY;
   for (let index = 0; index < argv.length; index += 1) {
@@ -104,6 +110,10 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
     }
     if (flag === '--cpu-prof') {
       cpuProfile = true;
+      continue;
+    }
+    if (flag === '--dtm') {
+      dtm = true;
       continue;
     }
     const value = argv[index + 1];
@@ -167,6 +177,9 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
         throw new Error(`unknown argument ${JSON.stringify(flag)}`);
     }
   }
+  if (dtm && kind !== 'noop') {
+    throw new Error('--dtm compares no-op participants with no-op DTM branches: use it with --kind noop');
+  }
   return {
     participants,
     kind,
@@ -178,6 +191,7 @@ export function parseBenchArguments(argv: readonly string[]): BenchOptions | 'he
     failoverVariant,
     pacedRate,
     cpuProfile,
+    dtm,
     name: name ?? `${kind}-${participants}p`,
     resultsDirectory,
   };

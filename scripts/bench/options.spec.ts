@@ -20,6 +20,7 @@ describe('npm run bench arguments', () => {
       failoverVariant: 'enlist',
       pacedRate: null,
       cpuProfile: false,
+      dtm: false,
       name: 'noop-2p',
       resultsDirectory: RESULTS_DIRECTORY,
     });
@@ -32,7 +33,7 @@ describe('npm run bench arguments', () => {
         '--participants',
         '3',
         '--kind',
-        'postgres',
+        'noop',
         '--clients',
         '8,2',
         '--duration',
@@ -47,10 +48,11 @@ describe('npm run bench arguments', () => {
         '--paced-rate',
         '450',
         '--cpu-prof',
+        '--dtm',
       ]),
     ).toMatchObject({
       participants: 3,
-      kind: 'postgres',
+      kind: 'noop',
       clients: [8, 2],
       durationSeconds: 3,
       warmupSeconds: 0,
@@ -59,7 +61,13 @@ describe('npm run bench arguments', () => {
       failoverVariant: 'one-request',
       pacedRate: 450,
       cpuProfile: true,
-      name: 'postgres-3p',
+      dtm: true,
+      name: 'noop-3p',
+    });
+    expect(options(['--kind', 'postgres'])).toMatchObject({
+      kind: 'postgres',
+      name: 'postgres-2p',
+      dtm: false,
     });
     expect(options(['--name', 'after-batching', '--results', '/tmp/bench']).name).toBe('after-batching');
     expect(options(['--results', '/tmp/bench']).resultsDirectory).toBe('/tmp/bench');
@@ -81,6 +89,7 @@ describe('npm run bench arguments', () => {
     expect(() => options(['--paced-rate', '0'])).toThrow(/--paced-rate needs an integer from 1 to 100000/);
     expect(() => options(['--name', 'Raft Run'])).toThrow(/--name must be/);
     expect(() => options(['--name', 'raft'])).toThrow(/--name must be/);
+    expect(() => options(['--kind', 'postgres', '--dtm'])).toThrow(/--dtm compares no-op participants/);
     expect(() => options(['--fast'])).toThrow(/unknown argument "--fast"/);
   });
 });

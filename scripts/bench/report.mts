@@ -2,6 +2,7 @@
 // so that the report always shows the runs that are there (e.g. noop-2p and postgres-2p).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DTM_MODES, type DtmLevel, type DtmMode } from './dtm.mjs';
 import type { KafkaFloors } from './kafka-floor.mjs';
 import type { Variant } from './load.mjs';
 import type { BenchResult, LevelResult } from './run.mjs';
@@ -40,6 +41,47 @@ function levelSeries(
   }));
 }
 
+const DTM_MODE_NAMES: Record<DtmMode, string> = {
+  durable: 'DTM saga, durable branch updates',
+  default: "DTM saga, DTM's default",
+};
+
+/** DTM's levels of one mode, in the run's order; none when the run had no --dtm. */
+function dtmLevels(result: BenchResult, mode: DtmMode): DtmLevel[] {
+  return (result.dtm?.levels ?? []).filter((level) => level.mode === mode);
+}
+
+function fastest<T extends { readonly committedPerSecond: number }>(levels: readonly T[]): T | null {
+  return levels.reduce<T | null>(
+    (best, level) => (best === null || level.committedPerSecond > best.committedPerSecond ? level : best),
+    null,
+  );
+}
+
+/**
+ * Verdict against DTM in the same run: best against best (each at its own best level), and at
+ * each client level. Verdict's side is the one-request transaction, which, like DTM's saga
+ * submit, names every participant in one call.
+ */
+export function dtmComparison(result: BenchResult): string[] {
+  const verdictLevels = result.levels.filter((level) => level.variant === 'one-request');
+  const verdictBest = fastest(verdictLevels);
+  if (verdictBest === null) return [];
+  return DTM_MODES.flatMap((mode) => {
+    const dtmBest = fastest(dtmLevels(result, mode));
+    if (dtmBest === null) return [];
+    const perLevel = dtmLevels(result, mode).map((level) => {
+      const verdict = verdictLevels.find((candidate) => candidate.clients === level.clients);
+      return `${level.clients}: ${fixed(verdict === undefined ? null : verdict.committedPerSecond / level.committedPerSecond, 2)}x`;
+    });
+    return [
+      `Verdict one-request against ${DTM_MODE_NAMES[mode]}: best ${Math.round(verdictBest.committedPerSecond)} tx/s ` +
+        `(${verdictBest.clients} clients) against ${Math.round(dtmBest.committedPerSecond)} tx/s (${dtmBest.clients} clients) = ` +
+        `${fixed(verdictBest.committedPerSecond / dtmBest.committedPerSecond, 2)}x; per level ${perLevel.join(', ')}`,
+    ];
+  });
+}
+
 /** The charts of one run, as [file name, SVG text]. */
 export function chartsOf(result: BenchResult): [string, string][] {
   const charts: [string, string][] = [];
@@ -51,7 +93,13 @@ export function chartsOf(result: BenchResult): [string, string][] {
       xLabel: 'closed-loop clients',
       yLabel: 'tx/s',
       xScale: 'log2',
-      series: levelSeries(result.levels, (level) => level.committedPerSecond),
+      series: [
+        ...levelSeries(result.levels, (level) => level.committedPerSecond),
+        ...DTM_MODES.map((mode) => ({
+          name: DTM_MODE_NAMES[mode],
+          points: dtmLevels(result, mode).map((level) => [level.clients, level.committedPerSecond] as const),
+        })).filter((series) => series.points.length > 0),
+      ],
     }),
   ]);
   const main = result.levels.filter((level) => level.variant === 'enlist');
@@ -302,6 +350,7 @@ export function sectionOf(result: BenchResult): string {
     );
     if (failover.failures.length > 0) lines.push(`Not committed: ${failover.failures.join('; ')}`, '');
   }
+  if ((result.dtm ?? null) !== null) lines.push(...dtmSection(result));
   if (result.notMeasured.length > 0) {
     lines.push('### Not measured', '', ...result.notMeasured.map((item) => `- ${item}`), '');
   }
@@ -335,6 +384,43 @@ export async function writeReport(directory: string): Promise<string> {
     ].join('\n'),
   );
   return report;
+}
+
+/** DTM's levels beside Verdict's one-request levels at the same clients. */
+function dtmSection(result: BenchResult): string[] {
+  const baseline = result.dtm;
+  if (baseline === null || baseline === undefined) return [];
+  const names = [...new Set(baseline.levels.flatMap((level) => level.cpu.map((entry) => entry.name)))];
+  const cpuCell = (level: DtmLevel, name: string): string => {
+    const entry = level.cpu.find((candidate) => candidate.name === name);
+    return fixed((entry?.secondsPerTransaction ?? Number.NaN) * 1000, 2);
+  };
+  return [
+    '### DTM in the same run',
+    '',
+    baseline.setup,
+    '',
+    ...dtmComparison(result).map((line) => `- ${line}`),
+    '',
+    `| clients | DTM mode | tx/s | p50 / p95 / p99 / max ms | failed | ${names.map((name) => `${name} CPU ms/tx`).join(' | ')} | whole machine CPU ms/tx | Verdict one-request tx/s | Verdict ÷ DTM |`,
+    `| ---: | --- | ---: | --- | ---: | ${names.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`,
+    ...baseline.levels.map((level) => {
+      const verdict = result.levels.find(
+        (candidate) => candidate.variant === 'one-request' && candidate.clients === level.clients,
+      );
+      return (
+        `| ${level.clients} | ${level.mode} | ${Math.round(level.committedPerSecond)} | ${latencyCell(level.latency)} | ${level.failed} | ` +
+        `${names.map((name) => cpuCell(level, name)).join(' | ')} | ${fixed((level.machineCpuSecondsPerTransaction ?? Number.NaN) * 1000, 2)} | ` +
+        `${verdict === undefined ? '–' : Math.round(verdict.committedPerSecond)} | ` +
+        `${fixed(verdict === undefined ? null : verdict.committedPerSecond / level.committedPerSecond, 2)} |`
+      );
+    }),
+    '',
+    ...baseline.levels
+      .filter((level) => level.failures.length > 0)
+      .map((level) => `Failed at ${level.clients} clients, ${level.mode}: ${level.failures.join('; ')}`),
+    '',
+  ];
 }
 
 /** p50 / p99 of each stage of the commit call; runs older than the stages have none. */

@@ -33,6 +33,7 @@ import {
   type Variant,
 } from './load.mjs';
 import type * as ProtocolLibrary from '../../libs/protocol/src/index.js';
+import type { DtmBaseline } from './dtm.mjs';
 import type { BenchOptions, FailoverVariant } from './options.mjs';
 import { metricValue, parsePrometheus } from './prometheus.mjs';
 import {
@@ -200,6 +201,8 @@ export interface BenchResult {
   /** Null when no one-request level committed; absent from results written before it was measured. */
   readonly halfLoad?: HalfLoadResult | null;
   readonly failover: FailoverResult | null;
+  /** DTM in the same run (`--dtm`); absent from results written before it was measured. */
+  readonly dtm?: DtmBaseline | null;
   /** Numbers the benchmark could not take, and why. */
   readonly notMeasured: readonly string[];
 }
@@ -424,6 +427,7 @@ export async function runBench(
         failoverVariant: options.failoverVariant,
         pacedRate: options.pacedRate,
         cpuProfile: options.cpuProfile,
+        dtm: options.dtm,
         name: options.name,
       },
       source: sourceState(),
@@ -443,6 +447,7 @@ export async function runBench(
       ceilingRatio: best.committedPerSecond / floors.transportCeilingPerSecond,
       halfLoad,
       failover,
+      dtm: null,
       notMeasured,
     };
   } finally {
@@ -544,7 +549,11 @@ async function firstCommit(
 }
 
 /** Spawns a .mts script of this folder with a log file; resolves once it printed `ready`. */
-async function spawnReady(script: string, args: readonly string[], logFile: string): Promise<ChildProcess> {
+export async function spawnReady(
+  script: string,
+  args: readonly string[],
+  logFile: string,
+): Promise<ChildProcess> {
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
@@ -578,7 +587,7 @@ async function spawnReady(script: string, args: readonly string[], logFile: stri
   return child;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -1033,7 +1042,7 @@ class Probes {
 }
 
 /** Busy seconds of every core together, from /proc/stat: everything that ran on the machine. */
-function machineBusySeconds(): number | null {
+export function machineBusySeconds(): number | null {
   try {
     const first = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
     const ticks = first.trim().split(/\s+/).slice(1).map(Number);

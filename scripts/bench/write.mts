@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { StackConnection } from '../stack/stack.mjs';
 import type { BenchOptions } from './options.mjs';
 import { hottestFunctions, type CpuProfile } from './profile.mjs';
-import { lastLine, writeReport } from './report.mjs';
+import { dtmComparison, lastLine, writeReport } from './report.mjs';
+import { runDtmBaseline } from './dtm.mjs';
 import { runBench } from './run.mjs';
 
 const PROFILE_LINES = 25;
@@ -20,7 +21,10 @@ export async function benchOnStack(
   const startedMs = Date.now();
   // First: with --cpu-prof the coordinators write their profiles there as they stop.
   await mkdir(options.resultsDirectory, { recursive: true });
-  const result = await runBench(options, stack, say, stop);
+  const verdict = await runBench(options, stack, say, stop);
+  const result = options.dtm
+    ? { ...verdict, dtm: await runDtmBaseline(options, stack, Date.now().toString(36), say, stop) }
+    : verdict;
   const file = join(options.resultsDirectory, `${options.name}.json`);
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   const report = await writeReport(options.resultsDirectory);
@@ -35,6 +39,7 @@ export async function benchOnStack(
         say(`  ${(hot.share * 100).toFixed(1)}% ${hot.where}`);
     }
   }
+  if (result.dtm) for (const line of dtmComparison(result)) say(line);
   say(`wrote ${file} and ${report}`);
   return lastLine(result);
 }

@@ -1,0 +1,381 @@
+// The DTM baseline (`npm run bench -- --dtm`): the issue compares Verdict with DTM measured on
+// "this kind of machine", but these machines differ from hour to hour by 2-3x. So the run measures
+// DTM itself, on the same PostgreSQL, at the same client levels, once Verdict's processes have
+// stopped: the ratio of the two is what the run can vouch for.
+//
+// DTM runs as its own benchmark does (helper/bench in its repository): a saga of one no-op HTTP
+// branch per participant, submitted with wait_result, so the answer comes once every branch has
+// run. Closed-loop clients, keep-alive HTTP, PostgreSQL with fsync as the store. Two modes:
+// `durable` (UpdateBranchSync: 1) writes each branch's status before it goes on, as Verdict's log
+// is written before it answers; `default` is DTM's own setting for PostgreSQL, which writes branch
+// statuses in batches every 200 ms (a crash loses them and the branches run again).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createDatabase } from '../stack/databases.mjs';
+import { freePorts } from '../stack/ports.mjs';
+import type { StackConnection } from '../stack/stack.mjs';
+import { sleep } from '../stack/support.mjs';
+import { ownCpuSeconds, pidListeningOn, treeCpuSeconds } from './cpu.mjs';
+import { RestClient, runClients, type TransactionRecord } from './load.mjs';
+import type { BenchOptions } from './options.mjs';
+import { machineBusySeconds, spawnReady, stopChild, type ProcessCpu } from './run.mjs';
+import { summarize, type LatencySummary } from './stats.mjs';
+
+/** Pinned in scripts/bench/dtm/go.mod (a `tool` line), built once into .cache/dtm. */
+export const DTM_VERSION = 'v1.19.0';
+const DTM_MODULE = 'github.com/dtm-labs/dtm';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const GO_MODULE_DIRECTORY = fileURLToPath(new URL('./dtm', import.meta.url));
+const BINARY = join(ROOT, '.cache', 'dtm', `dtm-${DTM_VERSION}`);
+const READY_TIMEOUT_MS = 60_000;
+/**
+ * DTM's pool of store connections. Its default (500) is above what PostgreSQL allows by default
+ * (100): at 256 clients DTM failed sagas with "sorry, too many clients already".
+ */
+const DTM_CONNECTIONS_MAX = 64;
+/** Unmeasured load at 16 clients after each start: Go and PostgreSQL warm up as Verdict's stack did. */
+const DTM_WARMUP_SECONDS_MAX = 5;
+
+export const DTM_MODES = ['durable', 'default'] as const;
+export type DtmMode = (typeof DTM_MODES)[number];
+
+export interface DtmLevel {
+  readonly mode: DtmMode;
+  readonly clients: number;
+  readonly seconds: number;
+  readonly committed: number;
+  readonly failed: number;
+  readonly committedPerSecond: number;
+  /** The submit call, which answers once every branch has run. */
+  readonly latency: LatencySummary | null;
+  readonly cpu: readonly ProcessCpu[];
+  readonly machineCpuSecondsPerTransaction: number | null;
+  readonly failures: readonly string[];
+}
+
+export interface DtmBaseline {
+  readonly version: string;
+  readonly setup: string;
+  readonly levels: readonly DtmLevel[];
+}
+
+/** The saga DTM is given: one action and one compensation per branch, each a no-op. */
+export function sagaRequest(gid: string, branchUrls: readonly string[]): Record<string, unknown> {
+  return {
+    gid,
+    trans_type: 'saga',
+    protocol: 'http',
+    wait_result: true,
+    steps: branchUrls.map((url) => ({ action: `${url}/action`, compensate: `${url}/compensate` })),
+    payloads: branchUrls.map(() => '{}'),
+  };
+}
+
+/** DTM's configuration (YAML, of which JSON is a part) for the store at `databaseUrl`. */
+export function dtmConfig(
+  databaseUrl: string,
+  ports: { readonly http: number; readonly grpc: number; readonly jsonRpc: number },
+  mode: DtmMode,
+): string {
+  const url = new URL(databaseUrl);
+  return JSON.stringify(
+    {
+      Store: {
+        Driver: 'postgres',
+        Host: url.hostname,
+        Port: Number(url.port || '5432'),
+        User: decodeURIComponent(url.username),
+        Password: decodeURIComponent(url.password),
+        Db: url.pathname.slice(1),
+        Schema: 'public',
+        MaxOpenConns: DTM_CONNECTIONS_MAX,
+        MaxIdleConns: DTM_CONNECTIONS_MAX,
+      },
+      HttpPort: ports.http,
+      GrpcPort: ports.grpc,
+      JsonRpcPort: ports.jsonRpc,
+      LogLevel: 'warn',
+      UpdateBranchSync: mode === 'durable' ? 1 : 0,
+    },
+    null,
+    2,
+  );
+}
+
+function go(args: readonly string[]): { ok: boolean; output: string } {
+  const answer = spawnSync('go', args, { cwd: GO_MODULE_DIRECTORY, encoding: 'utf8' });
+  return {
+    ok: answer.status === 0,
+    output: `${answer.stdout ?? ''}${answer.stderr ?? ''}${answer.error?.message ?? ''}`.trim(),
+  };
+}
+
+/** Builds DTM with Go unless built before; returns the binary and DTM's PostgreSQL schema. */
+function buildDtm(say: (line: string) => void): { binary: string; schema: string } {
+  const version = go(['version']);
+  if (!version.ok) {
+    throw new Error(
+      `--dtm builds DTM ${DTM_VERSION} from source and needs Go 1.24 or newer on PATH: ${version.output}`,
+    );
+  }
+  if (!existsSync(BINARY)) {
+    say(`building DTM ${DTM_VERSION} with ${version.output} (once; a few minutes)`);
+    mkdirSync(join(ROOT, '.cache', 'dtm'), { recursive: true });
+    const built = go(['build', '-o', BINARY, DTM_MODULE]);
+    if (!built.ok) throw new Error(`building DTM ${DTM_VERSION} failed: ${built.output}`);
+  }
+  const listed = go(['list', '-m', '-f', '{{.Dir}}', DTM_MODULE]);
+  if (!listed.ok) throw new Error(`finding DTM's sources failed: ${listed.output}`);
+  return { binary: BINARY, schema: join(listed.output, 'sqls', 'dtmsvr.storage.postgres.sql') };
+}
+
+/** Runs the baseline after Verdict's levels; every process it starts is stopped before it returns. */
+export async function runDtmBaseline(
+  options: BenchOptions,
+  stack: StackConnection,
+  runId: string,
+  say: (line: string) => void,
+  stop: AbortSignal,
+): Promise<DtmBaseline> {
+  const { binary, schema } = buildDtm(say);
+  const directory = mkdtempSync(join(tmpdir(), 'verdict-bench-dtm-'));
+  const children: ChildProcess[] = [];
+  const killAll = (): void => {
+    for (const child of children) child.kill('SIGKILL');
+  };
+  process.on('exit', killAll);
+  try {
+    const branchPorts = await freePorts(options.participants);
+    for (const [index, port] of branchPorts.entries()) {
+      children.push(
+        await spawnReady('dtm-branch.mts', [String(port)], join(directory, `branch-${index + 1}.log`)),
+      );
+    }
+    const branchUrls = branchPorts.map((port) => `http://127.0.0.1:${port}`);
+    const branchPids = children.map((child) => child.pid);
+    const levels: DtmLevel[] = [];
+    for (const mode of DTM_MODES) {
+      const databaseUrl = await createDatabase(stack.databaseUrl, `bench_dtm_${runId}_${mode}`);
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        await client.query(readFileSync(schema, 'utf8'));
+      } finally {
+        await client.end();
+      }
+      const [http, grpc, jsonRpc] = await freePorts(3);
+      const configFile = join(directory, `dtm-${mode}.yml`);
+      writeFileSync(
+        configFile,
+        dtmConfig(databaseUrl, { http: http!, grpc: grpc!, jsonRpc: jsonRpc! }, mode),
+      );
+      const dtm = await startDtm(
+        binary,
+        configFile,
+        join(directory, `dtm-${mode}.log`),
+        `http://127.0.0.1:${http}`,
+      );
+      children.push(dtm.child);
+      try {
+        say(`dtm ${DTM_VERSION} (${mode}) ready; ${options.participants} no-op HTTP branches`);
+        const rest = new RestClient('', Math.max(...options.clients) + 8);
+        let sequence = 0;
+        const started = performance.now();
+        const now = (): number => performance.now() - started;
+        const transaction = async (): Promise<TransactionRecord> => {
+          sequence += 1;
+          const gid = `bench-${runId}-${mode}-${sequence}`;
+          const startedMs = now();
+          let detail: string | null = null;
+          try {
+            const answer = await rest.post(dtm.url, '/api/dtmsvr/submit', sagaRequest(gid, branchUrls));
+            if (answer.status !== 200 || answer.body['dtm_result'] !== 'SUCCESS') {
+              detail = `HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}`;
+            }
+          } catch (error) {
+            detail = error instanceof Error ? error.message : String(error);
+          }
+          const endedMs = now();
+          return {
+            startedMs,
+            endedMs,
+            latencyMs: endedMs - startedMs,
+            commitMs: endedMs - startedMs,
+            outcome: detail === null ? 'COMMIT' : 'FAILED',
+            retries: 0,
+            detail,
+            txId: gid,
+            commitCall: null,
+          };
+        };
+        const warmupSeconds = Math.min(options.stackWarmupSeconds, DTM_WARMUP_SECONDS_MAX);
+        if (warmupSeconds > 0) {
+          await runClients({ clients: 16, untilMs: now() + warmupSeconds * 1000, now, transaction, stop });
+        }
+        const postgresPid = pidListeningOn(Number(new URL(stack.databaseUrl).port || '5432'));
+        const processes: [string, number | undefined | null][] = [
+          ['dtm', dtm.child.pid],
+          ...branchPids.map((pid, index): [string, number | undefined] => [`branch ${index + 1}`, pid]),
+          ['postgres', postgresPid],
+        ];
+        for (const clients of options.clients) {
+          if (stop.aborted) throw new Error('stopped');
+          if (options.warmupSeconds > 0) {
+            await runClients({
+              clients,
+              untilMs: now() + options.warmupSeconds * 1000,
+              now,
+              transaction,
+              stop,
+            });
+          }
+          const cpuBefore = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
+          const ownBefore = ownCpuSeconds();
+          const machineBefore = machineBusySeconds();
+          const fromMs = now();
+          const records = await runClients({
+            clients,
+            untilMs: fromMs + options.durationSeconds * 1000,
+            now,
+            transaction,
+            stop,
+          });
+          const seconds = (now() - fromMs) / 1000;
+          const cpuAfter = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
+          const machineAfter = machineBusySeconds();
+          const level = dtmLevel(mode, clients, seconds, records, [
+            ...processes.map(([name], index): [string, number | null] => {
+              const before = cpuBefore[index];
+              const after = cpuAfter[index];
+              return [name, before == null || after == null ? null : after - before];
+            }),
+            ['load generator', ownCpuSeconds() - ownBefore],
+            [
+              'machine',
+              machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore,
+            ],
+          ]);
+          levels.push(level);
+          say(formatDtmLevel(level));
+        }
+      } finally {
+        await stopChild(dtm.child);
+      }
+    }
+    return {
+      version: DTM_VERSION,
+      setup:
+        `DTM ${DTM_VERSION} (Go, built from its module), PostgreSQL store with fsync, saga of ${options.participants} ` +
+        `no-op HTTP branches (Node processes) submitted with wait_result, closed-loop clients over keep-alive HTTP/1.1 ` +
+        `from the benchmark process; Verdict's coordinators and participants stopped, Kafka idle`,
+      levels,
+    };
+  } finally {
+    await Promise.all(children.map((child) => stopChild(child)));
+    process.off('exit', killAll);
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+async function startDtm(
+  binary: string,
+  configFile: string,
+  logFile: string,
+  url: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const log = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, ['-c', configFile], { cwd: ROOT, stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log);
+  }
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/api/dtmsvr/version`, { signal: AbortSignal.timeout(500) });
+      if (response.ok) return { child, url };
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(
+        `DTM exited while starting; see ${logFile}: ${readFileSync(logFile, 'utf8').slice(-500)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`DTM did not answer at ${url} within ${READY_TIMEOUT_MS / 1000} s; see ${logFile}`);
+    }
+    await sleep(100);
+  }
+}
+
+function dtmLevel(
+  mode: DtmMode,
+  clients: number,
+  seconds: number,
+  records: readonly TransactionRecord[],
+  cpuSeconds: readonly [string, number | null][],
+): DtmLevel {
+  const committed = records.filter((record) => record.outcome === 'COMMIT');
+  const count = committed.length;
+  const failures = new Map<string, number>();
+  for (const record of records) {
+    if (record.detail !== null) failures.set(record.detail, (failures.get(record.detail) ?? 0) + 1);
+  }
+  const per = (value: number | null): number | null => (value === null || count === 0 ? null : value / count);
+  return {
+    mode,
+    clients,
+    seconds,
+    committed: count,
+    failed: records.length - count,
+    committedPerSecond: count / seconds,
+    latency: summarize(committed.map((record) => record.latencyMs)),
+    cpu: cpuSeconds
+      .filter(([name]) => name !== 'machine')
+      .map(([name, used]) => ({
+        name,
+        secondsPerTransaction: per(used),
+        cores: used === null ? null : used / seconds,
+      })),
+    machineCpuSecondsPerTransaction: per(cpuSeconds.find(([name]) => name === 'machine')?.[1] ?? null),
+    failures: [...failures]
+      .sort((left, right) => right[1] - left[1])
+      .slice(0, 5)
+      .map(([why, times]) => `${times}x ${why}`),
+  };
+}
+
+export function formatDtmLevel(level: DtmLevel): string {
+  const ms = (value: number | undefined): string => (value === undefined ? '-' : value.toFixed(1));
+  const cpu = level.cpu
+    .map(
+      (entry) =>
+        `${entry.name} ${entry.secondsPerTransaction === null ? '-' : (entry.secondsPerTransaction * 1000).toFixed(2)}`,
+    )
+    .join(', ');
+  return (
+    `dtm ${level.mode.padEnd(7)} ${String(level.clients).padStart(4)} clients: ${Math.round(level.committedPerSecond)} tx/s, ` +
+    `p50/p99/max ${ms(level.latency?.p50Ms)}/${ms(level.latency?.p99Ms)}/${ms(level.latency?.maxMs)} ms, failed ${level.failed}; ` +
+    `CPU ms/tx: ${cpu}` +
+    (level.failures.length === 0 ? '' : `; failures: ${level.failures.join('; ')}`)
+  );
+}
