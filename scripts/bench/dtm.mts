@@ -124,8 +124,17 @@ function go(args: readonly string[]): { ok: boolean; output: string } {
   };
 }
 
-/** Builds DTM with Go unless built before; returns the binary and DTM's PostgreSQL schema. */
-function buildDtm(say: (line: string) => void): { binary: string; schema: string } {
+export interface DtmBuild {
+  readonly binary: string;
+  /** DTM's own schema for a PostgreSQL store, from its module's sources. */
+  readonly schema: string;
+}
+
+/**
+ * Builds DTM with Go unless built before. Called before Verdict's levels, so that a machine
+ * without Go fails the run at once rather than after them.
+ */
+export function buildDtm(say: (line: string) => void): DtmBuild {
   const version = go(['version']);
   if (!version.ok) {
     throw new Error(
@@ -145,13 +154,13 @@ function buildDtm(say: (line: string) => void): { binary: string; schema: string
 
 /** Runs the baseline after Verdict's levels; every process it starts is stopped before it returns. */
 export async function runDtmBaseline(
+  { binary, schema }: DtmBuild,
   options: BenchOptions,
   stack: StackConnection,
   runId: string,
   say: (line: string) => void,
   stop: AbortSignal,
 ): Promise<DtmBaseline> {
-  const { binary, schema } = buildDtm(say);
   const directory = mkdtempSync(join(tmpdir(), 'verdict-bench-dtm-'));
   const children: ChildProcess[] = [];
   const killAll = (): void => {

@@ -2,7 +2,7 @@
 // so that the report always shows the runs that are there (e.g. noop-2p and postgres-2p).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DTM_MODES, type DtmLevel, type DtmMode } from './dtm.mjs';
+import type { DtmLevel, DtmMode } from './dtm.mjs';
 import type { KafkaFloors } from './kafka-floor.mjs';
 import type { Variant } from './load.mjs';
 import type { BenchResult, LevelResult } from './run.mjs';
@@ -45,6 +45,8 @@ const DTM_MODE_NAMES: Record<DtmMode, string> = {
   durable: 'DTM saga, durable branch updates',
   default: "DTM saga, DTM's default",
 };
+// From the names rather than dtm.mts, whose import would load the whole benchmark with the report.
+const DTM_MODES = Object.keys(DTM_MODE_NAMES) as DtmMode[];
 
 /** DTM's levels of one mode, in the run's order; none when the run had no --dtm. */
 function dtmLevels(result: BenchResult, mode: DtmMode): DtmLevel[] {
@@ -74,10 +76,14 @@ export function dtmComparison(result: BenchResult): string[] {
       const verdict = verdictLevels.find((candidate) => candidate.clients === level.clients);
       return `${level.clients}: ${fixed(verdict === undefined ? null : verdict.committedPerSecond / level.committedPerSecond, 2)}x`;
     });
+    const verdictCpu = verdictBest.machineCpuSecondsPerTransaction;
+    const dtmCpu = dtmBest.machineCpuSecondsPerTransaction;
     return [
       `Verdict one-request against ${DTM_MODE_NAMES[mode]}: best ${Math.round(verdictBest.committedPerSecond)} tx/s ` +
         `(${verdictBest.clients} clients) against ${Math.round(dtmBest.committedPerSecond)} tx/s (${dtmBest.clients} clients) = ` +
-        `${fixed(verdictBest.committedPerSecond / dtmBest.committedPerSecond, 2)}x; per level ${perLevel.join(', ')}`,
+        `${fixed(verdictBest.committedPerSecond / dtmBest.committedPerSecond, 2)}x; the whole machine's CPU per transaction there ` +
+        `${fixed(verdictCpu === null ? null : verdictCpu * 1000, 2)} against ${fixed(dtmCpu === null ? null : dtmCpu * 1000, 2)} ms ` +
+        `(${fixed(verdictCpu === null || dtmCpu === null ? null : dtmCpu / verdictCpu, 2)}x less); per level ${perLevel.join(', ')}`,
     ];
   });
 }
@@ -230,7 +236,8 @@ export function sectionOf(result: BenchResult): string {
       `${result.machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')} at the start, ` +
       `${result.machine.loadAverageAtEnd.map((value) => value.toFixed(2)).join(' ')} at the end. ` +
       `\`npm run bench -- --participants ${result.options.participants} --kind ${result.options.kind} --clients ${result.options.clients.join(',')} ` +
-      `--duration ${result.options.durationSeconds}${result.options.failover ? ' --failover' : ''}\`.`,
+      `--duration ${result.options.durationSeconds}${result.options.failover ? ' --failover' : ''}` +
+      `${result.options.dtm === true ? ' --dtm' : ''}\`.`,
     '',
     `Source: commit ${result.source.commit.slice(0, 12)}` +
       (result.source.uncommitted.length === 0
@@ -418,8 +425,10 @@ function dtmSection(result: BenchResult): string[] {
     '',
     ...baseline.levels
       .filter((level) => level.failures.length > 0)
-      .map((level) => `Failed at ${level.clients} clients, ${level.mode}: ${level.failures.join('; ')}`),
-    '',
+      .flatMap((level) => [
+        `Failed at ${level.clients} clients, ${level.mode}: ${level.failures.join('; ')}`,
+        '',
+      ]),
   ];
 }
 

@@ -5,7 +5,7 @@
 import { afterAll, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { databaseUrl, dropDatabase } from '../../scripts/stack/databases.mjs';
-import { runDtmBaseline } from '../../scripts/bench/dtm.mjs';
+import { buildDtm, runDtmBaseline } from '../../scripts/bench/dtm.mjs';
 import { parseBenchArguments, type BenchOptions } from '../../scripts/bench/options.mjs';
 
 const stack = inject('stack');
@@ -29,11 +29,13 @@ it(
       '1',
       '--dtm',
     ]) as BenchOptions;
+    const say = (line: string): void => console.log(`[bench] ${line}`);
     const baseline = await runDtmBaseline(
+      buildDtm(say),
       options,
       stack,
       runId,
-      (line) => console.log(`[bench] ${line}`),
+      say,
       new AbortController().signal,
     );
     expect(baseline.levels.map((level) => [level.mode, level.clients])).toEqual([
