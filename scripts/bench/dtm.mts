@@ -32,8 +32,8 @@ import { sleep } from '../stack/support.mjs';
 import { ownCpuSeconds, pidListeningOn, treeCpuSeconds } from './cpu.mjs';
 import { RestClient, runClients, type TransactionRecord } from './load.mjs';
 import type { BenchOptions } from './options.mjs';
-import { machineBusySeconds, spawnReady, stopChild, type ProcessCpu } from './run.mjs';
-import { summarize, type LatencySummary } from './stats.mjs';
+import { FAILURE_REASONS_MAX, machineBusySeconds, spawnReady, stopChild, type ProcessCpu } from './run.mjs';
+import { countReasons, summarize, type LatencySummary } from './stats.mjs';
 
 /** Pinned in scripts/bench/dtm/go.mod (a `tool` line), built once into .cache/dtm. */
 export const DTM_VERSION = 'v1.19.0';
@@ -345,10 +345,6 @@ function dtmLevel(
 ): DtmLevel {
   const committed = records.filter((record) => record.outcome === 'COMMIT');
   const count = committed.length;
-  const failures = new Map<string, number>();
-  for (const record of records) {
-    if (record.detail !== null) failures.set(record.detail, (failures.get(record.detail) ?? 0) + 1);
-  }
   const per = (value: number | null): number | null => (value === null || count === 0 ? null : value / count);
   return {
     mode,
@@ -366,10 +362,10 @@ function dtmLevel(
         cores: used === null ? null : used / seconds,
       })),
     machineCpuSecondsPerTransaction: per(cpuSeconds.find(([name]) => name === 'machine')?.[1] ?? null),
-    failures: [...failures]
-      .sort((left, right) => right[1] - left[1])
-      .slice(0, 5)
-      .map(([why, times]) => `${times}x ${why}`),
+    failures: countReasons(
+      records.flatMap((record) => (record.detail === null ? [] : [record.detail])),
+      FAILURE_REASONS_MAX,
+    ),
   };
 }
 

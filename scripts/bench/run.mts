@@ -46,6 +46,7 @@ import {
 import type { RaftFloors } from './raft-floor.js';
 import {
   bucketTimeline,
+  countReasons,
   failoverShape,
   summarize,
   type FailoverShape,
@@ -83,6 +84,8 @@ const FAILOVER_TOTAL_MS = 20_000;
 const TIMELINE_BUCKET_MS = 100;
 /** Full rate is back when a 1 s window reaches this share of the rate before the kill. */
 const FULL_RATE_SHARE = 0.9;
+/** Why transactions did not commit, per level: the most frequent reasons. */
+export const FAILURE_REASONS_MAX = 5;
 const OPENING_BALANCE = 1_000_000;
 
 export interface ProcessCpu {
@@ -1065,12 +1068,6 @@ function levelResult(
   const committed = records.filter((record) => record.outcome === 'COMMIT');
   const count = committed.length;
   const per = (value: number | null): number | null => (value === null || count === 0 ? null : value / count);
-  const failures = new Map<string, number>();
-  for (const record of records) {
-    if (record.outcome !== 'COMMIT' && record.detail !== null) {
-      failures.set(record.detail, (failures.get(record.detail) ?? 0) + 1);
-    }
-  }
   return {
     clients,
     variant,
@@ -1096,10 +1093,12 @@ function levelResult(
     kafkaMessagesPerTransaction: per(differences.kafkaMessages),
     coordinatorProduceRequestsPerTransaction: per(differences.coordinatorProduceRequests),
     stages,
-    failures: [...failures]
-      .sort((left, right) => right[1] - left[1])
-      .slice(0, 5)
-      .map(([why, times]) => `${times}x ${why}`),
+    failures: countReasons(
+      records.flatMap((record) =>
+        record.outcome !== 'COMMIT' && record.detail !== null ? [record.detail] : [],
+      ),
+      FAILURE_REASONS_MAX,
+    ),
   };
 }
 
@@ -1202,11 +1201,6 @@ async function runFailover(
       record.startedMs < servedAgainMs + 1_000 &&
       record.endedMs >= FAILOVER_KILL_MS,
   );
-  const failures = new Map<string, number>();
-  for (const record of shifted) {
-    if (record.outcome !== 'COMMIT')
-      failures.set(record.detail ?? record.outcome, (failures.get(record.detail ?? record.outcome) ?? 0) + 1);
-  }
   const result: FailoverResult = {
     variant,
     ratePerSecond,
@@ -1223,7 +1217,9 @@ async function runFailover(
     failed: shifted.filter((record) => record.outcome === 'FAILED').length,
     retriedRequests: shifted.reduce((sum, record) => sum + record.retries, 0),
     lostToFailover: lost.length,
-    failures: [...failures].map(([why, times]) => `${times}x ${why}`),
+    failures: countReasons(
+      shifted.flatMap((record) => (record.outcome === 'COMMIT' ? [] : [record.detail ?? record.outcome])),
+    ),
     timeline,
   };
   say(formatFailover(result));

@@ -37,6 +37,16 @@ export function summarize(latenciesMs: readonly number[]): LatencySummary | null
 }
 
 /** One finished transaction as the failover timeline sees it. */
+/** Each reason once, as "<times>x <reason>", the most frequent first; at most `limit` of them. */
+export function countReasons(reasons: readonly string[], limit = Number.POSITIVE_INFINITY): string[] {
+  const counts = new Map<string, number>();
+  for (const reason of reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return [...counts]
+    .sort((left, right) => right[1] - left[1])
+    .slice(0, limit)
+    .map(([reason, times]) => `${times}x ${reason}`);
+}
+
 export interface Completion {
   /** When the client got its last answer, in ms since the run started. */
   readonly endedMs: number;

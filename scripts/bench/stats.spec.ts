@@ -1,5 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { bucketTimeline, failoverShape, percentile, summarize, type Completion } from './stats.mjs';
+import {
+  bucketTimeline,
+  countReasons,
+  failoverShape,
+  percentile,
+  summarize,
+  type Completion,
+} from './stats.mjs';
+
+describe('reasons', () => {
+  it('are counted once each, the most frequent first, up to the limit', () => {
+    const reasons = ['HTTP 503', 'timeout', 'HTTP 503', 'reset', 'HTTP 503', 'timeout'];
+    expect(countReasons(reasons)).toEqual(['3x HTTP 503', '2x timeout', '1x reset']);
+    expect(countReasons(reasons, 2)).toEqual(['3x HTTP 503', '2x timeout']);
+    expect(countReasons([])).toEqual([]);
+  });
+});
 
 describe('percentiles', () => {
   it('are nearest-rank: always a value that was observed', () => {
