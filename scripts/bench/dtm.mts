@@ -1,7 +1,7 @@
 // The DTM baseline (`npm run bench -- --dtm`): the issue compares Verdict with DTM measured on
 // "this kind of machine", but these machines differ from hour to hour by 2-3x. So the run measures
-// DTM itself, on the same PostgreSQL, at the same client levels, once Verdict's processes have
-// stopped: the ratio of the two is what the run can vouch for.
+// DTM itself, on the same PostgreSQL, at each client level right after Verdict's: the ratio of the
+// two is what the run can vouch for.
 //
 // DTM runs as its own benchmark does (helper/bench in its repository): a saga of one no-op HTTP
 // branch per participant, submitted with wait_result, so the answer comes once every branch has
@@ -43,10 +43,11 @@ const GO_MODULE_DIRECTORY = fileURLToPath(new URL('./dtm', import.meta.url));
 const BINARY = join(ROOT, '.cache', 'dtm', `dtm-${DTM_VERSION}`);
 const READY_TIMEOUT_MS = 60_000;
 /**
- * DTM's pool of store connections. Its default (500) is above what PostgreSQL allows by default
- * (100): at 256 clients DTM failed sagas with "sorry, too many clients already".
+ * Each DTM server's pool of store connections. DTM's default (500) is above what PostgreSQL allows
+ * by default (100): at 256 clients DTM failed sagas with "sorry, too many clients already". Both
+ * servers stay up for the whole run beside Verdict's coordinators (4 each), so 2 x 32 + 12 fit.
  */
-const DTM_CONNECTIONS_MAX = 64;
+const DTM_CONNECTIONS_MAX = 32;
 /** Unmeasured load at 16 clients after each start: Go and PostgreSQL warm up as Verdict's stack did. */
 const DTM_WARMUP_SECONDS_MAX = 5;
 
@@ -152,31 +153,100 @@ export function buildDtm(say: (line: string) => void): DtmBuild {
   return { binary: BINARY, schema: join(listed.output, 'sqls', 'dtmsvr.storage.postgres.sql') };
 }
 
-/** Runs the baseline after Verdict's levels; every process it starts is stopped before it returns. */
-export async function runDtmBaseline(
-  { binary, schema }: DtmBuild,
-  options: BenchOptions,
-  stack: StackConnection,
-  runId: string,
-  say: (line: string) => void,
-  stop: AbortSignal,
-): Promise<DtmBaseline> {
-  const directory = mkdtempSync(join(tmpdir(), 'verdict-bench-dtm-'));
-  const children: ChildProcess[] = [];
-  const killAll = (): void => {
-    for (const child of children) child.kill('SIGKILL');
-  };
-  process.on('exit', killAll);
-  try {
+interface DtmServer {
+  readonly mode: DtmMode;
+  readonly child: ChildProcess;
+  readonly transaction: () => Promise<TransactionRecord>;
+}
+
+/**
+ * DTM beside Verdict: started before Verdict's levels and measured right after each of them at the
+ * same clients, so that the machine's drift within a run (30% in minutes, seen) falls on both
+ * alike. DTM's processes are stopped while Verdict is measured; Verdict's idle through DTM's
+ * levels, its coordinators and participants at ~3% of a core.
+ */
+export class DtmBaselineRun {
+  private readonly levels: DtmLevel[] = [];
+  private readonly started = performance.now();
+  private readonly servers: DtmServer[] = [];
+  /** The processes measured beside each mode's DTM server: the branches and PostgreSQL. */
+  private processes: [string, number | undefined | null][] = [];
+
+  private constructor(
+    private readonly options: BenchOptions,
+    private readonly say: (line: string) => void,
+    private readonly stopSignal: AbortSignal,
+    private readonly directory: string,
+    private readonly children: ChildProcess[],
+    private readonly killAll: () => void,
+  ) {}
+
+  /** Branches, then one DTM server per mode, each warmed up; everything stops with stop(). */
+  static async start(
+    { binary, schema }: DtmBuild,
+    options: BenchOptions,
+    stack: StackConnection,
+    runId: string,
+    say: (line: string) => void,
+    stopSignal: AbortSignal,
+  ): Promise<DtmBaselineRun> {
+    const children: ChildProcess[] = [];
+    const killAll = (): void => {
+      for (const child of children) child.kill('SIGKILL');
+    };
+    process.on('exit', killAll);
+    const run = new DtmBaselineRun(
+      options,
+      say,
+      stopSignal,
+      mkdtempSync(join(tmpdir(), 'verdict-bench-dtm-')),
+      children,
+      killAll,
+    );
+    try {
+      await run.startServers(binary, schema, stack, runId);
+    } catch (error) {
+      await run.stop();
+      throw error;
+    }
+    run.freeze(true);
+    return run;
+  }
+
+  /**
+   * Idle, each DTM server still spends ~24 ms of CPU a second (its cron and batch timers): while
+   * Verdict is measured DTM's processes are stopped (SIGSTOP), and continued for their own levels.
+   */
+  private freeze(frozen: boolean): void {
+    for (const child of this.children) child.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  private now(): number {
+    return performance.now() - this.started;
+  }
+
+  private async startServers(
+    binary: string,
+    schema: string,
+    stack: StackConnection,
+    runId: string,
+  ): Promise<void> {
+    const { options, directory } = this;
     const branchPorts = await freePorts(options.participants);
     for (const [index, port] of branchPorts.entries()) {
-      children.push(
+      this.children.push(
         await spawnReady('dtm-branch.mts', [String(port)], join(directory, `branch-${index + 1}.log`)),
       );
     }
     const branchUrls = branchPorts.map((port) => `http://127.0.0.1:${port}`);
-    const branchPids = children.map((child) => child.pid);
-    const levels: DtmLevel[] = [];
+    this.processes = [
+      ...this.children.map((child, index): [string, number | undefined] => [
+        `branch ${index + 1}`,
+        child.pid,
+      ]),
+      ['postgres', pidListeningOn(Number(new URL(stack.databaseUrl).port || '5432'))],
+    ];
+    const rest = new RestClient('', Math.max(...options.clients) + 8);
     for (const mode of DTM_MODES) {
       const databaseUrl = await createDatabase(stack.databaseUrl, `bench_dtm_${runId}_${mode}`);
       const client = new pg.Client({ connectionString: databaseUrl });
@@ -192,111 +262,123 @@ export async function runDtmBaseline(
         configFile,
         dtmConfig(databaseUrl, { http: http!, grpc: grpc!, jsonRpc: jsonRpc! }, mode),
       );
-      const dtm = await startDtm(
-        binary,
-        configFile,
-        join(directory, `dtm-${mode}.log`),
-        `http://127.0.0.1:${http}`,
-      );
-      children.push(dtm.child);
-      try {
-        say(`dtm ${DTM_VERSION} (${mode}) ready; ${options.participants} no-op HTTP branches`);
-        const rest = new RestClient('', Math.max(...options.clients) + 8);
-        let sequence = 0;
-        const started = performance.now();
-        const now = (): number => performance.now() - started;
-        const transaction = async (): Promise<TransactionRecord> => {
-          sequence += 1;
-          const gid = `bench-${runId}-${mode}-${sequence}`;
-          const startedMs = now();
-          let detail: string | null = null;
-          try {
-            const answer = await rest.post(dtm.url, '/api/dtmsvr/submit', sagaRequest(gid, branchUrls));
-            if (answer.status !== 200 || answer.body['dtm_result'] !== 'SUCCESS') {
-              detail = `HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}`;
-            }
-          } catch (error) {
-            detail = error instanceof Error ? error.message : String(error);
+      const url = `http://127.0.0.1:${http}`;
+      const child = await startDtm(binary, configFile, join(directory, `dtm-${mode}.log`), url);
+      this.children.push(child);
+      let sequence = 0;
+      const transaction = async (): Promise<TransactionRecord> => {
+        sequence += 1;
+        const gid = `bench-${runId}-${mode}-${sequence}`;
+        const startedMs = this.now();
+        let detail: string | null = null;
+        try {
+          const answer = await rest.post(url, '/api/dtmsvr/submit', sagaRequest(gid, branchUrls));
+          if (answer.status !== 200 || answer.body['dtm_result'] !== 'SUCCESS') {
+            detail = `HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}`;
           }
-          const endedMs = now();
-          return {
-            startedMs,
-            endedMs,
-            latencyMs: endedMs - startedMs,
-            commitMs: endedMs - startedMs,
-            outcome: detail === null ? 'COMMIT' : 'FAILED',
-            retries: 0,
-            detail,
-            txId: gid,
-            commitCall: null,
-          };
+        } catch (error) {
+          detail = error instanceof Error ? error.message : String(error);
+        }
+        const endedMs = this.now();
+        return {
+          startedMs,
+          endedMs,
+          latencyMs: endedMs - startedMs,
+          commitMs: endedMs - startedMs,
+          outcome: detail === null ? 'COMMIT' : 'FAILED',
+          retries: 0,
+          detail,
+          txId: gid,
+          commitCall: null,
         };
-        const warmupSeconds = Math.min(options.stackWarmupSeconds, DTM_WARMUP_SECONDS_MAX);
-        if (warmupSeconds > 0) {
-          await runClients({ clients: 16, untilMs: now() + warmupSeconds * 1000, now, transaction, stop });
-        }
-        const postgresPid = pidListeningOn(Number(new URL(stack.databaseUrl).port || '5432'));
-        const processes: [string, number | undefined | null][] = [
-          ['dtm', dtm.child.pid],
-          ...branchPids.map((pid, index): [string, number | undefined] => [`branch ${index + 1}`, pid]),
-          ['postgres', postgresPid],
-        ];
-        for (const clients of options.clients) {
-          if (stop.aborted) throw new Error('stopped');
-          if (options.warmupSeconds > 0) {
-            await runClients({
-              clients,
-              untilMs: now() + options.warmupSeconds * 1000,
-              now,
-              transaction,
-              stop,
-            });
-          }
-          const cpuBefore = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
-          const ownBefore = ownCpuSeconds();
-          const machineBefore = machineBusySeconds();
-          const fromMs = now();
-          const records = await runClients({
-            clients,
-            untilMs: fromMs + options.durationSeconds * 1000,
-            now,
-            transaction,
-            stop,
-          });
-          const seconds = (now() - fromMs) / 1000;
-          const cpuAfter = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
-          const machineAfter = machineBusySeconds();
-          const level = dtmLevel(mode, clients, seconds, records, [
-            ...processes.map(([name], index): [string, number | null] => {
-              const before = cpuBefore[index];
-              const after = cpuAfter[index];
-              return [name, before == null || after == null ? null : after - before];
-            }),
-            ['load generator', ownCpuSeconds() - ownBefore],
-            [
-              'machine',
-              machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore,
-            ],
-          ]);
-          levels.push(level);
-          say(formatDtmLevel(level));
-        }
-      } finally {
-        await stopChild(dtm.child);
+      };
+      const warmupSeconds = Math.min(options.stackWarmupSeconds, DTM_WARMUP_SECONDS_MAX);
+      if (warmupSeconds > 0) {
+        await runClients({
+          clients: 16,
+          untilMs: this.now() + warmupSeconds * 1000,
+          now: () => this.now(),
+          transaction,
+          stop: this.stopSignal,
+        });
       }
+      this.servers.push({ mode, child, transaction });
+      this.say(`dtm ${DTM_VERSION} (${mode}) ready; ${options.participants} no-op HTTP branches`);
     }
+  }
+
+  /** One level of each mode at `clients`: a warm-up, then the measured window. */
+  async measure(clients: number): Promise<void> {
+    this.freeze(false);
+    try {
+      await this.measureEachMode(clients);
+    } finally {
+      this.freeze(true);
+    }
+  }
+
+  private async measureEachMode(clients: number): Promise<void> {
+    const { options } = this;
+    const now = (): number => this.now();
+    for (const server of this.servers) {
+      if (this.stopSignal.aborted) throw new Error('stopped');
+      const { transaction } = server;
+      if (options.warmupSeconds > 0) {
+        await runClients({
+          clients,
+          untilMs: now() + options.warmupSeconds * 1000,
+          now,
+          transaction,
+          stop: this.stopSignal,
+        });
+      }
+      const processes: [string, number | undefined | null][] = [['dtm', server.child.pid], ...this.processes];
+      const cpuBefore = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
+      const ownBefore = ownCpuSeconds();
+      const machineBefore = machineBusySeconds();
+      const fromMs = now();
+      const records = await runClients({
+        clients,
+        untilMs: fromMs + options.durationSeconds * 1000,
+        now,
+        transaction,
+        stop: this.stopSignal,
+      });
+      const seconds = (now() - fromMs) / 1000;
+      const cpuAfter = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
+      const machineAfter = machineBusySeconds();
+      const level = dtmLevel(server.mode, clients, seconds, records, [
+        ...processes.map(([name], index): [string, number | null] => {
+          const before = cpuBefore[index];
+          const after = cpuAfter[index];
+          return [name, before == null || after == null ? null : after - before];
+        }),
+        ['load generator', ownCpuSeconds() - ownBefore],
+        ['machine', machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore],
+      ]);
+      this.levels.push(level);
+      this.say(formatDtmLevel(level));
+    }
+  }
+
+  result(): DtmBaseline {
     return {
       version: DTM_VERSION,
       setup:
-        `DTM ${DTM_VERSION} (Go, built from its module), PostgreSQL store with fsync, saga of ${options.participants} ` +
+        `DTM ${DTM_VERSION} (Go, built from its module), PostgreSQL store with fsync, saga of ${this.options.participants} ` +
         `no-op HTTP branches (Node processes) submitted with wait_result, closed-loop clients over keep-alive HTTP/1.1 ` +
-        `from the benchmark process; Verdict's coordinators and participants stopped, Kafka idle`,
-      levels,
+        `from the benchmark process; each level right after Verdict's at the same clients, Verdict's processes idle meanwhile ` +
+        `(DTM's are stopped with SIGSTOP while Verdict is measured)`,
+      levels: this.levels,
     };
-  } finally {
-    await Promise.all(children.map((child) => stopChild(child)));
-    process.off('exit', killAll);
-    rmSync(directory, { recursive: true, force: true });
+  }
+
+  async stop(): Promise<void> {
+    // A stopped process takes SIGTERM only once continued.
+    this.freeze(false);
+    await Promise.all(this.children.map((child) => stopChild(child)));
+    process.off('exit', this.killAll);
+    rmSync(this.directory, { recursive: true, force: true });
   }
 }
 
@@ -305,7 +387,7 @@ async function startDtm(
   configFile: string,
   logFile: string,
   url: string,
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<ChildProcess> {
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
@@ -318,7 +400,7 @@ async function startDtm(
   for (;;) {
     try {
       const response = await fetch(`${url}/api/dtmsvr/version`, { signal: AbortSignal.timeout(500) });
-      if (response.ok) return { child, url };
+      if (response.ok) return child;
     } catch {
       // Not listening yet.
     }

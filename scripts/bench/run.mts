@@ -216,12 +216,16 @@ interface RunningParticipant {
   stop(): Promise<void>;
 }
 
-/** Starts everything on `stack`, measures, stops it all. */
+/**
+ * Starts everything on `stack`, measures, stops it all. `afterLevel` runs after each closed-loop
+ * level's variants, with the stack idle (`--dtm` measures DTM there).
+ */
 export async function runBench(
   options: BenchOptions,
   stack: StackConnection,
   say: (line: string) => void,
   stop: AbortSignal,
+  afterLevel: (clients: number) => Promise<void> = () => Promise.resolve(),
 ): Promise<BenchResult> {
   const loadAverageAtStart = loadavg();
   const runId = Date.now().toString(36);
@@ -381,6 +385,7 @@ export async function runBench(
         levels.push(level);
         say(formatLevel(level));
       }
+      await afterLevel(clients);
     }
     // The issue's latency target is a p99 at half the load: offered at a steady rate, as a
     // service's callers would offer it, rather than read off the closed-loop level nearest it.

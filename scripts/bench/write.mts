@@ -7,8 +7,8 @@ import type { StackConnection } from '../stack/stack.mjs';
 import type { BenchOptions } from './options.mjs';
 import { hottestFunctions, type CpuProfile } from './profile.mjs';
 import { dtmComparison, lastLine, writeReport } from './report.mjs';
-import { buildDtm, runDtmBaseline } from './dtm.mjs';
-import { runBench } from './run.mjs';
+import { buildDtm, DtmBaselineRun } from './dtm.mjs';
+import { runBench, type BenchResult } from './run.mjs';
 
 const PROFILE_LINES = 25;
 
@@ -21,12 +21,22 @@ export async function benchOnStack(
   const startedMs = Date.now();
   // First: with --cpu-prof the coordinators write their profiles there as they stop.
   await mkdir(options.resultsDirectory, { recursive: true });
-  const dtm = options.dtm ? buildDtm(say) : null;
-  const verdict = await runBench(options, stack, say, stop);
-  const result =
-    dtm === null
-      ? verdict
-      : { ...verdict, dtm: await runDtmBaseline(dtm, options, stack, Date.now().toString(36), say, stop) };
+  const dtm = options.dtm
+    ? await DtmBaselineRun.start(buildDtm(say), options, stack, Date.now().toString(36), say, stop)
+    : null;
+  let verdict: BenchResult;
+  try {
+    verdict = await runBench(
+      options,
+      stack,
+      say,
+      stop,
+      (clients) => dtm?.measure(clients) ?? Promise.resolve(),
+    );
+  } finally {
+    await dtm?.stop();
+  }
+  const result = dtm === null ? verdict : { ...verdict, dtm: dtm.result() };
   const file = join(options.resultsDirectory, `${options.name}.json`);
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   const report = await writeReport(options.resultsDirectory);

@@ -5,7 +5,7 @@
 import { afterAll, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { databaseUrl, dropDatabase } from '../../scripts/stack/databases.mjs';
-import { buildDtm, runDtmBaseline } from '../../scripts/bench/dtm.mjs';
+import { buildDtm, DtmBaselineRun } from '../../scripts/bench/dtm.mjs';
 import { parseBenchArguments, type BenchOptions } from '../../scripts/bench/options.mjs';
 
 const stack = inject('stack');
@@ -30,7 +30,7 @@ it(
       '--dtm',
     ]) as BenchOptions;
     const say = (line: string): void => console.log(`[bench] ${line}`);
-    const baseline = await runDtmBaseline(
+    const run = await DtmBaselineRun.start(
       buildDtm(say),
       options,
       stack,
@@ -38,6 +38,12 @@ it(
       say,
       new AbortController().signal,
     );
+    try {
+      await run.measure(2);
+    } finally {
+      await run.stop();
+    }
+    const baseline = run.result();
     expect(baseline.levels.map((level) => [level.mode, level.clients])).toEqual([
       ['durable', 2],
       ['default', 2],
