@@ -215,10 +215,11 @@ export class DtmBaselineRun {
 
   /**
    * Idle, each DTM server still spends ~24 ms of CPU a second (its cron and batch timers): while
-   * Verdict is measured DTM's processes are stopped (SIGSTOP), and continued for their own levels.
+   * Verdict is measured DTM's processes are stopped (SIGSTOP), and each server is continued for
+   * its own levels only.
    */
-  private freeze(frozen: boolean): void {
-    for (const child of this.children) child.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  private freeze(frozen: boolean, children: readonly ChildProcess[] = this.children): void {
+    for (const child of children) child.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
   }
 
   private now(): number {
@@ -309,56 +310,62 @@ export class DtmBaselineRun {
 
   /** One level of each mode at `clients`: a warm-up, then the measured window. */
   async measure(clients: number): Promise<void> {
-    this.freeze(false);
+    const branches = this.children.filter((child) => !this.servers.some((server) => server.child === child));
+    this.freeze(false, branches);
     try {
-      await this.measureEachMode(clients);
+      for (const server of this.servers) {
+        if (this.stopSignal.aborted) throw new Error('stopped');
+        this.freeze(false, [server.child]);
+        try {
+          await this.measureMode(server, clients);
+        } finally {
+          this.freeze(true, [server.child]);
+        }
+      }
     } finally {
-      this.freeze(true);
+      this.freeze(true, branches);
     }
   }
 
-  private async measureEachMode(clients: number): Promise<void> {
+  private async measureMode(server: DtmServer, clients: number): Promise<void> {
     const { options } = this;
     const now = (): number => this.now();
-    for (const server of this.servers) {
-      if (this.stopSignal.aborted) throw new Error('stopped');
-      const { transaction } = server;
-      if (options.warmupSeconds > 0) {
-        await runClients({
-          clients,
-          untilMs: now() + options.warmupSeconds * 1000,
-          now,
-          transaction,
-          stop: this.stopSignal,
-        });
-      }
-      const processes: [string, number | undefined | null][] = [['dtm', server.child.pid], ...this.processes];
-      const cpuBefore = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
-      const ownBefore = ownCpuSeconds();
-      const machineBefore = machineBusySeconds();
-      const fromMs = now();
-      const records = await runClients({
+    const { transaction } = server;
+    if (options.warmupSeconds > 0) {
+      await runClients({
         clients,
-        untilMs: fromMs + options.durationSeconds * 1000,
+        untilMs: now() + options.warmupSeconds * 1000,
         now,
         transaction,
         stop: this.stopSignal,
       });
-      const seconds = (now() - fromMs) / 1000;
-      const cpuAfter = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
-      const machineAfter = machineBusySeconds();
-      const level = dtmLevel(server.mode, clients, seconds, records, [
-        ...processes.map(([name], index): [string, number | null] => {
-          const before = cpuBefore[index];
-          const after = cpuAfter[index];
-          return [name, before == null || after == null ? null : after - before];
-        }),
-        ['load generator', ownCpuSeconds() - ownBefore],
-        ['machine', machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore],
-      ]);
-      this.levels.push(level);
-      this.say(formatDtmLevel(level));
     }
+    const processes: [string, number | undefined | null][] = [['dtm', server.child.pid], ...this.processes];
+    const cpuBefore = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
+    const ownBefore = ownCpuSeconds();
+    const machineBefore = machineBusySeconds();
+    const fromMs = now();
+    const records = await runClients({
+      clients,
+      untilMs: fromMs + options.durationSeconds * 1000,
+      now,
+      transaction,
+      stop: this.stopSignal,
+    });
+    const seconds = (now() - fromMs) / 1000;
+    const cpuAfter = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
+    const machineAfter = machineBusySeconds();
+    const level = dtmLevel(server.mode, clients, seconds, records, [
+      ...processes.map(([name], index): [string, number | null] => {
+        const before = cpuBefore[index];
+        const after = cpuAfter[index];
+        return [name, before == null || after == null ? null : after - before];
+      }),
+      ['load generator', ownCpuSeconds() - ownBefore],
+      ['machine', machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore],
+    ]);
+    this.levels.push(level);
+    this.say(formatDtmLevel(level));
   }
 
   result(): DtmBaseline {
@@ -368,7 +375,7 @@ export class DtmBaselineRun {
         `DTM ${DTM_VERSION} (Go, built from its module), PostgreSQL store with fsync, saga of ${this.options.participants} ` +
         `no-op HTTP branches (Node processes) submitted with wait_result, closed-loop clients over keep-alive HTTP/1.1 ` +
         `from the benchmark process; each level right after Verdict's at the same clients, Verdict's processes idle meanwhile ` +
-        `(DTM's are stopped with SIGSTOP while Verdict is measured)`,
+        `(DTM's are stopped with SIGSTOP while Verdict is measured, each DTM server but during its own levels)`,
       levels: this.levels,
     };
   }
