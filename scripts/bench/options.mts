@@ -40,7 +40,7 @@ export interface BenchOptions {
   readonly pacedRate: number | null;
   /** Coordinators run with --cpu-prof; their profiles land in the results folder (git-ignored). */
   readonly cpuProfile: boolean;
-  /** Afterwards, DTM on the same PostgreSQL at the same levels (scripts/bench/dtm.mts). */
+  /** DTM on the same PostgreSQL after each level, at its clients (scripts/bench/dtm.mts). */
   readonly dtm: boolean;
   /** bench/results/<name>.json and the charts' file names. */
   readonly name: string;
@@ -73,9 +73,9 @@ Writes <results>/<name>.json and <results>/report.md with SVG charts.
                     so that runs of two builds compare at the same load
   --cpu-prof        run the coordinators with --cpu-prof: one .cpuprofile per node in the results
                     folder, and their hottest functions printed
-  --dtm             afterwards, with Verdict stopped, DTM (built from source with Go, once) on the
-                    same PostgreSQL at the same levels: a saga of as many no-op HTTP branches,
-                    with durable branch updates and with DTM's default; needs --kind noop
+  --dtm             after each level, DTM (built from source with Go, once) at the same clients on
+                    the same PostgreSQL: a saga of as many no-op HTTP branches, with durable branch
+                    updates and with DTM's default; needs --kind noop
   --name NAME       result name (default <kind>-<participants>p)
   --results DIR     where to write (default bench/results)`;
 
