@@ -170,7 +170,7 @@ export class DtmBaselineRun {
   private readonly started = performance.now();
   private readonly servers: DtmServer[] = [];
   /** The processes measured beside each mode's DTM server: the branches and PostgreSQL. */
-  private processes: [string, number | undefined | null][] = [];
+  private processes: [string, number | null][] = [];
 
   private constructor(
     private readonly options: BenchOptions,
@@ -241,9 +241,9 @@ export class DtmBaselineRun {
     }
     const branchUrls = branchPorts.map((port) => `http://127.0.0.1:${port}`);
     this.processes = [
-      ...this.children.map((child, index): [string, number | undefined] => [
+      ...this.children.map((child, index): [string, number | null] => [
         `branch ${index + 1}`,
-        child.pid,
+        child.pid ?? null,
       ]),
       ['postgres', pidListeningOn(Number(new URL(stack.databaseUrl).port || '5432'))],
     ];
@@ -340,8 +340,10 @@ export class DtmBaselineRun {
         stop: this.stopSignal,
       });
     }
-    const processes: [string, number | undefined | null][] = [['dtm', server.child.pid], ...this.processes];
-    const cpuBefore = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
+    const processes: [string, number | null][] = [['dtm', server.child.pid ?? null], ...this.processes];
+    const cpuOf = (): (number | null)[] =>
+      processes.map(([, pid]) => (pid === null ? null : treeCpuSeconds(pid)));
+    const cpuBefore = cpuOf();
     const ownBefore = ownCpuSeconds();
     const machineBefore = machineBusySeconds();
     const fromMs = now();
@@ -353,17 +355,23 @@ export class DtmBaselineRun {
       stop: this.stopSignal,
     });
     const seconds = (now() - fromMs) / 1000;
-    const cpuAfter = processes.map(([, pid]) => (pid == null ? null : treeCpuSeconds(pid)));
+    const cpuAfter = cpuOf();
     const machineAfter = machineBusySeconds();
-    const level = dtmLevel(server.mode, clients, seconds, records, [
-      ...processes.map(([name], index): [string, number | null] => {
-        const before = cpuBefore[index];
-        const after = cpuAfter[index];
-        return [name, before == null || after == null ? null : after - before];
-      }),
-      ['load generator', ownCpuSeconds() - ownBefore],
-      ['machine', machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore],
-    ]);
+    const level = dtmLevel(
+      server.mode,
+      clients,
+      seconds,
+      records,
+      [
+        ...processes.map(([name], index): [string, number | null] => {
+          const before = cpuBefore[index] ?? null;
+          const after = cpuAfter[index] ?? null;
+          return [name, before === null || after === null ? null : after - before];
+        }),
+        ['load generator', ownCpuSeconds() - ownBefore],
+      ],
+      machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore,
+    );
     this.levels.push(level);
     this.say(formatDtmLevel(level));
   }
@@ -431,6 +439,7 @@ function dtmLevel(
   seconds: number,
   records: readonly TransactionRecord[],
   cpuSeconds: readonly [string, number | null][],
+  machineSeconds: number | null,
 ): DtmLevel {
   const committed = records.filter((record) => record.outcome === 'COMMIT');
   const count = committed.length;
@@ -443,14 +452,12 @@ function dtmLevel(
     failed: records.length - count,
     committedPerSecond: count / seconds,
     latency: summarize(committed.map((record) => record.latencyMs)),
-    cpu: cpuSeconds
-      .filter(([name]) => name !== 'machine')
-      .map(([name, used]) => ({
-        name,
-        secondsPerTransaction: per(used),
-        cores: used === null ? null : used / seconds,
-      })),
-    machineCpuSecondsPerTransaction: per(cpuSeconds.find(([name]) => name === 'machine')?.[1] ?? null),
+    cpu: cpuSeconds.map(([name, used]) => ({
+      name,
+      secondsPerTransaction: per(used),
+      cores: used === null ? null : used / seconds,
+    })),
+    machineCpuSecondsPerTransaction: per(machineSeconds),
     failures: countReasons(
       records.flatMap((record) => (record.detail === null ? [] : [record.detail])),
       FAILURE_REASONS_MAX,
