@@ -171,6 +171,7 @@ export class DtmBaselineRun {
   private readonly servers: DtmServer[] = [];
   /** The processes measured beside each mode's DTM server: the branches and PostgreSQL. */
   private processes: [string, number | null][] = [];
+  private readonly rest: RestClient;
 
   private constructor(
     private readonly options: BenchOptions,
@@ -179,7 +180,9 @@ export class DtmBaselineRun {
     private readonly directory: string,
     private readonly children: ChildProcess[],
     private readonly killAll: () => void,
-  ) {}
+  ) {
+    this.rest = new RestClient('', Math.max(...options.clients) + 8);
+  }
 
   /** Branches, then one DTM server per mode, each warmed up; everything stops with stop(). */
   static async start(
@@ -247,7 +250,6 @@ export class DtmBaselineRun {
       ]),
       ['postgres', pidListeningOn(Number(new URL(stack.databaseUrl).port || '5432'))],
     ];
-    const rest = new RestClient('', Math.max(...options.clients) + 8);
     for (const mode of DTM_MODES) {
       const databaseUrl = await createDatabase(stack.databaseUrl, `bench_dtm_${runId}_${mode}`);
       const client = new pg.Client({ connectionString: databaseUrl });
@@ -273,7 +275,7 @@ export class DtmBaselineRun {
         const startedMs = this.now();
         let detail: string | null = null;
         try {
-          const answer = await rest.post(url, '/api/dtmsvr/submit', sagaRequest(gid, branchUrls));
+          const answer = await this.rest.post(url, '/api/dtmsvr/submit', sagaRequest(gid, branchUrls));
           if (answer.status !== 200 || answer.body['dtm_result'] !== 'SUCCESS') {
             detail = `HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 200)}`;
           }
@@ -391,6 +393,7 @@ export class DtmBaselineRun {
   async stop(): Promise<void> {
     // A stopped process takes SIGTERM only once continued.
     this.freeze(false);
+    await this.rest.close();
     await Promise.all(this.children.map((child) => stopChild(child)));
     process.off('exit', this.killAll);
     rmSync(this.directory, { recursive: true, force: true });

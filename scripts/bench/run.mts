@@ -266,6 +266,7 @@ export async function runBench(
     }
   };
   process.on('exit', killAll);
+  const client = new RestClient(SERVICE_KEY, Math.max(...options.clients) + 8);
   try {
     const names = Array.from({ length: options.participants }, (_, index) => `bench-${runId}-p${index + 1}`);
     const maxClients = Math.max(...options.clients);
@@ -294,7 +295,6 @@ export async function runBench(
       payload: (client) =>
         options.kind === 'postgres' ? { credit: { account: accountOf(client), amount: 1 } } : undefined,
     }));
-    const client = new RestClient(SERVICE_KEY, maxClients + 8);
     const started = performance.now();
     const now = (): number => performance.now() - started;
     const transaction = (variant: Variant) => (clientIndex: number) =>
@@ -459,6 +459,7 @@ export async function runBench(
       notMeasured,
     };
   } finally {
+    await client.close();
     await Promise.all(participants.map((participant) => participant.stop()));
     // A profile is written only when the process exits by itself: SIGTERM first.
     if (options.cpuProfile) await Promise.all(cluster.nodes.map((node) => stopGracefully(node)));
