@@ -3,6 +3,9 @@
 // DTM itself, on the same PostgreSQL, at each client level right after Verdict's: the ratio of the
 // two is what the run can vouch for.
 //
+// After Verdict's half-load level DTM is offered the same rate, paced, by as many clients: its p99
+// at one offered load beside Verdict's.
+//
 // DTM runs as its own benchmark does (helper/bench in its repository): a saga of one no-op HTTP
 // branch per participant, submitted with wait_result, so the answer comes once every branch has
 // run. Closed-loop clients, keep-alive HTTP, PostgreSQL with fsync as the store. Two modes:
@@ -71,6 +74,16 @@ export interface DtmLevel {
 export interface DtmBaseline {
   readonly version: string;
   readonly setup: string;
+  readonly levels: readonly DtmLevel[];
+  /**
+   * Each mode offered the rate of Verdict's half-load level, paced, by as many clients: the p99 at
+   * one offered load. Null when Verdict had no half-load level; absent in runs before it existed.
+   */
+  readonly halfLoad?: DtmHalfLoad | null;
+}
+
+export interface DtmHalfLoad {
+  readonly ratePerSecond: number;
   readonly levels: readonly DtmLevel[];
 }
 
@@ -167,6 +180,7 @@ interface DtmServer {
  */
 export class DtmBaselineRun {
   private readonly levels: DtmLevel[] = [];
+  private halfLoad: { ratePerSecond: number; levels: DtmLevel[] } | null = null;
   private readonly started = performance.now();
   private readonly servers: DtmServer[] = [];
   /** The processes measured beside each mode's DTM server: the branches and PostgreSQL. */
@@ -310,8 +324,12 @@ export class DtmBaselineRun {
     }
   }
 
-  /** One level of each mode at `clients`: a warm-up, then the measured window. */
-  async measure(clients: number): Promise<void> {
+  /**
+   * One level of each mode at `clients`: a warm-up, then the measured window, closed loop or, for
+   * Verdict's half-load level, paced to the same `ratePerSecond`.
+   */
+  async measure(clients: number, ratePerSecond?: number): Promise<void> {
+    if (ratePerSecond !== undefined) this.halfLoad = { ratePerSecond, levels: [] };
     const branches = this.children.filter((child) => !this.servers.some((server) => server.child === child));
     this.freeze(false, branches);
     try {
@@ -319,7 +337,7 @@ export class DtmBaselineRun {
         if (this.stopSignal.aborted) throw new Error('stopped');
         this.freeze(false, [server.child]);
         try {
-          await this.measureMode(server, clients);
+          await this.measureMode(server, clients, ratePerSecond);
         } finally {
           this.freeze(true, [server.child]);
         }
@@ -329,10 +347,11 @@ export class DtmBaselineRun {
     }
   }
 
-  private async measureMode(server: DtmServer, clients: number): Promise<void> {
+  private async measureMode(server: DtmServer, clients: number, ratePerSecond?: number): Promise<void> {
     const { options } = this;
     const now = (): number => this.now();
     const { transaction } = server;
+    const pace = ratePerSecond === undefined ? {} : { ratePerSecond };
     if (options.warmupSeconds > 0) {
       await runClients({
         clients,
@@ -340,6 +359,7 @@ export class DtmBaselineRun {
         now,
         transaction,
         stop: this.stopSignal,
+        ...pace,
       });
     }
     const processes: [string, number | null][] = [['dtm', server.child.pid ?? null], ...this.processes];
@@ -355,6 +375,7 @@ export class DtmBaselineRun {
       now,
       transaction,
       stop: this.stopSignal,
+      ...pace,
     });
     const seconds = (now() - fromMs) / 1000;
     const cpuAfter = cpuOf();
@@ -374,8 +395,13 @@ export class DtmBaselineRun {
       ],
       machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore,
     );
-    this.levels.push(level);
-    this.say(formatDtmLevel(level));
+    if (ratePerSecond === undefined) {
+      this.levels.push(level);
+      this.say(formatDtmLevel(level));
+    } else {
+      this.halfLoad?.levels.push(level);
+      this.say(`half load: ${formatDtmLevel(level)}`);
+    }
   }
 
   result(): DtmBaseline {
@@ -384,9 +410,10 @@ export class DtmBaselineRun {
       setup:
         `DTM ${DTM_VERSION} (Go, built from its module), PostgreSQL store with fsync, saga of ${this.options.participants} ` +
         `no-op HTTP branches (Node processes) submitted with wait_result, closed-loop clients over keep-alive HTTP/1.1 ` +
-        `from the benchmark process; each level right after Verdict's at the same clients, Verdict's processes idle meanwhile ` +
+        `from the benchmark process; each level right after Verdict's at the same clients (and, paced, at Verdict's half-load rate), Verdict's processes idle meanwhile ` +
         `(DTM's are stopped with SIGSTOP while Verdict is measured, each DTM server but during its own levels)`,
       levels: this.levels,
+      halfLoad: this.halfLoad,
     };
   }
 

@@ -196,6 +196,38 @@ describe('the DTM baseline', () => {
     );
   });
 
+  it("sets DTM's paced levels beside Verdict's half load, at the same offered rate", () => {
+    const closedLoop = result([dtmLevel('durable', 16, 250), dtmLevel('default', 16, 400)]);
+    const run = {
+      ...closedLoop,
+      halfLoad: { ratePerSecond: 500, level: verdictLevel(16, 'one-request', 498) },
+      dtm: {
+        ...closedLoop.dtm!,
+        halfLoad: {
+          ratePerSecond: 500,
+          levels: [
+            { ...dtmLevel('durable', 16, 250), latency: latency(60), failed: 3 },
+            dtmLevel('default', 16, 400),
+          ],
+        },
+      },
+    } as BenchResult;
+    expect(dtmComparison(run).at(-1)).toBe(
+      "paced at Verdict's half load, 500 tx/s offered by 16 clients: Verdict one-request 498 tx/s, p50/p99 4.0/12.0 ms, machine 0.80 ms/tx; " +
+        'DTM saga, durable branch updates 250 tx/s, p50/p99 60.0/180.0 ms, machine 4.00 ms/tx; ' +
+        "DTM saga, DTM's default 400 tx/s, p50/p99 5.0/15.0 ms, machine 4.00 ms/tx",
+    );
+    const section = sectionOf(run);
+    expect(section).toContain("At one offered load, 500 tx/s paced by 16 clients (Verdict's half load):");
+    expect(section).toContain(
+      '| Verdict one-request (commit call) | 498 | 4.0 / 8.0 / 12.0 / 16.0 | 0 | 0.80 |',
+    );
+    expect(section).toContain(
+      '| DTM saga, durable branch updates (submit call) | 250 | 60.0 / 120.0 / 180.0 / 240.0 | 3 | 4.00 |',
+    );
+    expect(sectionOf(closedLoop)).not.toContain('At one offered load');
+  });
+
   it('adds nothing to runs without it', () => {
     const run = result(null);
     expect(dtmComparison(run)).toEqual([]);

@@ -85,7 +85,41 @@ export function dtmComparison(result: BenchResult): string[] {
         `${fixed(verdictCpu === null ? null : verdictCpu * 1000, 2)} against ${fixed(dtmCpu === null ? null : dtmCpu * 1000, 2)} ms ` +
         `(${fixed(verdictCpu === null || dtmCpu === null ? null : dtmCpu / verdictCpu, 2)}x less); per level ${perLevel.join(', ')}`,
     ];
-  });
+  }).concat(halfLoadComparison(result));
+}
+
+/** Verdict's half-load level and DTM's at the same offered rate, in one line; none without both. */
+function halfLoadComparison(result: BenchResult): string[] {
+  const verdict = result.halfLoad?.level ?? null;
+  const dtm = result.dtm?.halfLoad ?? null;
+  if (verdict === null || dtm === null || dtm.levels.length === 0) return [];
+  const part = (name: string, row: OfferedLoadRow): string =>
+    `${name} ${Math.round(row.committedPerSecond)} tx/s, p50/p99 ${fixed(row.latency?.p50Ms)}/${fixed(row.latency?.p99Ms)} ms, ` +
+    `machine ${fixed((row.machineCpuSecondsPerTransaction ?? Number.NaN) * 1000, 2)} ms/tx`;
+  return [
+    `paced at Verdict's half load, ${Math.round(dtm.ratePerSecond)} tx/s offered by ${verdict.clients} clients: ` +
+      [
+        part('Verdict one-request', verdictRow(verdict)),
+        ...dtm.levels.map((level) => part(DTM_MODE_NAMES[level.mode], level)),
+      ].join('; '),
+  ];
+}
+
+/** What the half-load comparison reads of a Verdict level or a DTM one. */
+interface OfferedLoadRow {
+  readonly committedPerSecond: number;
+  readonly latency: LevelResult['commitLatency'];
+  readonly failed: number;
+  readonly machineCpuSecondsPerTransaction: number | null;
+}
+
+function verdictRow(level: LevelResult): OfferedLoadRow {
+  return {
+    committedPerSecond: level.committedPerSecond,
+    latency: level.commitLatency,
+    failed: level.failed + level.aborted,
+    machineCpuSecondsPerTransaction: level.machineCpuSecondsPerTransaction ?? null,
+  };
 }
 
 /** The charts of one run, as [file name, SVG text]. */
@@ -423,12 +457,32 @@ function dtmSection(result: BenchResult): string[] {
       );
     }),
     '',
-    ...baseline.levels
+    ...offeredLoadTable(result),
+    ...[...baseline.levels, ...(baseline.halfLoad?.levels ?? [])]
       .filter((level) => level.failures.length > 0)
       .flatMap((level) => [
         `Failed at ${level.clients} clients, ${level.mode}: ${level.failures.join('; ')}`,
         '',
       ]),
+  ];
+}
+
+/** Verdict's half-load level beside DTM's paced at its rate; runs before DTM had one have none. */
+function offeredLoadTable(result: BenchResult): string[] {
+  const verdict = result.halfLoad?.level ?? null;
+  const dtm = result.dtm?.halfLoad ?? null;
+  if (verdict === null || dtm === null || dtm.levels.length === 0) return [];
+  const row = (name: string, level: OfferedLoadRow): string =>
+    `| ${name} | ${Math.round(level.committedPerSecond)} | ${latencyCell(level.latency)} | ${level.failed} | ` +
+    `${fixed((level.machineCpuSecondsPerTransaction ?? Number.NaN) * 1000, 2)} |`;
+  return [
+    `At one offered load, ${Math.round(dtm.ratePerSecond)} tx/s paced by ${verdict.clients} clients (Verdict's half load):`,
+    '',
+    '| | tx/s | p50 / p95 / p99 / max ms | failed or aborted | whole machine CPU ms/tx |',
+    '| --- | ---: | --- | ---: | ---: |',
+    row('Verdict one-request (commit call)', verdictRow(verdict)),
+    ...dtm.levels.map((level) => row(`${DTM_MODE_NAMES[level.mode]} (submit call)`, level)),
+    '',
   ];
 }
 

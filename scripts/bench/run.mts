@@ -218,14 +218,15 @@ interface RunningParticipant {
 
 /**
  * Starts everything on `stack`, measures, stops it all. `afterLevel` runs after each closed-loop
- * level's variants, with the stack idle (`--dtm` measures DTM there).
+ * level's variants and after the half-load level (with its rate), with the stack idle (`--dtm`
+ * measures DTM there).
  */
 export async function runBench(
   options: BenchOptions,
   stack: StackConnection,
   say: (line: string) => void,
   stop: AbortSignal,
-  afterLevel: (clients: number) => Promise<void> = () => Promise.resolve(),
+  afterLevel: (clients: number, ratePerSecond?: number) => Promise<void> = () => Promise.resolve(),
 ): Promise<BenchResult> {
   const loadAverageAtStart = loadavg();
   const runId = Date.now().toString(36);
@@ -398,6 +399,7 @@ export async function runBench(
       const level = await measureLevel(maxClients, 'one-request', halfLoadRate);
       say(`half load: ${formatLevel(level)}`);
       halfLoad = { ratePerSecond: halfLoadRate, chosen: options.pacedRate !== null, level };
+      await afterLevel(maxClients, halfLoadRate);
     } else {
       notMeasured.push('half the best rate: no one-request level committed anything');
     }

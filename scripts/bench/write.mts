@@ -31,7 +31,7 @@ export async function benchOnStack(
       stack,
       say,
       stop,
-      (clients) => dtm?.measure(clients) ?? Promise.resolve(),
+      (clients, ratePerSecond) => dtm?.measure(clients, ratePerSecond) ?? Promise.resolve(),
     );
   } finally {
     await dtm?.stop();
