@@ -2,7 +2,7 @@
 // so that the report always shows the runs that are there (e.g. noop-2p and postgres-2p).
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DtmLevel, DtmMode } from './dtm.mjs';
+import type { DtmHalfLoad, DtmLevel, DtmMode } from './dtm.mjs';
 import type { KafkaFloors } from './kafka-floor.mjs';
 import type { Variant } from './load.mjs';
 import type { BenchResult, LevelResult } from './run.mjs';
@@ -88,11 +88,18 @@ export function dtmComparison(result: BenchResult): string[] {
   }).concat(halfLoadComparison(result));
 }
 
-/** Verdict's half-load level and DTM's at the same offered rate, in one line; none without both. */
-function halfLoadComparison(result: BenchResult): string[] {
+/** Verdict's half-load level and DTM's paced at its rate; null unless the run has both. */
+function offeredLoad(result: BenchResult): { verdict: LevelResult; dtm: DtmHalfLoad } | null {
   const verdict = result.halfLoad?.level ?? null;
   const dtm = result.dtm?.halfLoad ?? null;
-  if (verdict === null || dtm === null || dtm.levels.length === 0) return [];
+  return verdict === null || dtm === null || dtm.levels.length === 0 ? null : { verdict, dtm };
+}
+
+/** Verdict's half-load level and DTM's at the same offered rate, in one line; none without both. */
+function halfLoadComparison(result: BenchResult): string[] {
+  const both = offeredLoad(result);
+  if (both === null) return [];
+  const { verdict, dtm } = both;
   const part = (name: string, row: OfferedLoadRow): string =>
     `${name} ${Math.round(row.committedPerSecond)} tx/s, p50/p99 ${fixed(row.latency?.p50Ms)}/${fixed(row.latency?.p99Ms)} ms, ` +
     `machine ${fixed((row.machineCpuSecondsPerTransaction ?? Number.NaN) * 1000, 2)} ms/tx`;
@@ -467,11 +474,11 @@ function dtmSection(result: BenchResult): string[] {
   ];
 }
 
-/** Verdict's half-load level beside DTM's paced at its rate; runs before DTM had one have none. */
+/** Verdict's half-load level beside DTM's paced at its rate, as a table; none without both. */
 function offeredLoadTable(result: BenchResult): string[] {
-  const verdict = result.halfLoad?.level ?? null;
-  const dtm = result.dtm?.halfLoad ?? null;
-  if (verdict === null || dtm === null || dtm.levels.length === 0) return [];
+  const both = offeredLoad(result);
+  if (both === null) return [];
+  const { verdict, dtm } = both;
   const row = (name: string, level: OfferedLoadRow): string =>
     `| ${name} | ${Math.round(level.committedPerSecond)} | ${latencyCell(level.latency)} | ${level.failed} | ` +
     `${fixed((level.machineCpuSecondsPerTransaction ?? Number.NaN) * 1000, 2)} |`;
