@@ -33,7 +33,7 @@ import { freePorts } from '../stack/ports.mjs';
 import type { StackConnection } from '../stack/stack.mjs';
 import { sleep } from '../stack/support.mjs';
 import { ownCpuSeconds, pidListeningOn, treeCpuSeconds } from './cpu.mjs';
-import { RestClient, runClients, type TransactionRecord } from './load.mjs';
+import { RestClient, runFor, type TransactionRecord } from './load.mjs';
 import type { BenchOptions } from './options.mjs';
 import { FAILURE_REASONS_MAX, machineBusySeconds, spawnReady, stopChild, type ProcessCpu } from './run.mjs';
 import { countReasons, summarize, type LatencySummary } from './stats.mjs';
@@ -183,6 +183,8 @@ export class DtmBaselineRun {
   private halfLoad: { ratePerSecond: number; levels: DtmLevel[] } | null = null;
   private readonly started = performance.now();
   private readonly servers: DtmServer[] = [];
+  /** The branch processes, continued for every mode's levels. */
+  private readonly branches: ChildProcess[] = [];
   /** The processes measured beside each mode's DTM server: the branches and PostgreSQL. */
   private processes: [string, number | null][] = [];
   private readonly rest: RestClient;
@@ -252,13 +254,17 @@ export class DtmBaselineRun {
     const { options, directory } = this;
     const branchPorts = await freePorts(options.participants);
     for (const [index, port] of branchPorts.entries()) {
-      this.children.push(
-        await spawnReady('dtm-branch.mts', [String(port)], join(directory, `branch-${index + 1}.log`)),
+      const branch = await spawnReady(
+        'dtm-branch.mts',
+        [String(port)],
+        join(directory, `branch-${index + 1}.log`),
       );
+      this.children.push(branch);
+      this.branches.push(branch);
     }
     const branchUrls = branchPorts.map((port) => `http://127.0.0.1:${port}`);
     this.processes = [
-      ...this.children.map((child, index): [string, number | null] => [
+      ...this.branches.map((child, index): [string, number | null] => [
         `branch ${index + 1}`,
         child.pid ?? null,
       ]),
@@ -311,9 +317,8 @@ export class DtmBaselineRun {
       };
       const warmupSeconds = Math.min(options.stackWarmupSeconds, DTM_WARMUP_SECONDS_MAX);
       if (warmupSeconds > 0) {
-        await runClients({
+        await runFor(warmupSeconds, {
           clients: 16,
-          untilMs: this.now() + warmupSeconds * 1000,
           now: () => this.now(),
           transaction,
           stop: this.stopSignal,
@@ -330,8 +335,7 @@ export class DtmBaselineRun {
    */
   async measure(clients: number, ratePerSecond?: number): Promise<void> {
     if (ratePerSecond !== undefined) this.halfLoad = { ratePerSecond, levels: [] };
-    const branches = this.children.filter((child) => !this.servers.some((server) => server.child === child));
-    this.freeze(false, branches);
+    this.freeze(false, this.branches);
     try {
       for (const server of this.servers) {
         if (this.stopSignal.aborted) throw new Error('stopped');
@@ -343,41 +347,27 @@ export class DtmBaselineRun {
         }
       }
     } finally {
-      this.freeze(true, branches);
+      this.freeze(true, this.branches);
     }
   }
 
   private async measureMode(server: DtmServer, clients: number, ratePerSecond?: number): Promise<void> {
     const { options } = this;
-    const now = (): number => this.now();
-    const { transaction } = server;
-    const pace = ratePerSecond === undefined ? {} : { ratePerSecond };
-    if (options.warmupSeconds > 0) {
-      await runClients({
-        clients,
-        untilMs: now() + options.warmupSeconds * 1000,
-        now,
-        transaction,
-        stop: this.stopSignal,
-        ...pace,
-      });
-    }
+    const load = {
+      clients,
+      now: () => this.now(),
+      transaction: server.transaction,
+      stop: this.stopSignal,
+      ...(ratePerSecond === undefined ? {} : { ratePerSecond }),
+    };
+    if (options.warmupSeconds > 0) await runFor(options.warmupSeconds, load);
     const processes: [string, number | null][] = [['dtm', server.child.pid ?? null], ...this.processes];
     const cpuOf = (): (number | null)[] =>
       processes.map(([, pid]) => (pid === null ? null : treeCpuSeconds(pid)));
     const cpuBefore = cpuOf();
     const ownBefore = ownCpuSeconds();
     const machineBefore = machineBusySeconds();
-    const fromMs = now();
-    const records = await runClients({
-      clients,
-      untilMs: fromMs + options.durationSeconds * 1000,
-      now,
-      transaction,
-      stop: this.stopSignal,
-      ...pace,
-    });
-    const seconds = (now() - fromMs) / 1000;
+    const { records, seconds } = await runFor(options.durationSeconds, load);
     const cpuAfter = cpuOf();
     const machineAfter = machineBusySeconds();
     const level = dtmLevel(

@@ -245,19 +245,23 @@ export async function runTransaction(
   return decided('commit', committed, 200, commitStartedMs, sentAtMs);
 }
 
+/** Who offers a level's load, and how: everything `runClients` takes but when to stop. */
+export interface ClientLoad {
+  readonly clients: number;
+  readonly now: () => number;
+  readonly transaction: (clientIndex: number) => Promise<TransactionRecord>;
+  readonly ratePerSecond?: number;
+  readonly stop: AbortSignal;
+}
+
 /**
  * `clients` closed-loop clients until `untilMs` on the run's clock. With `ratePerSecond`, each
  * client starts its transactions on a schedule so that together they offer that rate; a client
  * that falls behind starts at once and does not catch up on the starts it missed.
  */
-export async function runClients(options: {
-  readonly clients: number;
-  readonly untilMs: number;
-  readonly now: () => number;
-  readonly transaction: (clientIndex: number) => Promise<TransactionRecord>;
-  readonly ratePerSecond?: number;
-  readonly stop: AbortSignal;
-}): Promise<TransactionRecord[]> {
+export async function runClients(
+  options: ClientLoad & { readonly untilMs: number },
+): Promise<TransactionRecord[]> {
   const records: TransactionRecord[] = [];
   const intervalMs =
     options.ratePerSecond === undefined ? 0 : (1000 * options.clients) / options.ratePerSecond;
@@ -276,4 +280,17 @@ export async function runClients(options: {
   };
   await Promise.all(Array.from({ length: options.clients }, (_, index) => client(index)));
   return records;
+}
+
+/**
+ * `load` for `seconds` from now: its transactions, and the seconds it really took (the last
+ * transactions end after the window; rates divide by this).
+ */
+export async function runFor(
+  seconds: number,
+  load: ClientLoad,
+): Promise<{ records: TransactionRecord[]; seconds: number }> {
+  const fromMs = load.now();
+  const records = await runClients({ ...load, untilMs: fromMs + seconds * 1000 });
+  return { records, seconds: (load.now() - fromMs) / 1000 };
 }

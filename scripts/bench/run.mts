@@ -26,6 +26,7 @@ import { measureKafkaFloors, type KafkaFloors } from './kafka-floor.mjs';
 import {
   RestClient,
   runClients,
+  runFor,
   runTransaction,
   type LeaderDirectory,
   type Participant,
@@ -267,10 +268,10 @@ export async function runBench(
     }
   };
   process.on('exit', killAll);
-  const client = new RestClient(SERVICE_KEY, Math.max(...options.clients) + 8);
+  const maxClients = Math.max(...options.clients);
+  const client = new RestClient(SERVICE_KEY, maxClients + 8);
   try {
     const names = Array.from({ length: options.participants }, (_, index) => `bench-${runId}-p${index + 1}`);
-    const maxClients = Math.max(...options.clients);
     say(`starting ${options.participants} ${options.kind} participants: ${names.join(', ')}`);
     if (options.kind === 'noop') {
       // Side by side: each start is mostly waiting for Kafka (connect, topics, group join).
@@ -308,9 +309,8 @@ export async function runBench(
       // 1 client right after start, 5 ms a level later.
       say(`warming up: ${options.stackWarmupSeconds} s at 16 clients, not measured`);
       for (const variant of VARIANTS) {
-        await runClients({
+        await runFor(options.stackWarmupSeconds / VARIANTS.length, {
           clients: 16,
-          untilMs: now() + (options.stackWarmupSeconds * 1000) / VARIANTS.length,
           now,
           transaction: transaction(variant),
           stop,
@@ -346,28 +346,16 @@ export async function runBench(
       ratePerSecond?: number,
     ): Promise<LevelResult> => {
       if (stop.aborted) throw new Error('stopped');
-      const pace = ratePerSecond === undefined ? {} : { ratePerSecond };
-      if (options.warmupSeconds > 0) {
-        await runClients({
-          clients,
-          untilMs: now() + options.warmupSeconds * 1000,
-          now,
-          transaction: transaction(variant),
-          stop,
-          ...pace,
-        });
-      }
-      const before = await probes.snapshot();
-      const fromMs = now();
-      const records = await runClients({
+      const load = {
         clients,
-        untilMs: fromMs + options.durationSeconds * 1000,
         now,
         transaction: transaction(variant),
         stop,
-        ...pace,
-      });
-      const seconds = (now() - fromMs) / 1000;
+        ...(ratePerSecond === undefined ? {} : { ratePerSecond }),
+      };
+      if (options.warmupSeconds > 0) await runFor(options.warmupSeconds, load);
+      const before = await probes.snapshot();
+      const { records, seconds } = await runFor(options.durationSeconds, load);
       const after = await probes.snapshot();
       const stages = await sampleStages(client, leaders, records);
       return levelResult(

@@ -36,7 +36,6 @@ export function summarize(latenciesMs: readonly number[]): LatencySummary | null
   };
 }
 
-/** One finished transaction as the failover timeline sees it. */
 /** Each reason once, as "<times>x <reason>", the most frequent first; at most `limit` of them. */
 export function countReasons(reasons: readonly string[], limit = Number.POSITIVE_INFINITY): string[] {
   const counts = new Map<string, number>();
@@ -47,6 +46,7 @@ export function countReasons(reasons: readonly string[], limit = Number.POSITIVE
     .map(([reason, times]) => `${times}x ${reason}`);
 }
 
+/** One finished transaction as the failover timeline sees it. */
 export interface Completion {
   /** When the client got its last answer, in ms since the run started. */
   readonly endedMs: number;
